@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { MODEL_IDS, PROVIDER_NAMES, type ProviderName } from './core/models.js';
+
+/**
+ * The environment, parsed once at start-up. Nothing else in the program reads `process.env`. `.env.example`
+ * documents every name; the README's settings table mirrors it.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = (fallback?: string) => {
+  const base = z.url({ error: 'must be a URL such as https://host/path' });
+  return fallback === undefined ? optionalString.pipe(base.optional()) : optionalString.transform((v) => v ?? fallback).pipe(base);
+};
+
+const intSetting = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  optionalString
+    .transform((v) => (v === undefined ? fallback : Number(v)))
+    .pipe(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min).max(max));
+
+const list = optionalString.transform((v) =>
+  v === undefined
+    ? []
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
+
+export const ConfigSchema = z
+  .object({
+    REDIS_URL: url('redis://127.0.0.1:6379'),
+    ROLE: optionalString.transform((v) => v ?? 'all').pipe(z.enum(['all', 'bot', 'worker'], { error: 'must be all, bot or worker' })),
+    HTTP_PORT: intSetting(8080, 0, 65535),
+    PUBLIC_URL: url(),
+    DISCORD_TOKEN: optionalString,
+    DISCORD_API_URL: url('https://discord.com/api'),
+    DISCORD_GUILD_ID: optionalString.pipe(z.string().regex(/^\d{5,25}$/, 'must be a Discord server id (digits)').optional()),
+    DISCORD_SHARDS: optionalString
+      .transform((v) => (v === undefined || v === 'auto' ? ('auto' as const) : Number(v)))
+      .pipe(z.union([z.literal('auto'), z.number().int().min(1)], { error: 'must be auto or a whole number ≥ 1' })),
+    SLACK_BOT_TOKEN: optionalString,
+    SLACK_SIGNING_SECRET: optionalString,
+    SLACK_APP_TOKEN: optionalString,
+    SLACK_PORT: intSetting(3000, 0, 65535),
+    SLACK_API_URL: url('https://slack.com/api/'),
+    SLACK_ADMIN_USER_IDS: list,
+    PROVIDERS: list.pipe(
+      z.array(z.enum(PROVIDER_NAMES, { error: `each provider must be one of ${PROVIDER_NAMES.join(', ')}` })),
+    ),
+    REPLICATE_API_TOKEN: optionalString,
+    REPLICATE_API_URL: url('https://api.replicate.com/v1'),
+    FAL_KEY: optionalString,
+    FAL_QUEUE_URL: url('https://queue.fal.run'),
+    BFL_API_KEY: optionalString,
+    BFL_API_URL: url('https://api.bfl.ai/v1'),
+    COG_URL: url(),
+    FLUX_MODEL: optionalString.transform((v) => v ?? 'flux-pro').pipe(z.enum(MODEL_IDS, { error: `must be one of ${MODEL_IDS.join(', ')}` })),
+    QUOTA_DAILY_PER_USER: intSetting(10),
+    QUOTA_CONCURRENT_PER_USER: intSetting(2, 1),
+    QUOTA_DAILY_PER_GUILD: intSetting(200),
+    QUOTA_CONCURRENT_PER_GUILD: intSetting(10, 1),
+    QUOTA_TIMEZONE: optionalString.transform((v) => v ?? 'UTC').pipe(
+      z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+    ),
+    JOB_RETENTION_DAYS: intSetting(30, 1),
+    WORKER_CONCURRENCY: intSetting(50, 1),
+    PROVIDER_CONCURRENCY: intSetting(20, 1),
+    PROVIDER_RATE_PER_MINUTE: intSetting(600, 1),
+    SHUTDOWN_TIMEOUT_MS: intSetting(30_000, 0),
+    LOG_LEVEL: optionalString
+      .transform((v) => v ?? 'info')
+      .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level' })),
+    LOG_FORMAT: optionalString.transform((v) => v ?? 'auto').pipe(z.enum(['auto', 'json', 'pretty'], { error: 'must be auto, json or pretty' })),
+  })
+  .superRefine((c, ctx) => {
+    const configured = configuredProviders(c);
+    for (const p of c.PROVIDERS) {
+      if (!configured.includes(p)) {
+        ctx.addIssue({ code: 'custom', path: ['PROVIDERS'], message: `lists ${p} but ${providerKeyName(p)} is not set` });
+      }
+    }
+    if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN (Socket Mode) is set' });
+    }
+  })
+  .transform((c) => ({ ...c, PROVIDERS: c.PROVIDERS.length > 0 ? c.PROVIDERS : configuredProviders(c) }));
+
+export type Config = z.output<typeof ConfigSchema>;
+
+function configuredProviders(c: {
+  REPLICATE_API_TOKEN?: string | undefined;
+  FAL_KEY?: string | undefined;
+  BFL_API_KEY?: string | undefined;
+  COG_URL?: string | undefined;
+}): ProviderName[] {
+  const out: ProviderName[] = [];
+  if (c.REPLICATE_API_TOKEN) out.push('replicate');
+  if (c.FAL_KEY) out.push('fal');
+  if (c.BFL_API_KEY) out.push('bfl');
+  if (c.COG_URL) out.push('cog');
+  // Without any key the bot still runs, drawing labelled placeholders, so it can be tried offline.
+  if (out.length === 0) out.push('preview');
+  return out;
+}
+
+function providerKeyName(p: ProviderName): string {
+  return { replicate: 'REPLICATE_API_TOKEN', fal: 'FAL_KEY', bfl: 'BFL_API_KEY', cog: 'COG_URL', preview: '(nothing)' }[p];
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (normally `process.env`); throws ConfigError naming each bad setting and what it expects. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  return result.data;
+}

@@ -1,0 +1,182 @@
+/**
+ * Coded errors shared by the core, the providers and the adapters.
+ *
+ * Each error carries a stable `code` (adapters map codes to messages in one place), a `userMessage` that is safe to
+ * show a person (never a token, key or raw provider body), and whether the queue may retry it. The queue reads
+ * these fields to decide: rate limits wait without spending an attempt, transient faults back off and fail over,
+ * moderation and invalid input never retry.
+ */
+export type FluxErrorCode =
+  | 'invalid_input'
+  | 'unsupported'
+  | 'rate_limited'
+  | 'moderated'
+  | 'unauthorized'
+  | 'out_of_credits'
+  | 'timeout'
+  | 'unavailable'
+  | 'canceled'
+  | 'image_invalid'
+  | 'delivery_failed'
+  | 'internal';
+
+export interface FluxErrorOptions {
+  cause?: unknown;
+  /** Provider name (`replicate`, `fal`, ...), when the error came from one. */
+  provider?: string;
+}
+
+export class FluxError extends Error {
+  readonly code: FluxErrorCode;
+  /** A sentence fit to show the person who asked for the image. */
+  readonly userMessage: string;
+  /** Whether trying again (same or next provider) can succeed. */
+  readonly retryable: boolean;
+  readonly provider: string | undefined;
+
+  constructor(code: FluxErrorCode, message: string, userMessage: string, retryable: boolean, options: FluxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.userMessage = userMessage;
+    this.retryable = retryable;
+    this.provider = options.provider;
+  }
+}
+
+/** A request field is out of range, malformed, or not accepted by the chosen model. */
+export class InvalidInput extends FluxError {
+  readonly field: string | undefined;
+  constructor(message: string, field?: string, options: FluxErrorOptions = {}) {
+    super('invalid_input', message, message, false, options);
+    this.field = field;
+  }
+}
+
+/** The provider cannot serve this model or parameter; the next provider in the failover list may. */
+export class UnsupportedByProvider extends FluxError {
+  readonly field: string | undefined;
+  constructor(provider: string, what: string, field?: string) {
+    super('unsupported', `${provider} does not support ${what}`, `The ${provider} provider does not support ${what}.`, false, {
+      provider,
+    });
+    this.field = field;
+  }
+}
+
+/** HTTP 429 or "too many active tasks". Waiting `retryAfterMs` (when known) and trying again costs no attempt. */
+export class ProviderRateLimited extends FluxError {
+  readonly retryAfterMs: number | undefined;
+  constructor(provider: string, retryAfterMs?: number, options: FluxErrorOptions = {}) {
+    super(
+      'rate_limited',
+      `${provider} rate limited the request${retryAfterMs === undefined ? '' : ` (retry after ${retryAfterMs} ms)`}`,
+      'The image service is busy right now; your image will be retried shortly.',
+      true,
+      { ...options, provider },
+    );
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The prompt or the output was refused by the provider's safety system. Never retried. */
+export class ContentModerated extends FluxError {
+  constructor(provider: string, detail = 'content moderated', options: FluxErrorOptions = {}) {
+    super(
+      'moderated',
+      `${provider}: ${detail}`,
+      'The image service refused this prompt or its result on safety grounds. Try rewording the prompt.',
+      false,
+      { ...options, provider },
+    );
+  }
+}
+
+export class ProviderUnauthorized extends FluxError {
+  constructor(provider: string, options: FluxErrorOptions = {}) {
+    super(
+      'unauthorized',
+      `${provider} rejected the API credentials`,
+      'The bot is not authorised with the image service. An operator needs to check its API key.',
+      false,
+      { ...options, provider },
+    );
+  }
+}
+
+export class ProviderOutOfCredits extends FluxError {
+  constructor(provider: string, options: FluxErrorOptions = {}) {
+    super(
+      'out_of_credits',
+      `${provider} account is out of credits`,
+      'The image service account is out of credits. An operator needs to top it up.',
+      false,
+      { ...options, provider },
+    );
+  }
+}
+
+export class ProviderTimeout extends FluxError {
+  constructor(provider: string, afterMs: number, options: FluxErrorOptions = {}) {
+    super('timeout', `${provider} did not finish within ${afterMs} ms`, 'The image service took too long to answer.', true, {
+      ...options,
+      provider,
+    });
+  }
+}
+
+/** 5xx, connection failures, provider-side errors that may pass. */
+export class ProviderUnavailable extends FluxError {
+  readonly status: number | undefined;
+  constructor(provider: string, detail: string, status?: number, options: FluxErrorOptions = {}) {
+    super('unavailable', `${provider} unavailable: ${detail}`, 'The image service is unavailable right now.', true, {
+      ...options,
+      provider,
+    });
+    this.status = status;
+  }
+}
+
+/** The provider reported a failed generation that is not a fault of the service (bad input, model error). */
+export class GenerationFailed extends FluxError {
+  constructor(provider: string, detail: string, options: FluxErrorOptions = {}) {
+    super('invalid_input', `${provider} generation failed: ${detail}`, `The image service could not make this image: ${sanitize(detail)}`, false, {
+      ...options,
+      provider,
+    });
+  }
+}
+
+export class GenerationCanceled extends FluxError {
+  constructor(detail = 'generation canceled', options: FluxErrorOptions = {}) {
+    super('canceled', detail, 'The generation was canceled.', false, options);
+  }
+}
+
+/** Downloaded bytes are not a decodable image, the wrong type, or too large. */
+export class ImageInvalid extends FluxError {
+  constructor(detail: string, options: FluxErrorOptions = {}) {
+    super('image_invalid', `image invalid: ${detail}`, `The image could not be used: ${detail}.`, false, options);
+  }
+}
+
+export function isFluxError(err: unknown): err is FluxError {
+  return err instanceof FluxError;
+}
+
+/** Turns anything thrown into a FluxError, keeping the original as `cause`. */
+export function toFluxError(err: unknown): FluxError {
+  if (err instanceof FluxError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return new GenerationCanceled(undefined, { cause: err });
+  return new FluxError('internal', err instanceof Error ? err.message : String(err), 'Something went wrong while making the image.', true, {
+    cause: err,
+  });
+}
+
+/** Provider error details are shown to users: keep them short and strip anything that looks like a URL or key. */
+function sanitize(detail: string): string {
+  return detail
+    .replace(/https?:\/\/\S+/g, '[url]')
+    .replace(/\b(r8_|whsec_|xox[abpe]-|Bearer\s+)\S+/gi, '[redacted]')
+    .slice(0, 300);
+}

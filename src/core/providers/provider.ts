@@ -1,0 +1,62 @@
+import type { ProviderName } from '../models.js';
+import type { FluxRequest } from '../request.js';
+
+/**
+ * Where a provider's generation stands, saved by the worker in the job (`job.updateData`) as soon as it exists, so
+ * a worker that replaces a crashed one resumes the same prediction instead of paying for a new one.
+ */
+export interface ProviderCheckpoint {
+  provider: ProviderName;
+  /** The provider's prediction / request / task id. */
+  id: string;
+  /** For providers whose status lives at a URL of their choosing (BFL's `polling_url`). */
+  pollUrl?: string;
+  /** The provider-side model identifier the prediction was created with (fal needs it to build status URLs). */
+  modelId?: string;
+}
+
+export interface ProviderProgress {
+  /** `queued` with a position, `running` with an optional 0..1 fraction. */
+  state: 'queued' | 'running';
+  queuePosition?: number;
+  fraction?: number;
+}
+
+export interface GenerateOptions {
+  /** Aborting cancels the generation at the provider (where it can be canceled) and rejects with GenerationCanceled. */
+  signal?: AbortSignal;
+  /** Called once the provider has assigned an id; the caller persists it. Awaited before polling continues. */
+  checkpoint?: (checkpoint: ProviderCheckpoint) => Promise<void> | void;
+  /** A checkpoint saved by an earlier attempt: poll it instead of creating a new prediction. */
+  resume?: ProviderCheckpoint;
+  /** Provider-side progress (queue position, percent), for status messages. */
+  onProgress?: (progress: ProviderProgress) => void;
+  /** Webhook URL the provider should call on completion (only when `PUBLIC_URL` is set). */
+  webhookUrl?: string;
+}
+
+/** A finished image, downloaded at once (provider URLs expire) and verified to decode. */
+export interface GeneratedImage {
+  bytes: Buffer;
+  /** `image/png`, `image/jpeg` or `image/webp`. */
+  contentType: string;
+  format: 'png' | 'jpg' | 'webp';
+  width: number;
+  height: number;
+  /** The seed actually used (providers may report it; else the requested one). */
+  seed: number;
+  provider: ProviderName;
+  /** The provider's prediction id. */
+  predictionId: string;
+  /** The provider flagged the output as possibly NSFW. */
+  nsfw: boolean;
+  /** Milliseconds from the call (or resume) to the downloaded image. */
+  ms: number;
+}
+
+/** One FLUX API. Implementations never read the environment; they receive their settings in constructor options. */
+export interface ImageProvider {
+  readonly name: ProviderName;
+  /** Throws UnsupportedByProvider when this provider cannot serve the request's model or one of its fields. */
+  generate(request: FluxRequest, options?: GenerateOptions): Promise<GeneratedImage>;
+}

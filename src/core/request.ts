@@ -1,0 +1,189 @@
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { InvalidInput } from './errors.js';
+import {
+  ASPECT_RATIOS,
+  FIELD_RANGES,
+  MODEL_IDS,
+  MODELS,
+  OUTPUT_FORMATS,
+  pixelSize,
+  roundTo,
+  type AspectRatio,
+  type ModelId,
+  type NumberRange,
+  type OutputFormat,
+} from './models.js';
+
+/** Longest prompt accepted. FLUX's T5 encoder reads ~512 tokens; 2,000 characters is comfortably past that. */
+export const MAX_PROMPT_LENGTH = 2000;
+/** Largest inline image prompt (a `data:` URI built from a private Slack file), in characters. */
+export const MAX_DATA_URI_LENGTH = 14_000_000;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+function numberField(name: keyof typeof FIELD_RANGES) {
+  const r = FIELD_RANGES[name];
+  let schema = z.number({ error: `${name} must be a number` }).refine(Number.isFinite, `${name} must be a finite number`);
+  if (r.integer) schema = schema.refine(Number.isInteger, `${name} must be a whole number`);
+  return schema
+    .refine((v) => v >= r.min && v <= r.max, `${name} must be between ${r.min} and ${r.max}`)
+    .optional();
+}
+
+const imagePromptSchema = z
+  .string()
+  .refine((v) => {
+    if (v.startsWith('data:')) return /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/.test(v) && v.length <= MAX_DATA_URI_LENGTH;
+    if (v.length > 2048) return false;
+    try {
+      const url = new URL(v);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  }, 'image_prompt must be an http(s) link to an image (no credentials in the link) or an attached image');
+
+/** What a person may ask for: every FLUX.1 [pro] input field plus the model. Only `prompt` is required. */
+export const FluxRequestInputSchema = z.strictObject({
+  prompt: z
+    .string({ error: 'prompt is required' })
+    .transform((s) => s.trim())
+    .refine((s) => s.length > 0, 'prompt must not be empty')
+    .refine((s) => s.length <= MAX_PROMPT_LENGTH, `prompt must be at most ${MAX_PROMPT_LENGTH} characters`)
+    .refine((s) => !CONTROL_CHARS.test(s), 'prompt must not contain control characters'),
+  model: z.enum(MODEL_IDS, { error: `model must be one of ${MODEL_IDS.join(', ')}` }).optional(),
+  image_prompt: imagePromptSchema.optional(),
+  aspect_ratio: z.enum(ASPECT_RATIOS, { error: `aspect_ratio must be one of ${ASPECT_RATIOS.join(', ')}` }).optional(),
+  width: numberField('width'),
+  height: numberField('height'),
+  steps: numberField('steps'),
+  guidance: numberField('guidance'),
+  interval: numberField('interval'),
+  safety_tolerance: numberField('safety_tolerance'),
+  seed: numberField('seed'),
+  prompt_upsampling: z.boolean({ error: 'prompt_upsampling must be true or false' }).optional(),
+  output_format: z.enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(', ')}` }).optional(),
+  output_quality: numberField('output_quality'),
+});
+export type FluxRequestInput = z.input<typeof FluxRequestInputSchema>;
+
+/** A validated request with the model's defaults filled in and the pixel size decided: what providers receive. */
+export const FluxRequestSchema = z.strictObject({
+  prompt: z.string().min(1).max(MAX_PROMPT_LENGTH),
+  model: z.enum(MODEL_IDS),
+  image_prompt: z.string().optional(),
+  aspect_ratio: z.enum(ASPECT_RATIOS),
+  width: z.number().int(),
+  height: z.number().int(),
+  steps: z.number().optional(),
+  guidance: z.number().optional(),
+  interval: z.number().optional(),
+  safety_tolerance: z.number().optional(),
+  seed: z.number().int(),
+  prompt_upsampling: z.boolean().optional(),
+  output_format: z.enum(OUTPUT_FORMATS),
+  output_quality: z.number().optional(),
+});
+export type FluxRequest = z.infer<typeof FluxRequestSchema>;
+
+export type ParseResult = { ok: true; request: FluxRequest } | { ok: false; error: InvalidInput };
+
+export interface ParseOptions {
+  /** Model used when the request names none (`FLUX_MODEL`). */
+  defaultModel?: ModelId;
+  /** Seed source when the request names none; injectable for tests. */
+  randomSeed?: () => number;
+}
+
+export function randomSeed(): number {
+  return randomInt(0, FIELD_RANGES.seed.max);
+}
+
+/**
+ * Validates a person's request against the schema and the chosen model, fills the model's defaults, rounds a custom
+ * size to multiples of 32 as the API does, and decides the seed. Expected failures are returned, not thrown; the
+ * error names the field and says what is allowed.
+ */
+export function parseFluxRequest(input: unknown, options: ParseOptions = {}): ParseResult {
+  const parsed = FluxRequestInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path[0] === undefined ? undefined : String(issue.path[0]);
+    let message = issue?.message ?? 'invalid request';
+    if (issue?.code === 'unrecognized_keys') message = `unknown option ${issue.keys.join(', ')}`;
+    return fail(message, field ?? (issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined));
+  }
+  const input_ = parsed.data;
+  const model = input_.model ?? options.defaultModel ?? 'flux-pro';
+  const spec = MODELS[model];
+
+  const refuse = (field: string) => fail(`${field} is not supported by ${model}`, field);
+  if (input_.image_prompt !== undefined && !spec.imagePrompt) return refuse('image_prompt');
+  if (input_.prompt_upsampling !== undefined && !spec.promptUpsampling) return refuse('prompt_upsampling');
+  if (input_.output_quality !== undefined && !spec.outputQuality) return refuse('output_quality');
+
+  const ranged: Array<['steps' | 'guidance' | 'interval' | 'safety_tolerance', NumberRange | undefined]> = [
+    ['steps', spec.steps],
+    ['guidance', spec.guidance],
+    ['interval', spec.interval],
+    ['safety_tolerance', spec.safetyTolerance],
+  ];
+  const values: Partial<Record<(typeof ranged)[number][0], number>> = {};
+  for (const [field, range] of ranged) {
+    const value = input_[field];
+    if (range === undefined) {
+      if (value !== undefined) return refuse(field);
+      continue;
+    }
+    if (value !== undefined && (value < range.min || value > range.max)) {
+      return fail(`${field} must be between ${range.min} and ${range.max} for ${model}`, field);
+    }
+    values[field] = value ?? range.default;
+  }
+
+  const sizeGiven = input_.width !== undefined || input_.height !== undefined;
+  let aspect: AspectRatio = input_.aspect_ratio ?? (sizeGiven ? 'custom' : spec.defaultAspectRatio);
+  if (!spec.aspectRatios.includes(aspect)) {
+    if (aspect === 'custom') return fail(`width and height are not supported by ${model}; choose an aspect_ratio`, sizeGiven ? 'width' : 'aspect_ratio');
+    return fail(`aspect_ratio must be one of ${spec.aspectRatios.join(', ')} for ${model}`, 'aspect_ratio');
+  }
+  let custom: { width: number; height: number } | undefined;
+  if (aspect === 'custom') {
+    if (input_.width === undefined || input_.height === undefined) {
+      return fail('a custom size needs both width and height', input_.width === undefined ? 'width' : 'height');
+    }
+    const size = spec.customSize!;
+    const clamp = (v: number) => Math.min(size.max, Math.max(size.min, roundTo(v, size.multiple)));
+    custom = { width: clamp(input_.width), height: clamp(input_.height) };
+  } else if (sizeGiven) {
+    return fail('width and height only apply with aspect_ratio custom', input_.width !== undefined ? 'width' : 'height');
+  }
+  aspect = aspect as AspectRatio;
+  const { width, height } = pixelSize(model, aspect, custom);
+
+  const request: FluxRequest = {
+    prompt: input_.prompt,
+    model,
+    aspect_ratio: aspect,
+    width,
+    height,
+    seed: input_.seed ?? (options.randomSeed ?? randomSeed)(),
+    output_format: (input_.output_format ?? 'webp') as OutputFormat,
+    ...values,
+  };
+  if (input_.image_prompt !== undefined) request.image_prompt = input_.image_prompt;
+  if (spec.promptUpsampling) request.prompt_upsampling = input_.prompt_upsampling ?? false;
+  if (spec.outputQuality) request.output_quality = input_.output_quality ?? FIELD_RANGES.output_quality.default;
+  return { ok: true, request };
+}
+
+/** Same request, new seed: what a reroll runs. */
+export function withNewSeed(request: FluxRequest, seed: number = randomSeed()): FluxRequest {
+  return { ...request, seed };
+}
+
+function fail(message: string, field?: string): { ok: false; error: InvalidInput } {
+  return { ok: false, error: new InvalidInput(message, field) };
+}
