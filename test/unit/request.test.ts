@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInput } from '../../src/core/errors.js';
+import { MODEL_IDS, MODELS, pixelSize } from '../../src/core/models.js';
+import { parseFluxRequest, withNewSeed, type FluxRequest } from '../../src/core/request.js';
+
+const seed = () => 1234;
+function ok(input: unknown, opts = {}): FluxRequest {
+  const r = parseFluxRequest(input, { randomSeed: seed, ...opts });
+  if (!r.ok) throw new Error(`expected ok, got ${r.error.message}`);
+  return r.request;
+}
+function refused(input: unknown, opts = {}): InvalidInput {
+  const r = parseFluxRequest(input, { randomSeed: seed, ...opts });
+  if (r.ok) throw new Error(`expected refusal for ${JSON.stringify(input)}`);
+  expect(r.error).toBeInstanceOf(InvalidInput);
+  return r.error;
+}
+
+describe('FluxRequest defaults', () => {
+  it('fills flux-pro defaults from the FLUX.1 [pro] schema', () => {
+    expect(ok({ prompt: '  a lighthouse at dawn ' })).toEqual({
+      prompt: 'a lighthouse at dawn',
+      model: 'flux-pro',
+      aspect_ratio: '1:1',
+      width: 1024,
+      height: 1024,
+      seed: 1234,
+      steps: 25,
+      guidance: 3,
+      interval: 2,
+      safety_tolerance: 2,
+      prompt_upsampling: false,
+      output_format: 'webp',
+      output_quality: 80,
+    });
+  });
+
+  it('uses the configured default model and per-model defaults', () => {
+    const dev = ok({ prompt: 'x' }, { defaultModel: 'flux-dev' });
+    expect(dev).toMatchObject({ model: 'flux-dev', steps: 28, guidance: 3 });
+    expect(dev).not.toHaveProperty('interval');
+    expect(dev).not.toHaveProperty('prompt_upsampling');
+    const schnell = ok({ prompt: 'x', model: 'flux-schnell' });
+    expect(schnell).toMatchObject({ steps: 4 });
+    expect(schnell).not.toHaveProperty('guidance');
+    const ultra = ok({ prompt: 'x', model: 'flux-1.1-pro-ultra' });
+    expect(ultra).toMatchObject({ aspect_ratio: '16:9', safety_tolerance: 2 });
+    expect(ultra).not.toHaveProperty('output_quality');
+  });
+
+  it('keeps a given seed and picks a random one otherwise', () => {
+    expect(ok({ prompt: 'x', seed: 7 }).seed).toBe(7);
+    const a = parseFluxRequest({ prompt: 'x' });
+    const b = parseFluxRequest({ prompt: 'x' });
+    expect(a.ok && b.ok && a.request.seed !== b.request.seed).toBe(true);
+    expect(withNewSeed(ok({ prompt: 'x', seed: 7 }), 9)).toMatchObject({ seed: 9, prompt: 'x' });
+  });
+
+  it('accepts every documented field at its bounds for flux-pro', () => {
+    const r = ok({
+      prompt: 'p',
+      image_prompt: 'https://example.com/a.png',
+      aspect_ratio: 'custom',
+      width: 1440,
+      height: 256,
+      steps: 50,
+      guidance: 5,
+      interval: 4,
+      safety_tolerance: 6,
+      seed: 0,
+      prompt_upsampling: true,
+      output_format: 'png',
+      output_quality: 100,
+    });
+    expect(r).toMatchObject({ width: 1440, height: 256, steps: 50, guidance: 5, interval: 4, safety_tolerance: 6, output_quality: 100 });
+  });
+});
+
+describe('sizes', () => {
+  it('rounds custom width and height to multiples of 32 as the API does', () => {
+    expect(ok({ prompt: 'x', width: 1000, height: 1010 })).toMatchObject({ aspect_ratio: 'custom', width: 992, height: 1024 });
+    expect(ok({ prompt: 'x', aspect_ratio: 'custom', width: 257, height: 1439 })).toMatchObject({ width: 256, height: 1440 });
+  });
+
+  it('knows the pixel size of every aspect ratio', () => {
+    expect(ok({ prompt: 'x', aspect_ratio: '16:9' })).toMatchObject({ width: 1344, height: 768 });
+    expect(ok({ prompt: 'x', aspect_ratio: '9:16' })).toMatchObject({ width: 768, height: 1344 });
+    expect(ok({ prompt: 'x', model: 'flux-dev', aspect_ratio: '21:9' })).toMatchObject({ width: 1536, height: 640 });
+    for (const model of MODEL_IDS) {
+      for (const ratio of MODELS[model].aspectRatios) {
+        if (ratio === 'custom') continue;
+        const { width, height } = pixelSize(model, ratio);
+        const [a, b] = ratio.split(':').map(Number) as [number, number];
+        expect(width % 32).toBe(0);
+        expect(height % 32).toBe(0);
+        expect(Math.abs(width / height - a / b)).toBeLessThan(0.1);
+      }
+    }
+    const ultra = pixelSize('flux-1.1-pro-ultra', '1:1');
+    expect(ultra).toEqual({ width: 2048, height: 2048 });
+  });
+
+  it('refuses width/height with a non-custom ratio, a half-given custom size, and sizes out of range', () => {
+    expect(refused({ prompt: 'x', aspect_ratio: '16:9', width: 512 }).field).toBe('width');
+    expect(refused({ prompt: 'x', aspect_ratio: 'custom', width: 512 }).message).toMatch(/both width and height/);
+    expect(refused({ prompt: 'x', width: 2000, height: 512 }).message).toMatch(/width must be between 256 and 1440/);
+    expect(refused({ prompt: 'x', width: 100, height: 512 }).field).toBe('width');
+    expect(refused({ prompt: 'x', model: 'flux-dev', width: 512, height: 512 }).message).toMatch(/not supported by flux-dev/);
+    expect(refused({ prompt: 'x', model: 'flux-1.1-pro', aspect_ratio: '21:9' }).message).toMatch(/aspect_ratio must be one of/);
+  });
+});
+
+describe('refusals name the field', () => {
+  const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
+    ['missing prompt', {}, 'prompt', /prompt is required/],
+    ['empty prompt', { prompt: '   ' }, 'prompt', /must not be empty/],
+    ['huge prompt', { prompt: 'a'.repeat(2001) }, 'prompt', /at most 2000/],
+    ['control characters', { prompt: 'a\u0000b' }, 'prompt', /control characters/],
+    ['bidi override', { prompt: 'a\u202eb' }, 'prompt', /control characters/],
+    ['unknown model', { prompt: 'x', model: 'sdxl' }, 'model', /model must be one of/],
+    ['bad aspect', { prompt: 'x', aspect_ratio: '7:3' }, 'aspect_ratio', /aspect_ratio must be one of/],
+    ['steps above', { prompt: 'x', steps: 51 }, 'steps', /between 1 and 50/],
+    ['steps fractional', { prompt: 'x', steps: 2.5 }, 'steps', /whole number/],
+    ['steps string', { prompt: 'x', steps: '20' }, 'steps', /must be a number/],
+    ['guidance for pro', { prompt: 'x', guidance: 6 }, 'guidance', /between 2 and 5 for flux-pro/],
+    ['guidance NaN', { prompt: 'x', guidance: Number.NaN }, 'guidance', /number/],
+    ['interval', { prompt: 'x', interval: 0.5 }, 'interval', /between 1 and 4/],
+    ['safety', { prompt: 'x', safety_tolerance: 7 }, 'safety_tolerance', /between 1 and 6/],
+    ['seed negative', { prompt: 'x', seed: -1 }, 'seed', /between 0 and/],
+    ['quality', { prompt: 'x', output_quality: 101 }, 'output_quality', /between 0 and 100/],
+    ['format', { prompt: 'x', output_format: 'gif' }, 'output_format', /webp, jpg, png/],
+    ['upsampling type', { prompt: 'x', prompt_upsampling: 'yes' }, 'prompt_upsampling', /true or false/],
+    ['image prompt scheme', { prompt: 'x', image_prompt: 'file:///etc/passwd' }, 'image_prompt', /http\(s\) link/],
+    ['image prompt credentials', { prompt: 'x', image_prompt: 'https://u:p@example.com/a.png' }, 'image_prompt', /no credentials/],
+    ['unknown option', { prompt: 'x', cfg: 3 }, 'cfg', /unknown option cfg/],
+  ];
+  it.each(cases)('%s', (_name, input, field, message) => {
+    const err = refused(input);
+    expect(err.field).toBe(field);
+    expect(err.message).toMatch(message);
+  });
+
+  it('refuses fields a model does not support, naming the field and the model', () => {
+    const unsupported: Array<[string, string]> = [
+      ['flux-1.1-pro', 'steps'],
+      ['flux-1.1-pro', 'guidance'],
+      ['flux-1.1-pro', 'interval'],
+      ['flux-1.1-pro-ultra', 'prompt_upsampling'],
+      ['flux-1.1-pro-ultra', 'output_quality'],
+      ['flux-dev', 'interval'],
+      ['flux-dev', 'safety_tolerance'],
+      ['flux-dev', 'image_prompt'],
+      ['flux-schnell', 'guidance'],
+      ['flux-schnell', 'prompt_upsampling'],
+    ];
+    const values: Record<string, unknown> = {
+      steps: 10,
+      guidance: 3,
+      interval: 2,
+      prompt_upsampling: true,
+      output_quality: 50,
+      safety_tolerance: 2,
+      image_prompt: 'https://example.com/a.png',
+    };
+    for (const [model, field] of unsupported) {
+      const err = refused({ prompt: 'x', model, [field]: values[field] });
+      expect(err.field).toBe(field);
+      expect(err.message).toBe(`${field} is not supported by ${model}`);
+    }
+    expect(refused({ prompt: 'x', model: 'flux-schnell', steps: 5 }).message).toMatch(/between 1 and 4 for flux-schnell/);
+  });
+
+  it('accepts an inline image prompt as a data URI (private files fetched by an adapter)', () => {
+    const r = ok({ prompt: 'x', image_prompt: 'data:image/png;base64,iVBORw0KGgo=' });
+    expect(r.image_prompt).toMatch(/^data:image\/png/);
+    expect(refused({ prompt: 'x', image_prompt: 'data:text/html;base64,PGI+' }).field).toBe('image_prompt');
+  });
+});
