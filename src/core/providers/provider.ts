@@ -10,9 +10,9 @@ export interface ProviderCheckpoint {
   /** The provider's prediction / request / task id. */
   id: string;
   /** For providers whose status lives at a URL of their choosing (BFL's `polling_url`). */
-  pollUrl?: string;
+  pollUrl?: string | undefined;
   /** The provider-side model identifier the prediction was created with (fal needs it to build status URLs). */
-  modelId?: string;
+  modelId?: string | undefined;
 }
 
 export interface ProviderProgress {

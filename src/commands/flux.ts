@@ -1,0 +1,36 @@
+import { ASPECT_RATIOS, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS } from '../core/models.js';
+import { MAX_PROMPT_LENGTH } from '../core/request.js';
+import type { CommandDefinition, CommandOption } from './definition.js';
+
+const range = (name: keyof typeof FIELD_RANGES) => ({ min: FIELD_RANGES[name].min, max: FIELD_RANGES[name].max });
+
+/** The `/flux` command: every FLUX.1 [pro] input field plus the model. Names match FluxRequestInput. */
+export const FLUX_OPTIONS: readonly CommandOption[] = [
+  { name: 'prompt', description: 'What to draw', type: 'string', required: true, maxLength: MAX_PROMPT_LENGTH },
+  { name: 'model', description: 'FLUX model', type: 'string', choices: MODEL_IDS },
+  { name: 'aspect_ratio', description: 'Aspect ratio (custom uses width and height)', type: 'string', choices: ASPECT_RATIOS },
+  { name: 'width', description: 'Width in pixels for a custom size (rounded to 32)', type: 'integer', ...range('width') },
+  { name: 'height', description: 'Height in pixels for a custom size (rounded to 32)', type: 'integer', ...range('height') },
+  { name: 'image_prompt', description: 'An image to guide the composition', type: 'attachment' },
+  { name: 'image_prompt_url', description: 'Link to an image to guide the composition', type: 'string', maxLength: 2048 },
+  { name: 'steps', description: 'Diffusion steps', type: 'integer', ...range('steps') },
+  { name: 'guidance', description: 'How closely to follow the prompt', type: 'number', ...range('guidance') },
+  { name: 'interval', description: 'Variance in outputs (flux-pro)', type: 'number', ...range('interval') },
+  { name: 'safety_tolerance', description: '1 is strictest, 6 most permissive', type: 'integer', ...range('safety_tolerance') },
+  { name: 'seed', description: 'Seed for reproducible results', type: 'integer', ...range('seed') },
+  { name: 'prompt_upsampling', description: 'Let the model enrich the prompt', type: 'boolean' },
+  { name: 'output_format', description: 'Image format', type: 'string', choices: OUTPUT_FORMATS },
+  { name: 'output_quality', description: 'Quality 0-100 for jpg and webp', type: 'integer', ...range('output_quality') },
+];
+
+export const fluxCommand: CommandDefinition = {
+  name: 'flux',
+  description: 'Generate an image with FLUX',
+  options: FLUX_OPTIONS,
+};
+
+export const fluxQuotaCommand: CommandDefinition = {
+  name: 'flux-quota',
+  description: 'See how many images you can still generate today',
+  ephemeral: true,
+};

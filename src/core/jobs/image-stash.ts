@@ -1,0 +1,29 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Holds a generated image between the generation step and delivery, so a job re-run after a crash delivers the
+ * image it already paid for instead of generating again. Entries expire after a day; delivered ones are deleted.
+ */
+export class ImageStash {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = '{fluxbot}',
+    private readonly ttlSeconds = 86_400,
+  ) {}
+
+  private key(jobId: string): string {
+    return `${this.prefix}:image:${jobId}`;
+  }
+
+  async put(jobId: string, bytes: Buffer): Promise<void> {
+    await this.redis.set(this.key(jobId), bytes, 'EX', this.ttlSeconds);
+  }
+
+  async get(jobId: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.key(jobId));
+  }
+
+  async delete(jobId: string): Promise<void> {
+    await this.redis.del(this.key(jobId));
+  }
+}

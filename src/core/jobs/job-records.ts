@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { FluxRequestSchema, type FluxRequest } from '../request.js';
+import { DeliveryTargetSchema, RequesterSchema } from '../queue/job-data.js';
+import type { DeliveryTarget, Platform, Requester } from '../ports.js';
+
+/** What a reroll needs about a delivered image, kept under the platform message id it was posted as. */
+export const JobRecordSchema = z.object({
+  jobId: z.string(),
+  request: FluxRequestSchema,
+  requester: RequesterSchema,
+  target: DeliveryTargetSchema,
+  platform: z.enum(['discord', 'slack']),
+  messageId: z.string(),
+  channelId: z.string(),
+  threadId: z.string().optional(),
+  provider: z.string(),
+  seed: z.number(),
+  createdAt: z.number(),
+  rerollOf: z.string().optional(),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema> & {
+  request: FluxRequest;
+  requester: Requester;
+  target: DeliveryTarget;
+};
+
+export interface JobRecordStoreOptions {
+  redis: Redis;
+  /** Key prefix with the cluster hash tag, e.g. `{fluxbot}`. */
+  prefix?: string;
+  /** How long records (and so rerolls) last. Default 30 days. */
+  retentionDays?: number;
+}
+
+/**
+ * Job records in Redis, found by platform + message id, so a 🔄 on a message works after restarts and for messages
+ * the platform client never cached.
+ */
+export class JobRecordStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly ttlSeconds: number;
+
+  constructor(options: JobRecordStoreOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix ?? '{fluxbot}';
+    this.ttlSeconds = Math.round((options.retentionDays ?? 30) * 86_400);
+  }
+
+  private key(platform: Platform, messageId: string): string {
+    return `${this.prefix}:record:${platform}:${messageId}`;
+  }
+
+  async save(record: JobRecord): Promise<void> {
+    await this.redis.set(this.key(record.platform, record.messageId), JSON.stringify(record), 'EX', this.ttlSeconds);
+  }
+
+  /** The record of the image posted as this message, or undefined (not ours, expired, or not an image). */
+  async find(platform: Platform, messageId: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.get(this.key(platform, messageId));
+    if (raw === null) return undefined;
+    const parsed = JobRecordSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? (parsed.data as JobRecord) : undefined;
+  }
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { FluxError } from './errors.js';
+import type { GeneratedImage } from './providers/provider.js';
+import type { FluxRequest } from './request.js';
+
+export type Platform = 'discord' | 'slack';
+
+/**
+ * Who asked. Ids carry their platform: `userKey` is `discord:<guild>:<user>` or `slack:<team>:<user>`, `guildKey`
+ * is `discord:<guild>` or `slack:<team>`; quotas, bans and records use these keys.
+ */
+export const RequesterSchema = z.object({
+  platform: z.enum(['discord', 'slack']),
+  guildId: z.string().min(1),
+  userId: z.string().min(1),
+  /** Shown in captions and logs; optional. */
+  displayName: z.string().optional(),
+});
+export type Requester = z.infer<typeof RequesterSchema>;
+
+export function userKey(r: Pick<Requester, 'platform' | 'guildId' | 'userId'>): string {
+  return `${r.platform}:${r.guildId}:${r.userId}`;
+}
+
+export function guildKey(r: Pick<Requester, 'platform' | 'guildId'>): string {
+  return `${r.platform}:${r.guildId}`;
+}
+
+/**
+ * Where a job's results go. The core treats it as opaque apart from the fields below; adapters put what their
+ * delivery needs (a status message id, a thread id) here when they submit.
+ */
+export const DeliveryTargetSchema = z.object({
+  platform: z.enum(['discord', 'slack']),
+  channelId: z.string().min(1),
+  /** Discord thread id / Slack thread_ts the image is posted into, when already known. */
+  threadId: z.string().optional(),
+  /** The status message that anchors the thread and shows progress. */
+  statusMessageId: z.string().optional(),
+  /** Largest upload the destination accepts; the worker re-encodes images to fit. */
+  maxUploadBytes: z.number().int().positive().optional(),
+  /** Channel allows NSFW content (Discord's channel flag). */
+  nsfwAllowed: z.boolean().optional(),
+  /** Adapter-specific extras (strings only, so the job stays plain JSON). */
+  extra: z.record(z.string(), z.string()).optional(),
+});
+export type DeliveryTarget = z.infer<typeof DeliveryTargetSchema>;
+
+/** A posted image: the message a reaction reroll will point at. */
+export interface DeliveredMessage {
+  platform: Platform;
+  messageId: string;
+  channelId: string;
+  threadId?: string | undefined;
+}
+
+export interface DeliveryRequest {
+  jobId: string;
+  request: FluxRequest;
+  requester: Requester;
+  target: DeliveryTarget;
+  image: GeneratedImage;
+  model: string;
+  /** Generation time in ms (provider call to downloaded image). */
+  generationMs: number;
+  /** Set for rerolls: the message this one rerolls. */
+  rerollOf?: string;
+}
+
+/**
+ * The platform side of delivery, implemented by each adapter with its REST client (the bot token, never a
+ * short-lived interaction token). Workers call it; it must be safe to call from any worker process.
+ */
+export interface DeliveryPort {
+  /** Posts the image into the target thread and adds the reroll reaction; returns the posted message. */
+  deliver(delivery: DeliveryRequest): Promise<DeliveredMessage>;
+  /** Tells the person why no image came (in the thread, or as the status message). */
+  notifyFailure(job: { jobId: string; requester: Requester; target: DeliveryTarget; request: FluxRequest }, error: FluxError): Promise<void>;
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobRecordStore } from '../jobs/job-records.js';
+import { guildKey, userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
+import { withNewSeed, type FluxRequest } from '../request.js';
+import type { Admission, AdmissionGate, RefusalReason } from './admission.js';
+import type { CancelBus } from './cancel-bus.js';
+import type { GenerationQueue } from './generation-queue.js';
+import type { GenerationJobData } from './job-data.js';
+
+export type SubmitResult =
+  | { status: 'queued'; jobId: string; /** Jobs ahead of this one (0 = next). */ position: number; userPosition: number }
+  | { status: 'duplicate'; jobId: string }
+  | { status: 'refused'; reason: RefusalReason; limit?: number; used?: number; resetAt?: number; banReason?: string };
+
+export type RerollResult = SubmitResult | { status: 'not_found' };
+
+export type CancelResult =
+  | { status: 'canceled' }
+  | { status: 'canceling' }
+  | { status: 'not_found' }
+  | { status: 'not_owner' }
+  | { status: 'finished' };
+
+export interface SubmitOptions {
+  /** Platform-prefixed id of the triggering delivery (interaction id, Slack trigger/event id): a retry of the same delivery is charged once. */
+  dedupeKey: string;
+  kind?: 'generate' | 'reroll';
+  rerollOf?: string;
+}
+
+export interface GenerationServiceOptions {
+  queue: GenerationQueue;
+  quotas: AdmissionGate;
+  records: JobRecordStore;
+  cancels: CancelBus;
+  logger: Logger;
+  clock?: () => number;
+}
+
+/**
+ * The producer side of the pipeline, used by the platform adapters: admission and enqueue, rerolls from job records,
+ * cancels. Expected outcomes (refused, duplicate, not found) are returned as values.
+ */
+export class GenerationService {
+  private readonly clock: () => number;
+
+  constructor(private readonly options: GenerationServiceOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async submit(request: FluxRequest, requester: Requester, target: DeliveryTarget, opts: SubmitOptions): Promise<SubmitResult> {
+    const jobId = `j${randomUUID().replace(/-/g, '')}`;
+    const admission: Admission = await this.options.quotas.admit({
+      jobId,
+      dedupeKey: opts.dedupeKey,
+      userKey: userKey(requester),
+      guildKey: guildKey(requester),
+    });
+    if (admission.status !== 'accepted') return admission;
+
+    const data: GenerationJobData = {
+      jobId,
+      kind: opts.kind ?? 'generate',
+      request,
+      requester,
+      target,
+      submittedAt: this.clock(),
+      providerIndex: 0,
+      providerFailures: 0,
+      rateLimitWaits: 0,
+      ...(opts.rerollOf === undefined ? {} : { rerollOf: opts.rerollOf }),
+    };
+    try {
+      // Priority = the person's in-flight position: everyone's first job runs before anyone's second.
+      await this.options.queue.add(data.kind, data, { jobId, priority: Math.min(admission.position, 2_097_151) });
+    } catch (err) {
+      await this.options.quotas.release(jobId, 'refunded').catch(() => undefined);
+      throw err;
+    }
+    this.options.logger.info({ jobId, user: userKey(requester), model: request.model, kind: data.kind }, 'job queued');
+    return { status: 'queued', jobId, position: await this.positionOf(admission.position), userPosition: admission.position };
+  }
+
+  /** Same params as the image posted as `messageId`, a new seed, charged to `requester`, delivered in the same thread. */
+  async reroll(ref: { platform: Platform; messageId: string }, requester: Requester, opts: { dedupeKey: string; target?: Partial<DeliveryTarget> }): Promise<RerollResult> {
+    const record = await this.options.records.find(ref.platform, ref.messageId);
+    if (!record) return { status: 'not_found' };
+    const { statusMessageId: _previousStatus, ...previous } = record.target;
+    const target: DeliveryTarget = {
+      ...previous,
+      channelId: record.channelId,
+      ...(record.threadId === undefined ? {} : { threadId: record.threadId }),
+      ...opts.target,
+    };
+    return this.submit(withNewSeed(record.request), requester, target, { dedupeKey: opts.dedupeKey, kind: 'reroll', rerollOf: ref.messageId });
+  }
+
+  /** Cancels a queued job at once (refunded), or asks the worker running it to stop. Only the owner or an admin may. */
+  async cancel(jobId: string, by: Requester | { admin: true }): Promise<CancelResult> {
+    const job = await this.options.queue.getJob(jobId);
+    if (!job) return { status: 'not_found' };
+    if (!('admin' in by) && userKey(job.data.requester) !== userKey(by)) return { status: 'not_owner' };
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') return { status: 'finished' };
+    if (state === 'waiting' || state === 'prioritized' || state === 'delayed' || state === 'waiting-children') {
+      try {
+        await job.remove();
+        await this.options.quotas.release(jobId, 'refunded');
+        return { status: 'canceled' };
+      } catch {
+        // Taken by a worker in the meantime (a locked job cannot be removed): cancel it there.
+      }
+    }
+    await this.options.cancels.request(jobId);
+    return { status: 'canceling' };
+  }
+
+  /** How many prioritized jobs would run before a job with this priority. */
+  private async positionOf(priority: number): Promise<number> {
+    const priorities = Array.from({ length: Math.min(priority, 50) }, (_, i) => i + 1);
+    const counts = await this.options.queue.getCountsPerPriority(priorities);
+    const ahead = Object.values(counts).reduce((a, b) => a + b, 0);
+    return Math.max(0, ahead - 1);
+  }
+}

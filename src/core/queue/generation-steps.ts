@@ -1,0 +1,241 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { FluxError, GenerationCanceled, toFluxError } from '../errors.js';
+import { fitImage, inspectImage } from '../images/image.js';
+import type { ImageStash } from '../jobs/image-stash.js';
+import type { JobRecordStore } from '../jobs/job-records.js';
+import type { DeliveryPort, Platform } from '../ports.js';
+import type { GeneratedImage, ImageProvider, ProviderCheckpoint } from '../providers/provider.js';
+import type { AdmissionGate } from './admission.js';
+import type { GenerationJobData, GenerationJobResult } from './job-data.js';
+import type { ProviderLimit, ProviderLimiter } from './provider-limiter.js';
+import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
+
+export interface StepDeps {
+  providers: readonly ImageProvider[];
+  deliveries: Partial<Record<Platform, DeliveryPort>>;
+  quotas: AdmissionGate;
+  records: JobRecordStore;
+  stash: ImageStash;
+  logger: Logger;
+  limiter?: ProviderLimiter;
+  limits?: Partial<Record<string, ProviderLimit>>;
+  policy?: RetryPolicy;
+  /** Webhook URL for a job's provider call (set when PUBLIC_URL is configured). */
+  webhookUrl?: (jobId: string, provider: string) => string | undefined;
+  /** Called with stage changes for status messages; throttled by the caller. */
+  onStage?: (job: Job<GenerationJobData>, progress: JobProgress) => void;
+}
+
+export interface JobProgress {
+  stage: 'generating' | 'delivering';
+  provider?: string;
+  queuePosition?: number;
+  fraction?: number;
+}
+
+/** Thrown to hand a job back (shutdown deadline passed): the job goes back to the queue and resumes elsewhere. */
+export class HandBack extends Error {
+  constructor() {
+    super('worker shutting down; job handed back');
+  }
+}
+
+type Ctx = { job: Job<GenerationJobData, GenerationJobResult>; token: string | undefined; data: GenerationJobData; log: Logger };
+
+/**
+ * One job: provider → stored image → delivery, with a checkpoint in the job after each step so a re-run after a
+ * crash resumes the same prediction and never posts twice.
+ */
+export async function runGenerationJob(
+  deps: StepDeps,
+  job: Job<GenerationJobData, GenerationJobResult>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  handBack: Promise<never>,
+): Promise<GenerationJobResult> {
+  const ctx: Ctx = { job, token, data: job.data, log: deps.logger.child({ jobId: job.id }) };
+  if (ctx.data.delivered) return finishDelivered(deps, ctx);
+
+  let image: GeneratedImage | undefined;
+  if (ctx.data.stored) {
+    const bytes = await deps.stash.get(ctx.data.jobId);
+    if (bytes) image = { ...ctx.data.stored, bytes, ms: ctx.data.stored.generationMs };
+  }
+  if (!image) image = await generate(deps, ctx, signal, handBack);
+
+  const delivery = deps.deliveries[ctx.data.target.platform];
+  if (!delivery) throw new UnrecoverableError(`no delivery configured for ${ctx.data.target.platform}`);
+  deps.onStage?.(job, { stage: 'delivering' });
+  let delivered;
+  try {
+    delivered = await delivery.deliver({
+      jobId: ctx.data.jobId,
+      request: ctx.data.request,
+      requester: ctx.data.requester,
+      target: ctx.data.target,
+      image,
+      model: ctx.data.request.model,
+      generationMs: image.ms,
+      ...(ctx.data.rerollOf === undefined ? {} : { rerollOf: ctx.data.rerollOf }),
+    });
+  } catch (err) {
+    // Delivery faults use BullMQ's own attempts; the stored image is reused by the next attempt.
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await fail(deps, ctx, toFluxError(err));
+    throw err;
+  }
+  ctx.data = { ...ctx.data, delivered };
+  await job.updateData(ctx.data);
+  return finishDelivered(deps, ctx);
+}
+
+async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobResult> {
+  const { data } = ctx;
+  const delivered = data.delivered!;
+  const stored = data.stored;
+  await deps.records.save({
+    jobId: data.jobId,
+    request: data.request,
+    requester: data.requester,
+    target: data.target,
+    platform: delivered.platform,
+    messageId: delivered.messageId,
+    channelId: delivered.channelId,
+    ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }),
+    provider: stored?.provider ?? 'unknown',
+    seed: stored?.seed ?? data.request.seed,
+    createdAt: Date.now(),
+    ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
+  });
+  await deps.quotas.release(data.jobId, 'delivered');
+  await deps.stash.delete(data.jobId);
+  ctx.log.info({ messageId: delivered.messageId, provider: stored?.provider }, 'job delivered');
+  return {
+    messageId: delivered.messageId,
+    channelId: delivered.channelId,
+    ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }),
+    provider: stored?.provider ?? 'unknown',
+    seed: stored?.seed ?? data.request.seed,
+    generationMs: stored?.generationMs ?? 0,
+  };
+}
+
+async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefined, handBack: Promise<never>): Promise<GeneratedImage> {
+  const { job, data } = ctx;
+  const provider = deps.providers[data.providerIndex];
+  if (!provider) return fail(deps, ctx, new FluxError('unavailable', 'no provider left', 'No image service is available right now.', false));
+  const resume = data.checkpoint?.provider === provider.name ? data.checkpoint : undefined;
+  const checkpoint = async (cp: ProviderCheckpoint) => {
+    ctx.data = { ...ctx.data, checkpoint: cp };
+    await job.updateData(ctx.data);
+    ctx.log.info({ provider: cp.provider, predictionId: cp.id }, 'prediction checkpointed');
+  };
+  deps.onStage?.(job, { stage: 'generating', provider: provider.name });
+  const webhookUrl = deps.webhookUrl?.(data.jobId, provider.name);
+  const call = async () => {
+    const image = await provider.generate(data.request, {
+      ...(signal ? { signal } : {}),
+      ...(resume ? { resume } : {}),
+      ...(webhookUrl ? { webhookUrl } : {}),
+      checkpoint,
+      onProgress: (p) =>
+        deps.onStage?.(job, {
+          stage: 'generating',
+          provider: provider.name,
+          ...(p.queuePosition === undefined ? {} : { queuePosition: p.queuePosition }),
+          ...(p.fraction === undefined ? {} : { fraction: p.fraction }),
+        }),
+    });
+    return fitImage(await inspectImage(image.bytes), {
+      format: data.request.output_format,
+      ...(data.target.maxUploadBytes === undefined ? {} : { maxBytes: data.target.maxUploadBytes }),
+      ...(data.request.output_quality === undefined ? {} : { quality: data.request.output_quality }),
+    }).then((fitted) => ({ ...image, ...fitted }));
+  };
+
+  let image: GeneratedImage;
+  try {
+    const limit = deps.limits?.[provider.name];
+    if (deps.limiter && limit) {
+      const slot = await Promise.race([deps.limiter.withSlot(provider.name, `${data.jobId}`, limit, 5000, call), handBack]);
+      if ('retryInMs' in slot) return delay(ctx, slot.retryInMs, {});
+      image = slot.value;
+    } else {
+      image = await Promise.race([call(), handBack]);
+    }
+  } catch (err) {
+    if (err instanceof HandBack) return delay(ctx, 0, {});
+    return onProviderError(deps, ctx, signal?.aborted ? new GenerationCanceled() : toFluxError(err));
+  }
+
+  await deps.stash.put(data.jobId, image.bytes);
+  ctx.data = {
+    ...ctx.data,
+    stored: {
+      provider: image.provider,
+      predictionId: image.predictionId,
+      seed: image.seed,
+      width: image.width,
+      height: image.height,
+      format: image.format,
+      contentType: image.contentType,
+      nsfw: image.nsfw,
+      generationMs: image.ms,
+      bytes: image.bytes.length,
+    },
+  };
+  await job.updateData(ctx.data);
+  return image;
+}
+
+async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
+  const { data } = ctx;
+  const decision = decideRetry(error, {
+    providerFailures: data.providerFailures,
+    rateLimitWaits: data.rateLimitWaits,
+    hasNextProvider: data.providerIndex + 1 < deps.providers.length,
+  }, deps.policy ?? DEFAULT_RETRY_POLICY);
+  ctx.log.warn({ code: error.code, provider: error.provider, decision: decision.action, err: error.message }, 'provider error');
+  switch (decision.action) {
+    case 'wait':
+      return delay(ctx, decision.delayMs, { rateLimitWaits: data.rateLimitWaits + 1 });
+    case 'retry': {
+      const { checkpoint: _dropped, ...rest } = ctx.data;
+      ctx.data = decision.keepCheckpoint ? ctx.data : rest;
+      return delay(ctx, decision.delayMs, { providerFailures: data.providerFailures + 1 });
+    }
+    case 'failover': {
+      const { checkpoint: _dropped, ...rest } = ctx.data;
+      ctx.data = rest;
+      return delay(ctx, decision.delayMs, { providerIndex: data.providerIndex + 1, providerFailures: 0, rateLimitWaits: 0 });
+    }
+    case 'fail':
+      return fail(deps, ctx, error);
+  }
+}
+
+/** Puts the job back in the queue for later without spending a BullMQ attempt. */
+async function delay(ctx: Ctx, ms: number, changes: Partial<GenerationJobData>): Promise<never> {
+  ctx.data = { ...ctx.data, ...changes };
+  await ctx.job.updateData(ctx.data);
+  await ctx.job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), ctx.token);
+  throw new DelayedError();
+}
+
+/** Ends the job without an image: refund once, tell the person why, and fail without retry. */
+export async function fail(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
+  ctx.data = { ...ctx.data, failure: { code: error.code, message: error.userMessage } };
+  await ctx.job.updateData(ctx.data).catch(() => undefined);
+  await finalizeFailure(deps, ctx.data, error, ctx.log);
+  throw new UnrecoverableError(error.userMessage);
+}
+
+/** Refund and notify exactly once (the release decides who notifies), for any path that ends a job without an image. */
+export async function finalizeFailure(deps: Pick<StepDeps, 'quotas' | 'deliveries'>, data: GenerationJobData, error: FluxError, log: Logger): Promise<void> {
+  const released = await deps.quotas.release(data.jobId, 'refunded');
+  if (!released) return;
+  log.info({ code: error.code }, 'job ended without an image; quota refunded');
+  await deps.deliveries[data.target.platform]
+    ?.notifyFailure({ jobId: data.jobId, requester: data.requester, target: data.target, request: data.request }, error)
+    .catch((err: unknown) => log.warn({ err }, 'could not tell the person about the failure'));
+}

@@ -1,0 +1,103 @@
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { toFluxError } from '../errors.js';
+import type { CancelBus } from './cancel-bus.js';
+import { DEFAULT_PREFIX, QUEUE_NAME } from './generation-queue.js';
+import { finalizeFailure, HandBack, runGenerationJob, type JobProgress, type StepDeps } from './generation-steps.js';
+import type { GenerationJobData, GenerationJobResult } from './job-data.js';
+
+export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage'> {
+  /** A connection for the worker (ioredis with `maxRetriesPerRequest: null`). */
+  connection: ConnectionOptions;
+  /** A dedicated connection for cancel pub/sub. */
+  subscriber: Redis;
+  cancels: CancelBus;
+  prefix?: string;
+  /** Jobs this process runs at once. Generations mostly wait on HTTP, so this can be high. */
+  concurrency?: number;
+  /** Stalled-job detection (a crashed worker's job is taken over after about this long). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Minimum time between two progress updates of one job (status messages are edited at most this often). */
+  progressIntervalMs?: number;
+}
+
+/**
+ * Runs generation jobs: BullMQ worker lifecycle, cancel broadcast, progress throttling and graceful shutdown.
+ * The work of one job is in generation-steps.ts.
+ */
+export class GenerationWorker {
+  readonly worker: Worker<GenerationJobData, GenerationJobResult>;
+  private stopListening: (() => Promise<void>) | undefined;
+  private handBackNow!: () => void;
+  private readonly handBack: Promise<never>;
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(private readonly options: GenerationWorkerOptions) {
+    this.handBack = new Promise<never>((_, reject) => {
+      this.handBackNow = () => reject(new HandBack());
+    });
+    this.handBack.catch(() => undefined);
+    const deps: StepDeps = { ...options, onStage: (job, p) => this.reportProgress(job, p) };
+    this.worker = new Worker<GenerationJobData, GenerationJobResult>(
+      QUEUE_NAME,
+      (job, token, signal) => runGenerationJob(deps, job, token, signal, this.handBack),
+      {
+        connection: options.connection,
+        prefix: options.prefix ?? DEFAULT_PREFIX,
+        concurrency: options.concurrency ?? 50,
+        autorun: false,
+        lockDuration: options.lockDurationMs ?? 30_000,
+        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        maxStalledCount: 3,
+      },
+    );
+    this.worker.on('failed', (job, err) => void this.onFailed(job, err));
+    this.worker.on('error', (err) => options.logger.error({ err }, 'worker error'));
+  }
+
+  async start(): Promise<void> {
+    this.stopListening = await this.options.cancels.listen(this.options.subscriber, (jobId) => {
+      if (this.worker.cancelJob(jobId, 'canceled by user')) this.options.logger.info({ jobId }, 'cancel delivered to running job');
+    });
+    void this.worker.run().catch((err: unknown) => this.options.logger.error({ err }, 'worker stopped'));
+    await this.worker.waitUntilReady();
+  }
+
+  /**
+   * Stops taking jobs and lets active ones finish until `deadlineMs`; then hands the rest back to the queue (their
+   * checkpoints let another worker resume the same predictions) and closes.
+   */
+  async close(deadlineMs = 30_000): Promise<void> {
+    const closing = this.worker.close();
+    const timer = setTimeout(() => this.handBackNow(), deadlineMs);
+    try {
+      await closing;
+    } finally {
+      clearTimeout(timer);
+      await this.stopListening?.();
+    }
+  }
+
+  /** Throttles progress so a status message is edited at most once per interval; stage changes always pass. */
+  private reportProgress(job: Job<GenerationJobData>, progress: JobProgress): void {
+    const id = job.id ?? '';
+    const now = Date.now();
+    const last = this.lastProgress.get(id) ?? 0;
+    const stageChange = typeof job.progress !== 'object' || (job.progress as Partial<JobProgress>).stage !== progress.stage;
+    if (!stageChange && now - last < (this.options.progressIntervalMs ?? 1000)) return;
+    this.lastProgress.set(id, now);
+    job.updateProgress(progress as unknown as object).catch(() => undefined);
+  }
+
+  /** Failures that did not pass through the worker's own policy (exhausted attempts on unexpected errors). */
+  private async onFailed(job: Job<GenerationJobData, GenerationJobResult> | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    this.lastProgress.delete(job.id ?? '');
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+    if (!final || job.data.failure) return;
+    await finalizeFailure(this.options, job.data, toFluxError(err), this.options.logger.child({ jobId: job.id })).catch((e: unknown) =>
+      this.options.logger.error({ err: e, jobId: job.id }, 'could not finalize failed job'),
+    );
+  }
+}

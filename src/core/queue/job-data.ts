@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { PROVIDER_NAMES } from '../models.js';
+import { DeliveryTargetSchema, RequesterSchema } from '../ports.js';
+import { FluxRequestSchema } from '../request.js';
+
+const PlatformSchema = z.enum(['discord', 'slack']);
+
+export { DeliveryTargetSchema, RequesterSchema };
+
+export const CheckpointSchema = z.object({
+  provider: z.enum(PROVIDER_NAMES),
+  id: z.string(),
+  pollUrl: z.string().optional(),
+  modelId: z.string().optional(),
+});
+
+/**
+ * What a job carries through the queue. The worker checkpoints into it after each step (`job.updateData`):
+ * the provider's prediction id, then the stored image, then the delivered message, so a job re-run after a crash
+ * resumes where it stopped: it never pays for the same image twice and never posts twice.
+ */
+export const GenerationJobDataSchema = z.object({
+  jobId: z.string(),
+  kind: z.enum(['generate', 'reroll']),
+  request: FluxRequestSchema,
+  requester: RequesterSchema,
+  target: DeliveryTargetSchema,
+  rerollOf: z.string().optional(),
+  submittedAt: z.number(),
+  /** Index into the failover list (`PROVIDERS`) of the provider in use. */
+  providerIndex: z.number().int().min(0),
+  /** Transient failures on the current provider. */
+  providerFailures: z.number().int().min(0),
+  /** Times the job waited for a provider's rate limit (bounded so a job cannot wait forever). */
+  rateLimitWaits: z.number().int().min(0),
+  checkpoint: CheckpointSchema.optional(),
+  /** The image is stored in Redis under the job's image key. */
+  stored: z
+    .object({
+      provider: z.enum(PROVIDER_NAMES),
+      predictionId: z.string(),
+      seed: z.number(),
+      width: z.number(),
+      height: z.number(),
+      format: z.enum(['png', 'jpg', 'webp']),
+      contentType: z.string(),
+      nsfw: z.boolean(),
+      generationMs: z.number(),
+      bytes: z.number(),
+    })
+    .optional(),
+  delivered: z
+    .object({ platform: PlatformSchema, messageId: z.string(), channelId: z.string(), threadId: z.string().optional() })
+    .optional(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type GenerationJobData = z.infer<typeof GenerationJobDataSchema>;
+
+/** What a completed job returns (BullMQ's return value, seen by `completed` listeners). */
+export interface GenerationJobResult {
+  messageId: string;
+  channelId: string;
+  threadId?: string;
+  provider: string;
+  seed: number;
+  generationMs: number;
+}
