@@ -10,10 +10,9 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const url = (fallback?: string) => {
-  const base = z.url({ error: 'must be a URL such as https://host/path' });
-  return fallback === undefined ? optionalString.pipe(base.optional()) : optionalString.transform((v) => v ?? fallback).pipe(base);
-};
+const optionalUrl = () => optionalString.pipe(z.url({ error: 'must be a URL such as https://host/path' }).optional());
+const url = (fallback: string) =>
+  optionalString.transform((v): string => v ?? fallback).pipe(z.url({ error: 'must be a URL such as https://host/path' }));
 
 const intSetting = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   optionalString
@@ -34,7 +33,7 @@ export const ConfigSchema = z
     REDIS_URL: url('redis://127.0.0.1:6379'),
     ROLE: optionalString.transform((v) => v ?? 'all').pipe(z.enum(['all', 'bot', 'worker'], { error: 'must be all, bot or worker' })),
     HTTP_PORT: intSetting(8080, 0, 65535),
-    PUBLIC_URL: url(),
+    PUBLIC_URL: optionalUrl(),
     DISCORD_TOKEN: optionalString,
     DISCORD_API_URL: url('https://discord.com/api'),
     DISCORD_GUILD_ID: optionalString.pipe(z.string().regex(/^\d{5,25}$/, 'must be a Discord server id (digits)').optional()),
@@ -56,7 +55,12 @@ export const ConfigSchema = z
     FAL_QUEUE_URL: url('https://queue.fal.run'),
     BFL_API_KEY: optionalString,
     BFL_API_URL: url('https://api.bfl.ai/v1'),
-    COG_URL: url(),
+    COG_URL: optionalUrl(),
+    ALLOW_PRIVATE_URLS: optionalString
+      .transform((v) => (v === undefined ? 'false' : v.toLowerCase()))
+      .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }))
+      .transform((v) => v === 'true' || v === '1'),
+    PREVIEW_LATENCY_MS: intSetting(0, 0, 600_000),
     FLUX_MODEL: optionalString.transform((v) => v ?? 'flux-pro').pipe(z.enum(MODEL_IDS, { error: `must be one of ${MODEL_IDS.join(', ')}` })),
     QUOTA_DAILY_PER_USER: intSetting(10),
     QUOTA_CONCURRENT_PER_USER: intSetting(2, 1),

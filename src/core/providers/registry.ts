@@ -1,0 +1,60 @@
+import type { ProviderName } from '../models.js';
+import { BflProvider } from './bfl/bfl-provider.js';
+import { CogProvider } from './cog/cog-provider.js';
+import { FalProvider } from './fal/fal-provider.js';
+import { PreviewProvider } from './preview/preview-provider.js';
+import type { ImageProvider } from './provider.js';
+import { ReplicateProvider } from './replicate/replicate-provider.js';
+
+/** The settings the providers need (a slice of the app config, so this module stays free of `process.env`). */
+export interface ProviderSettings {
+  PROVIDERS: readonly ProviderName[];
+  REPLICATE_API_TOKEN?: string | undefined;
+  REPLICATE_API_URL: string;
+  FAL_KEY?: string | undefined;
+  FAL_QUEUE_URL: string;
+  BFL_API_KEY?: string | undefined;
+  BFL_API_URL: string;
+  COG_URL?: string | undefined;
+  /** Let downloads reach private/loopback hosts (self-hosted setups, tests). */
+  ALLOW_PRIVATE_URLS?: boolean | undefined;
+  /** Simulated latency of the preview provider. */
+  PREVIEW_LATENCY_MS?: number | undefined;
+}
+
+export interface ProviderOverrides {
+  fetch?: typeof fetch;
+  pollIntervalMs?: number;
+  timeoutMs?: number;
+}
+
+/** Builds one provider by name from the settings; throws when its key or URL is missing. */
+export function createProvider(name: ProviderName, s: ProviderSettings, o: ProviderOverrides = {}): ImageProvider {
+  const common = {
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+  };
+  const polling = o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {};
+  const allowPrivateDownloads = s.ALLOW_PRIVATE_URLS ?? false;
+  switch (name) {
+    case 'replicate':
+      if (!s.REPLICATE_API_TOKEN) throw new Error('REPLICATE_API_TOKEN is not set');
+      return new ReplicateProvider({ baseUrl: s.REPLICATE_API_URL, token: s.REPLICATE_API_TOKEN, allowPrivateDownloads, ...common, ...polling });
+    case 'fal':
+      if (!s.FAL_KEY) throw new Error('FAL_KEY is not set');
+      return new FalProvider({ key: s.FAL_KEY, baseUrl: s.FAL_QUEUE_URL, allowPrivateDownloads, ...common, ...polling });
+    case 'bfl':
+      if (!s.BFL_API_KEY) throw new Error('BFL_API_KEY is not set');
+      return new BflProvider({ apiKey: s.BFL_API_KEY, baseUrl: s.BFL_API_URL, allowPrivateDownloads, ...common, ...polling });
+    case 'cog':
+      if (!s.COG_URL) throw new Error('COG_URL is not set');
+      return new CogProvider({ baseUrl: s.COG_URL, ...common });
+    case 'preview':
+      return new PreviewProvider({ latencyMs: s.PREVIEW_LATENCY_MS ?? 0 });
+  }
+}
+
+/** The failover list, in `PROVIDERS` order. */
+export function createProviders(s: ProviderSettings, o: ProviderOverrides = {}): ImageProvider[] {
+  return s.PROVIDERS.map((name) => createProvider(name, s, o));
+}
