@@ -72,8 +72,13 @@ export interface DeliveryRequest {
  * short-lived interaction token). Workers call it; it must be safe to call from any worker process.
  */
 export interface DeliveryPort {
-  /** Posts the image into the target thread and adds the reroll reaction; returns the posted message. */
+  /** Posts the image into the target thread; returns the posted message. */
   deliver(delivery: DeliveryRequest): Promise<DeliveredMessage>;
+  /**
+   * Called once the job record is saved: adds the 🔄 reaction (so a reaction can never arrive before the record
+   * that makes it work) and marks the status message done. Failures here are logged, never retried.
+   */
+  afterRecorded?(message: DeliveredMessage, delivery: Omit<DeliveryRequest, 'image'>): Promise<void>;
   /** Tells the person why no image came (in the thread, or as the status message). */
   notifyFailure(job: { jobId: string; requester: Requester; target: DeliveryTarget; request: FluxRequest }, error: FluxError): Promise<void>;
 }

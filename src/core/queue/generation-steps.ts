@@ -109,6 +109,17 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
   });
   await deps.quotas.release(data.jobId, 'delivered');
   await deps.stash.delete(data.jobId);
+  await deps.deliveries[delivered.platform]
+    ?.afterRecorded?.(delivered, {
+      jobId: data.jobId,
+      request: data.request,
+      requester: data.requester,
+      target: data.target,
+      model: data.request.model,
+      generationMs: stored?.generationMs ?? 0,
+      ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
+    })
+    .catch((err: unknown) => ctx.log.warn({ err }, 'could not finish the delivered message'));
   ctx.log.info({ messageId: delivered.messageId, provider: stored?.provider }, 'job delivered');
   return {
     messageId: delivered.messageId,

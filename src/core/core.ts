@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ImageStash } from './jobs/image-stash.js';
+import { JobRecordStore } from './jobs/job-records.js';
+import type { DeliveryPort, Platform } from './ports.js';
+import type { ImageProvider } from './providers/provider.js';
+import { QuotaAdmin } from './quotas/quota-admin.js';
+import { QuotaStore } from './quotas/quota-store.js';
+import type { QuotaDefaults } from './quotas/types.js';
+import { CancelBus } from './queue/cancel-bus.js';
+import { createGenerationQueue, DEFAULT_PREFIX, type GenerationQueue } from './queue/generation-queue.js';
+import { GenerationService } from './queue/generation-service.js';
+import { GenerationWorker, type GenerationWorkerOptions } from './queue/generation-worker.js';
+import type { ProviderLimit } from './queue/provider-limiter.js';
+import { ProviderLimiter } from './queue/provider-limiter.js';
+import type { RetryPolicy } from './queue/retry-policy.js';
+
+export interface CoreOptions {
+  redisUrl: string;
+  logger: Logger;
+  /** Key prefix for every key (queue, quotas, records), with a cluster hash tag. Default `{fluxbot}`. */
+  prefix?: string;
+  quotas: QuotaDefaults;
+  timeZone?: string;
+  retentionDays?: number;
+  clock?: () => number;
+}
+
+export interface WorkerSetup {
+  providers: readonly ImageProvider[];
+  deliveries: Partial<Record<Platform, DeliveryPort>>;
+  concurrency?: number;
+  limits?: Partial<Record<string, ProviderLimit>>;
+  policy?: RetryPolicy;
+  webhookUrl?: (jobId: string, provider: string) => string | undefined;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  progressIntervalMs?: number;
+}
+
+/**
+ * The platform-free services, wired on one Redis: what main.ts and the tests compose the roles from. The core owns
+ * the connections it opens and closes them in `close()`.
+ */
+export class FluxbotCore {
+  readonly prefix: string;
+  /** Commands that must fail fast when Redis is away (the bot answers "temporarily unavailable"). */
+  readonly redis: Redis;
+  readonly queue: GenerationQueue;
+  readonly quotas: QuotaStore;
+  readonly admin: QuotaAdmin;
+  readonly records: JobRecordStore;
+  readonly stash: ImageStash;
+  readonly cancels: CancelBus;
+  readonly service: GenerationService;
+  private readonly connections: Redis[] = [];
+  private readonly workers: GenerationWorker[] = [];
+
+  constructor(private readonly options: CoreOptions) {
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.redis = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    // BullMQ's own connection must wait out Redis outages instead of failing commands.
+    this.queue = createGenerationQueue(this.connect({ maxRetriesPerRequest: null }), this.prefix);
+    const quotaOptions = {
+      redis: this.redis,
+      defaults: options.quotas,
+      prefix: this.prefix,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+    };
+    this.quotas = new QuotaStore(quotaOptions);
+    this.admin = new QuotaAdmin(quotaOptions);
+    this.records = new JobRecordStore({ redis: this.redis, prefix: this.prefix, retentionDays: options.retentionDays ?? 30 });
+    this.stash = new ImageStash(this.redis, this.prefix);
+    this.cancels = new CancelBus(this.redis, this.prefix);
+    this.service = new GenerationService({
+      queue: this.queue,
+      quotas: this.quotas,
+      records: this.records,
+      cancels: this.cancels,
+      logger: options.logger.child({ module: 'service' }),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
+
+  /** Resolves once the fail-fast connection is up (commands on it are refused while it is not). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Redis not reachable within ${timeoutMs} ms`)), timeoutMs);
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  connect(extra: { maxRetriesPerRequest?: number | null; enableOfflineQueue?: boolean } = {}): Redis {
+    const conn = new Redis(this.options.redisUrl, extra);
+    conn.on('error', () => undefined); // reported through readiness checks; ioredis reconnects by itself
+    this.connections.push(conn);
+    return conn;
+  }
+
+  /** Creates (but does not start) a worker on its own connections. */
+  createWorker(setup: WorkerSetup): GenerationWorker {
+    const options: GenerationWorkerOptions = {
+      ...setup,
+      connection: this.connect({ maxRetriesPerRequest: null }),
+      subscriber: this.connect({ maxRetriesPerRequest: null }),
+      cancels: this.cancels,
+      prefix: this.prefix,
+      quotas: this.quotas,
+      records: this.records,
+      stash: new ImageStash(this.connect({ maxRetriesPerRequest: null }), this.prefix),
+      logger: this.options.logger.child({ module: 'worker' }),
+      ...(setup.limits ? { limiter: new ProviderLimiter(this.connect({ maxRetriesPerRequest: null }), this.prefix) } : {}),
+    };
+    const worker = new GenerationWorker(options);
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Closes workers (with the shutdown deadline), the queue and every connection this core opened. */
+  async close(deadlineMs = 30_000): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close(deadlineMs)));
+    await this.queue.close();
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}

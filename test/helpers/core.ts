@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { FluxbotCore, type CoreOptions } from '../../src/core/core.js';
+import type { Requester } from '../../src/core/ports.js';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** A unique key prefix (with a hash tag) per test, so suites can share one Redis. */
+export function testPrefix(name = 'test'): string {
+  return `{fbt-${name}-${randomUUID().slice(0, 8)}}`;
+}
+
+export async function makeCore(overrides: Partial<CoreOptions> = {}): Promise<FluxbotCore> {
+  const core = new FluxbotCore({
+    redisUrl: REDIS_URL,
+    logger: silentLogger,
+    prefix: testPrefix(),
+    quotas: { dailyPerUser: 100, concurrentPerUser: 20, dailyPerGuild: 1000, concurrentPerGuild: 100 },
+    ...overrides,
+  });
+  await core.ready();
+  return core;
+}
+
+/** Deletes every key under a prefix. */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function person(userId: string, guildId = 'g1'): Requester {
+  return { platform: 'discord', guildId, userId };
+}
+
+export const target = { platform: 'discord' as const, channelId: 'c1' };

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FluxbotCore } from '../../../src/core/core.js';
+import { userKey, guildKey } from '../../../src/core/ports.js';
+import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
+import { parseFluxRequest, type FluxRequest } from '../../../src/core/request.js';
+import { MemoryDelivery } from '../../fakes/memory-delivery.js';
+import { dropPrefix, makeCore, person, target } from '../../helpers/core.js';
+
+function request(input: Record<string, unknown> = {}): FluxRequest {
+  const r = parseFluxRequest({ prompt: 'a lighthouse at dawn', output_format: 'png', aspect_ratio: '1:1', ...input });
+  if (!r.ok) throw r.error;
+  return r.request;
+}
+
+let core: FluxbotCore;
+afterEach(async () => {
+  await core.close(1000);
+  await dropPrefix(core.prefix);
+});
+
+describe('generation pipeline (admission → worker → provider → delivery)', () => {
+  it('delivers the image, records it for rerolls and counts the quota once', async () => {
+    core = await makeCore();
+    const delivery = new MemoryDelivery();
+    const worker = core.createWorker({ providers: [new PreviewProvider()], deliveries: { discord: delivery } });
+    await worker.start();
+
+    const alice = person('alice');
+    const result = await core.service.submit(request({ seed: 5 }), alice, target, { dedupeKey: 'i-1' });
+    expect(result).toMatchObject({ status: 'queued', userPosition: 1 });
+    await delivery.until(() => delivery.recorded.length === 1);
+
+    const d = delivery.delivered[0]!;
+    expect(d.image.format).toBe('png');
+    expect([d.image.width, d.image.height]).toEqual([1024, 1024]);
+    expect(d.image.seed).toBe(5);
+    expect(d.requester).toEqual(alice);
+
+    const record = await core.records.find('discord', d.message.messageId);
+    expect(record).toMatchObject({ seed: 5, provider: 'preview', channelId: 'c1', threadId: d.message.threadId });
+    await expect.poll(async () => (await core.admin.userView(userKey(alice), guildKey(alice))).inFlight).toBe(0);
+    const view = await core.admin.userView(userKey(alice), guildKey(alice));
+    expect(view.usedToday).toBe(1);
+  });
+
+  it('rerolls a delivered image with a new seed in the same thread, charged to the person who reacted', async () => {
+    core = await makeCore();
+    const delivery = new MemoryDelivery();
+    await core.createWorker({ providers: [new PreviewProvider()], deliveries: { discord: delivery } }).start();
+    const alice = person('alice');
+    const bob = person('bob');
+    await core.service.submit(request({ seed: 5, aspect_ratio: '16:9' }), alice, target, { dedupeKey: 'i-1' });
+    await delivery.until(() => delivery.recorded.length === 1);
+    const first = delivery.delivered[0]!.message;
+
+    const reroll = await core.service.reroll({ platform: 'discord', messageId: first.messageId }, bob, { dedupeKey: 'r-1' });
+    expect(reroll.status).toBe('queued');
+    await delivery.until(() => delivery.recorded.length === 2);
+    const second = delivery.delivered[1]!;
+    expect(second.request.seed).not.toBe(5);
+    expect(second.request).toMatchObject({ prompt: 'a lighthouse at dawn', aspect_ratio: '16:9', width: 1344, height: 768 });
+    expect(second.target.threadId).toBe(first.threadId);
+    expect(second.requester).toEqual(bob);
+    expect(second.rerollOf).toBe(first.messageId);
+
+    // The rerolled image can be rerolled again: it has its own record.
+    expect(await core.records.find('discord', second.message.messageId)).toMatchObject({ rerollOf: first.messageId });
+    expect((await core.admin.userView(userKey(bob), guildKey(bob))).usedToday).toBe(1);
+    expect((await core.admin.userView(userKey(alice), guildKey(alice))).usedToday).toBe(1);
+    expect(await core.service.reroll({ platform: 'discord', messageId: 'not-ours' }, bob, { dedupeKey: 'r-2' })).toEqual({ status: 'not_found' });
+  });
+
+  it('re-encodes an image that exceeds the destination upload limit', async () => {
+    core = await makeCore();
+    const delivery = new MemoryDelivery();
+    await core.createWorker({ providers: [new PreviewProvider()], deliveries: { discord: delivery } }).start();
+    await core.service.submit(request({ output_format: 'png' }), person('a'), { ...target, maxUploadBytes: 20_000 }, { dedupeKey: 'i-1' });
+    await delivery.until(() => delivery.recorded.length === 1);
+    const img = delivery.delivered[0]!.image;
+    expect(img.bytes.length).toBeLessThanOrEqual(20_000);
+    expect(img.bytes.length).toBeGreaterThan(0);
+  });
+
+  it('charges a duplicate delivery of the same interaction once and answers the original job', async () => {
+    core = await makeCore();
+    const a = await core.service.submit(request(), person('a'), target, { dedupeKey: 'same' });
+    const b = await core.service.submit(request(), person('a'), target, { dedupeKey: 'same' });
+    expect(a.status).toBe('queued');
+    expect(b).toEqual({ status: 'duplicate', jobId: (a as { jobId: string }).jobId });
+    expect(await core.queue.count()).toBe(1);
+  });
+});
