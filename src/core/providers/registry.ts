@@ -6,7 +6,7 @@ import { PreviewProvider } from './preview/preview-provider.js';
 import type { ImageProvider } from './provider.js';
 import { ReplicateProvider } from './replicate/replicate-provider.js';
 
-/** The settings the providers need (a slice of the app config, so this module stays free of `process.env`). */
+/** The settings the providers need (a slice of the app config, so this module never reads the environment). */
 export interface ProviderSettings {
   PROVIDERS: readonly ProviderName[];
   REPLICATE_API_TOKEN?: string | undefined;

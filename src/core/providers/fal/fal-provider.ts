@@ -1,0 +1,210 @@
+import {
+  ContentModerated,
+  GenerationCanceled,
+  GenerationFailed,
+  ProviderRateLimited,
+  ProviderTimeout,
+  isFluxError,
+} from '../../errors.js';
+import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
+import { fitImage } from '../../images/image.js';
+import type { FluxRequest } from '../../request.js';
+import { sleep } from '../http.js';
+import type { GenerateOptions, GeneratedImage, ImageProvider, ProviderProgress } from '../provider.js';
+import { FalRequestNotFound, falStatusError } from './errors.js';
+import { toFalCall, type FalCall } from './params.js';
+import { FalQueueClient, type FalQueueStatus, type FalResult } from './queue-client.js';
+
+export const FAL_DEFAULT_QUEUE_URL = 'https://queue.fal.run';
+
+export interface FalProviderOptions {
+  /** `FAL_KEY`, sent as `Authorization: Key …` to the queue only, never to image downloads. */
+  key: string;
+  /** `FAL_QUEUE_URL`; every queue URL is built from it. Default {@link FAL_DEFAULT_QUEUE_URL}. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Pause between status polls. Default 500 ms, as @fal-ai/client. */
+  pollIntervalMs?: number;
+  /** The whole generation, submit to decoded image; past it the request is canceled at fal. Default 5 minutes. */
+  timeoutMs?: number;
+  /** Each HTTP call (and the image download). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** The best-effort cancel call. Default 5 s. */
+  cancelTimeoutMs?: number;
+  /** Largest image accepted. Default 50 MB. */
+  maxDownloadBytes?: number;
+  /** Let image downloads reach loopback/private addresses (tests, a private mirror). Default false. */
+  allowPrivateDownloads?: boolean;
+}
+
+/** Consecutive failed status polls tolerated (a 502 or a 429 mid-poll should not lose a paid generation). */
+const MAX_POLL_RETRIES = 3;
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/** The request being worked on; `id` is set once fal assigned one (from then on a failure cancels it). */
+interface Run {
+  modelId: string;
+  id: string | undefined;
+}
+
+/**
+ * FLUX on fal.ai through its queue: submit, checkpoint the request id, poll the status, fetch the result, download
+ * the image at once and convert it to the requested format. See queue-client.ts for the HTTP contract and
+ * params.ts for what is sent.
+ */
+export class FalProvider implements ImageProvider {
+  readonly name = 'fal' as const;
+  private readonly client: FalQueueClient;
+  private readonly fetchImpl: typeof fetch | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly cancelTimeoutMs: number;
+  private readonly maxDownloadBytes: number;
+  private readonly allowPrivateDownloads: boolean;
+
+  constructor(options: FalProviderOptions) {
+    if (!options.key) throw new Error('FalProvider needs a key (FAL_KEY)');
+    this.fetchImpl = options.fetch;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
+    this.maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
+    this.allowPrivateDownloads = options.allowPrivateDownloads ?? false;
+    this.client = new FalQueueClient({
+      baseUrl: options.baseUrl ?? FAL_DEFAULT_QUEUE_URL,
+      key: options.key,
+      requestTimeoutMs: this.requestTimeoutMs,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+    const call = toFalCall(request);
+    const started = Date.now();
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    // A checkpoint from another provider (after a failover) is not ours to poll: start a fal request instead.
+    const resume = options.resume?.provider === 'fal' ? options.resume : undefined;
+    const run: Run = { modelId: resume?.modelId ?? call.modelId, id: resume?.id };
+    try {
+      let result: FalResult;
+      if (run.id === undefined) {
+        await this.submit(call, run, options, signal);
+        result = await this.waitForResult(run, signal, options);
+      } else {
+        try {
+          result = await this.waitForResult(run, signal, options);
+        } catch (err) {
+          if (!(err instanceof FalRequestNotFound)) throw err;
+          // The checkpointed request is gone (fal keeps results about an hour): start over rather than fail the job.
+          run.modelId = call.modelId;
+          run.id = undefined;
+          await this.submit(call, run, options, signal);
+          result = await this.waitForResult(run, signal, options);
+        }
+      }
+      const image = await this.download(result, call, request, signal);
+      return {
+        ...image,
+        seed: typeof result.seed === 'number' && Number.isInteger(result.seed) ? result.seed : request.seed,
+        provider: 'fal',
+        predictionId: run.id!,
+        nsfw: result.has_nsfw_concepts?.[0] === true,
+        ms: Date.now() - started,
+      };
+    } catch (err) {
+      throw await this.settle(err, run, options.signal, deadline);
+    }
+  }
+
+  private async submit(call: FalCall, run: Run, options: GenerateOptions, signal: AbortSignal): Promise<void> {
+    const submitted = await this.client.submit(call.modelId, call.input, { webhookUrl: options.webhookUrl, signal });
+    run.id = submitted.request_id;
+    report(options, submitted);
+    if (!options.checkpoint) return;
+    try {
+      await options.checkpoint({ provider: 'fal', id: run.id, modelId: call.modelId });
+    } catch (err) {
+      // Nobody could resume this request: stop paying for it.
+      await this.client.cancel(call.modelId, run.id, this.cancelTimeoutMs);
+      throw err;
+    }
+  }
+
+  private async waitForResult(run: Run, signal: AbortSignal, options: GenerateOptions): Promise<FalResult> {
+    const id = run.id!;
+    let failures = 0;
+    for (;;) {
+      let status: FalQueueStatus;
+      try {
+        status = await this.client.status(run.modelId, id, signal);
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (signal.aborted || !isTransient(err) || failures > MAX_POLL_RETRIES) throw err;
+        await sleep(this.retryDelay(err, failures), signal);
+        continue;
+      }
+      if (status.status === 'COMPLETED') {
+        // A failed request is COMPLETED too; its result endpoint answers fal's error body, which client.result maps.
+        const result = await this.client.result(run.modelId, id, signal);
+        if (result.images && result.images.length > 0) return result;
+        throw (
+          falStatusError(status) ??
+          (result.has_nsfw_concepts?.[0] ? new ContentModerated('fal', 'the output was flagged and withheld') : new GenerationFailed('fal', 'the result had no image'))
+        );
+      }
+      report(options, status);
+      await sleep(this.pollIntervalMs, signal);
+    }
+  }
+
+  private async download(result: FalResult, call: FalCall, request: FluxRequest, signal: AbortSignal) {
+    const url = result.images?.[0]?.url;
+    if (typeof url !== 'string' || url.length === 0) throw new GenerationFailed('fal', 'the result had no image link');
+    const decoded = await downloadImage(url, {
+      maxBytes: this.maxDownloadBytes,
+      signal,
+      timeoutMs: this.requestTimeoutMs,
+      source: 'fal',
+      guard: { allowPrivate: this.allowPrivateDownloads },
+      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
+    });
+    // fal writes jpeg or png; webp (and jpg at a chosen quality) are encoded here, so the format is always the one asked.
+    return fitImage(decoded, { format: request.output_format, ...(call.quality === undefined ? {} : { quality: call.quality }) });
+  }
+
+  /** Turns an abort into GenerationCanceled or ProviderTimeout, canceling the request at fal first (best effort). */
+  private async settle(err: unknown, run: Run, userSignal: AbortSignal | undefined, deadline: AbortSignal): Promise<unknown> {
+    const canceled = userSignal?.aborted === true;
+    if (!canceled && !deadline.aborted) return err;
+    if (run.id !== undefined) await this.client.cancel(run.modelId, run.id, this.cancelTimeoutMs);
+    return canceled
+      ? new GenerationCanceled('fal generation canceled', { provider: 'fal', cause: err })
+      : new ProviderTimeout('fal', this.timeoutMs, { cause: err });
+  }
+
+  private retryDelay(err: unknown, failures: number): number {
+    const hinted = err instanceof ProviderRateLimited ? err.retryAfterMs : undefined;
+    return Math.min(MAX_RETRY_DELAY_MS, hinted ?? this.pollIntervalMs * 2 ** failures);
+  }
+}
+
+function isTransient(err: unknown): boolean {
+  return isFluxError(err) && err.retryable && err.code !== 'canceled';
+}
+
+function report(options: GenerateOptions, status: FalQueueStatus): void {
+  if (!options.onProgress) return;
+  const progress: ProviderProgress =
+    status.status === 'IN_QUEUE'
+      ? { state: 'queued', ...(typeof status.queue_position === 'number' ? { queuePosition: status.queue_position } : {}) }
+      : { state: 'running' };
+  try {
+    options.onProgress(progress);
+  } catch {
+    // A failing status message must not lose the image.
+  }
+}

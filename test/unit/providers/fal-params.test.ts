@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { UnsupportedByProvider } from '../../../src/core/errors.js';
+import { MODELS, type ModelId } from '../../../src/core/models.js';
+import { falAppId } from '../../../src/core/providers/fal/queue-client.js';
+import { toFalCall, type FalCall } from '../../../src/core/providers/fal/params.js';
+import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
+
+function req(input: Partial<FluxRequestInput>): FluxRequest {
+  const parsed = parseFluxRequest({ prompt: 'a lighthouse at dawn', seed: 42, ...input });
+  if (!parsed.ok) throw parsed.error;
+  return parsed.request;
+}
+
+function refusal(fn: () => unknown): UnsupportedByProvider {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UnsupportedByProvider);
+    return err as UnsupportedByProvider;
+  }
+  throw new Error('expected UnsupportedByProvider');
+}
+
+describe('toFalCall: the exact call for every model with its defaults', () => {
+  const expected: Record<ModelId, FalCall> = {
+    'flux-pro': {
+      modelId: 'fal-ai/flux-pro/new',
+      input: {
+        prompt: 'a lighthouse at dawn',
+        seed: 42,
+        num_images: 1,
+        output_format: 'png',
+        image_size: { width: 1024, height: 1024 },
+        num_inference_steps: 25,
+        guidance_scale: 3,
+        safety_tolerance: '2',
+        enhance_prompt: false,
+      },
+      quality: 80,
+    },
+    'flux-1.1-pro': {
+      modelId: 'fal-ai/flux-pro/v1.1',
+      input: {
+        prompt: 'a lighthouse at dawn',
+        seed: 42,
+        num_images: 1,
+        output_format: 'png',
+        image_size: { width: 1024, height: 1024 },
+        safety_tolerance: '2',
+        enhance_prompt: false,
+      },
+      quality: 80,
+    },
+    'flux-1.1-pro-ultra': {
+      modelId: 'fal-ai/flux-pro/v1.1-ultra',
+      input: { prompt: 'a lighthouse at dawn', seed: 42, num_images: 1, output_format: 'png', aspect_ratio: '16:9', safety_tolerance: '2' },
+      quality: undefined,
+    },
+    'flux-dev': {
+      modelId: 'fal-ai/flux/dev',
+      input: {
+        prompt: 'a lighthouse at dawn',
+        seed: 42,
+        num_images: 1,
+        output_format: 'png',
+        image_size: { width: 1024, height: 1024 },
+        num_inference_steps: 28,
+        guidance_scale: 3,
+      },
+      quality: 80,
+    },
+    'flux-schnell': {
+      modelId: 'fal-ai/flux/schnell',
+      input: { prompt: 'a lighthouse at dawn', seed: 42, num_images: 1, output_format: 'png', image_size: { width: 1024, height: 1024 }, num_inference_steps: 4 },
+      quality: 80,
+    },
+  };
+
+  for (const model of Object.keys(MODELS) as ModelId[]) {
+    it(`${model} (webp by default: asked as png, converted by us)`, () => {
+      expect(toFalCall(req({ model }))).toStrictEqual(expected[model]);
+    });
+  }
+
+  it('uses the catalogue’s fal id for every model', () => {
+    for (const model of Object.keys(MODELS) as ModelId[]) {
+      expect(toFalCall(req({ model })).modelId).toBe(MODELS[model].providerIds.fal);
+    }
+  });
+});
+
+describe('toFalCall: mapping each field', () => {
+  it('maps every flux-pro setting the person chose', () => {
+    const call = toFalCall(
+      req({ model: 'flux-pro', aspect_ratio: '16:9', steps: 40, guidance: 4.5, safety_tolerance: 5, prompt_upsampling: true, output_format: 'jpg' }),
+    );
+    expect(call.input).toStrictEqual({
+      prompt: 'a lighthouse at dawn',
+      seed: 42,
+      num_images: 1,
+      output_format: 'jpeg',
+      image_size: { width: 1344, height: 768 },
+      num_inference_steps: 40,
+      guidance_scale: 4.5,
+      safety_tolerance: '5',
+      enhance_prompt: true,
+    });
+  });
+
+  it('sends the rounded custom size as image_size', () => {
+    const call = toFalCall(req({ model: 'flux-1.1-pro', width: 800, height: 600 }));
+    expect(call.input.image_size).toStrictEqual({ width: 800, height: 608 });
+    expect(call.input.aspect_ratio).toBeUndefined();
+  });
+
+  it('sends safety_tolerance as a string for every level', () => {
+    for (let level = 1; level <= 6; level++) {
+      expect(toFalCall(req({ model: 'flux-1.1-pro', safety_tolerance: level })).input.safety_tolerance).toBe(String(level));
+    }
+  });
+
+  it('asks jpeg for jpg at the default quality, and png at any other quality so our encoder applies it', () => {
+    expect(toFalCall(req({ output_format: 'jpg' })).input.output_format).toBe('jpeg');
+    const chosen = toFalCall(req({ output_format: 'jpg', output_quality: 95 }));
+    expect(chosen.input.output_format).toBe('png');
+    expect(chosen.quality).toBe(95);
+  });
+
+  it('asks png for png and for webp, carrying the webp quality to the conversion', () => {
+    expect(toFalCall(req({ output_format: 'png' })).input.output_format).toBe('png');
+    const webp = toFalCall(req({ output_format: 'webp', output_quality: 55 }));
+    expect(webp.input.output_format).toBe('png');
+    expect(webp.quality).toBe(55);
+  });
+
+  it('gives ultra its aspect ratio and the image prompt as image_url', () => {
+    const call = toFalCall(req({ model: 'flux-1.1-pro-ultra', aspect_ratio: '21:9', image_prompt: 'https://example.com/ref.png' }));
+    expect(call.input.aspect_ratio).toBe('21:9');
+    expect(call.input.image_url).toBe('https://example.com/ref.png');
+    expect(call.input.image_size).toBeUndefined();
+  });
+});
+
+describe('toFalCall: refusals name the field', () => {
+  it('accepts flux-pro’s interval at its default (always present in the resolved request)', () => {
+    expect(() => toFalCall(req({ model: 'flux-pro', interval: 2 }))).not.toThrow();
+  });
+
+  it('refuses an interval other than the default', () => {
+    const err = refusal(() => toFalCall(req({ model: 'flux-pro', interval: 3 })));
+    expect(err.field).toBe('interval');
+    expect(err.provider).toBe('fal');
+    expect(err.message).toContain('interval');
+  });
+
+  it('refuses image_prompt on every model but ultra', () => {
+    for (const model of ['flux-pro', 'flux-1.1-pro'] as const) {
+      const err = refusal(() => toFalCall(req({ model, image_prompt: 'https://example.com/ref.png' })));
+      expect(err.field).toBe('image_prompt');
+    }
+  });
+
+  it('refuses the ultra aspect ratios fal does not list', () => {
+    for (const aspect_ratio of ['4:5', '5:4'] as const) {
+      const err = refusal(() => toFalCall(req({ model: 'flux-1.1-pro-ultra', aspect_ratio })));
+      expect(err.field).toBe('aspect_ratio');
+      expect(err.message).toContain(aspect_ratio);
+    }
+  });
+
+  it('refuses a model without a fal id', () => {
+    const catalogue = { ...MODELS, 'flux-dev': { ...MODELS['flux-dev'], providerIds: { replicate: 'black-forest-labs/flux-dev' } } };
+    const err = refusal(() => toFalCall(req({ model: 'flux-dev' }), catalogue));
+    expect(err.field).toBe('model');
+  });
+});
+
+describe('falAppId', () => {
+  it('drops the model’s sub-path', () => {
+    expect(falAppId('fal-ai/flux-pro/v1.1')).toBe('fal-ai/flux-pro');
+    expect(falAppId('fal-ai/flux-pro/v1.1-ultra')).toBe('fal-ai/flux-pro');
+    expect(falAppId('fal-ai/flux/dev')).toBe('fal-ai/flux');
+    expect(falAppId('fal-ai/flux-pro')).toBe('fal-ai/flux-pro');
+  });
+
+  it('keeps three segments for namespaced apps', () => {
+    expect(falAppId('workflows/someone/my-flow/run')).toBe('workflows/someone/my-flow');
+  });
+});
