@@ -21,6 +21,8 @@ export interface HttpOptions {
   /** Per-request timeout. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Provider-specific reading of a failed answer (Cog's 409 means busy); `undefined` falls back to `httpError`. */
+  mapError?: (status: number, headers: Headers, body: unknown) => FluxError | undefined;
 }
 
 export interface JsonResponse<T = unknown> {
@@ -60,7 +62,7 @@ export async function requestJson<T = unknown>(
       parsed = text;
     }
   }
-  if (!res.ok) throw httpError(options.provider, res.status, res.headers, parsed);
+  if (!res.ok) throw options.mapError?.(res.status, res.headers, parsed) ?? httpError(options.provider, res.status, res.headers, parsed);
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
 

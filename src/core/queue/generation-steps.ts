@@ -176,7 +176,7 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
     }
   } catch (err) {
     if (err instanceof HandBack) return delay(ctx, 0, {});
-    return onProviderError(deps, ctx, signal?.aborted ? new GenerationCanceled() : toFluxError(err));
+    return onProviderError(deps, ctx, signal?.aborted ? new GenerationCanceled() : toFluxError(err), resume !== undefined);
   }
 
   await deps.stash.put(data.jobId, image.bytes);
@@ -199,8 +199,15 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
   return image;
 }
 
-async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
+async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError, resumed: boolean): Promise<never> {
   const { data } = ctx;
+  // A resumed prediction that fails again (task gone, result expired, stored error) will fail the same way each time:
+  // the next try starts a new one. An expired output of a resumed prediction is such a case, not bad input.
+  if (resumed && error.code === 'image_invalid' && data.providerFailures + 1 < (deps.policy ?? DEFAULT_RETRY_POLICY).attemptsPerProvider) {
+    const { checkpoint: _stale, ...rest } = ctx.data;
+    ctx.data = rest;
+    return delay(ctx, 0, { providerFailures: data.providerFailures + 1 });
+  }
   const decision = decideRetry(error, {
     providerFailures: data.providerFailures,
     rateLimitWaits: data.rateLimitWaits,
@@ -212,7 +219,7 @@ async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError): Prom
       return delay(ctx, decision.delayMs, { rateLimitWaits: data.rateLimitWaits + 1 });
     case 'retry': {
       const { checkpoint: _dropped, ...rest } = ctx.data;
-      ctx.data = decision.keepCheckpoint ? ctx.data : rest;
+      ctx.data = decision.keepCheckpoint && !resumed ? ctx.data : rest;
       return delay(ctx, decision.delayMs, { providerFailures: data.providerFailures + 1 });
     }
     case 'failover': {

@@ -1,0 +1,237 @@
+import {
+  FluxError,
+  GenerationCanceled,
+  InvalidInput,
+  ProviderRateLimited,
+  ProviderTimeout,
+  ProviderUnavailable,
+  toFluxError,
+} from '../../errors.js';
+import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
+import { fitImage, type DecodedImage } from '../../images/image.js';
+import type { FluxRequest } from '../../request.js';
+import { errorDetail, joinUrl, requestJson, sleep, type HttpOptions } from '../http.js';
+import type { GenerateOptions, GeneratedImage, ImageProvider, ProviderCheckpoint, ProviderProgress } from '../provider.js';
+import { imagePromptBase64 } from './image-prompt.js';
+import { bflParams, withBflExtras, type BflExtras, type BflParams } from './params.js';
+import { BflTaskNotFound, readBflPoll, type BflPollOutcome } from './poll-result.js';
+
+export const DEFAULT_BFL_API_URL = 'https://api.bfl.ai/v1';
+
+export interface BflProviderOptions {
+  /** The BFL API key, sent as `x-key` to the API and to every polling URL (never to the sample download). */
+  apiKey: string;
+  /** API base (`BFL_API_URL`); a regional cluster such as `https://api.eu.bfl.ai/v1` works too. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Pause between polls. Default 500 ms, the interval of BFL's own examples. */
+  pollIntervalMs?: number;
+  /** The whole generation, submit to downloaded image. Default 5 minutes. */
+  timeoutMs?: number;
+  /** Each HTTP call. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Largest accepted output image. */
+  maxDownloadBytes?: number;
+  /** Let image prompt links point at private/loopback hosts (tests, private image hosts). Default false. */
+  allowPrivateDownloads?: boolean;
+  /** Sent as `webhook_secret` with `webhook_url` when a generation asks for a webhook. */
+  webhookSecret?: string;
+  /** Consecutive transient polling failures (5xx, 429, network) tolerated before giving up. Default 3. */
+  maxPollErrors?: number;
+}
+
+interface BflTask {
+  id: string;
+  pollUrl: string;
+  resumed: boolean;
+}
+
+const CANCELED = 'bfl generation canceled; BFL has no cancel endpoint, so the task may still finish (and be billed)';
+
+/**
+ * Black Forest Labs' own API. A task is submitted to `{base}/{endpoint}`, then polled at the `polling_url` BFL
+ * returns, wherever its host is (tasks live on regional clusters such as api.eu.bfl.ai, and the global host may not
+ * know them); the result URL expires after about ten minutes, so the image is downloaded at once.
+ *
+ * BFL has no cancel endpoint: on abort and at the deadline the adapter only stops polling (the task may still run
+ * and be billed) and rejects with GenerationCanceled or ProviderTimeout.
+ *
+ * With `webhookUrl` the task is submitted with `webhook_url` (and the configured `webhook_secret`) but still polled,
+ * so a lost webhook costs nothing; BFL's webhook answer carries no `polling_url`, so the global result endpoint
+ * `{base}/get_result?id=` is polled then (and for checkpoints saved without a URL).
+ */
+export class BflProvider implements ImageProvider {
+  readonly name = 'bfl' as const;
+  private readonly apiKey: string;
+  private readonly baseUrl: string;
+  private readonly fetch: typeof fetch | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxDownloadBytes: number;
+  private readonly allowPrivateDownloads: boolean;
+  private readonly webhookSecret: string | undefined;
+  private readonly maxPollErrors: number;
+
+  constructor(options: BflProviderOptions) {
+    this.apiKey = options.apiKey;
+    this.baseUrl = options.baseUrl ?? DEFAULT_BFL_API_URL;
+    this.fetch = options.fetch;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
+    this.allowPrivateDownloads = options.allowPrivateDownloads ?? false;
+    this.webhookSecret = options.webhookSecret;
+    this.maxPollErrors = options.maxPollErrors ?? 3;
+  }
+
+  async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+    const started = Date.now();
+    const params = bflParams(request);
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    try {
+      let task: BflTask;
+      if (options.resume) {
+        task = this.resumedTask(options.resume);
+      } else {
+        task = await this.submit(params, options.webhookUrl, signal);
+        await options.checkpoint?.({ provider: 'bfl', id: task.id, pollUrl: task.pollUrl });
+      }
+      const ready = await this.poll(task, signal, options.onProgress);
+      // Download before anything else: the sample URL expires about ten minutes after the task is Ready.
+      const sample = await this.download(ready.sample, signal);
+      const image = await fitImage(sample, { format: params.format, quality: params.quality });
+      return {
+        bytes: image.bytes,
+        contentType: image.contentType,
+        format: image.format,
+        width: image.width,
+        height: image.height,
+        seed: ready.seed ?? request.seed,
+        provider: 'bfl',
+        predictionId: task.id,
+        nsfw: false,
+        ms: Date.now() - started,
+      };
+    } catch (err) {
+      throw this.settle(err, options.signal, deadline);
+    }
+  }
+
+  private async submit(params: BflParams, webhookUrl: string | undefined, signal: AbortSignal): Promise<BflTask> {
+    const extras: BflExtras = {};
+    if (params.imagePrompt !== undefined) {
+      extras.imagePromptBase64 = await imagePromptBase64(params.imagePrompt, {
+        signal,
+        timeoutMs: this.requestTimeoutMs,
+        allowPrivate: this.allowPrivateDownloads,
+        ...(this.fetch ? { fetch: this.fetch } : {}),
+      });
+    }
+    if (webhookUrl !== undefined) {
+      extras.webhookUrl = webhookUrl;
+      if (this.webhookSecret !== undefined) extras.webhookSecret = this.webhookSecret;
+    }
+    const res = await requestJson<unknown>(
+      joinUrl(this.baseUrl, params.endpoint),
+      { method: 'POST', headers: { 'x-key': this.apiKey }, body: withBflExtras(params.body, extras) },
+      { ...this.http(signal), mapError: validationError },
+    );
+    const answer = (res.body && typeof res.body === 'object' ? res.body : {}) as { id?: unknown; polling_url?: unknown };
+    if (typeof answer.id !== 'string' || answer.id.length === 0) {
+      throw new ProviderUnavailable('bfl', 'the submit answer has no task id', res.status);
+    }
+    // A webhook submit answers without polling_url; the global result endpoint is the documented fallback.
+    const pollUrl = isHttpUrl(answer.polling_url) ? answer.polling_url : this.resultUrl(answer.id);
+    return { id: answer.id, pollUrl, resumed: false };
+  }
+
+  private resumedTask(checkpoint: ProviderCheckpoint): BflTask {
+    if (checkpoint.provider !== 'bfl') throw new Error(`cannot resume a ${checkpoint.provider} checkpoint with the bfl provider`);
+    const pollUrl = isHttpUrl(checkpoint.pollUrl) ? checkpoint.pollUrl : this.resultUrl(checkpoint.id);
+    return { id: checkpoint.id, pollUrl, resumed: true };
+  }
+
+  private async poll(
+    task: BflTask,
+    signal: AbortSignal,
+    onProgress: ((progress: ProviderProgress) => void) | undefined,
+  ): Promise<Extract<BflPollOutcome, { kind: 'ready' }>> {
+    let failures = 0;
+    let reported: string | undefined;
+    for (;;) {
+      let body: unknown;
+      try {
+        body = (await requestJson<unknown>(task.pollUrl, { headers: { 'x-key': this.apiKey } }, this.http(signal))).body;
+        failures = 0;
+      } catch (err) {
+        // A GET without input refused with 4xx (other than auth and rate limits) means the id is unknown there.
+        if (err instanceof InvalidInput) throw new BflTaskNotFound(task.id, task.resumed);
+        if (!isTransient(err) || ++failures > this.maxPollErrors) throw err;
+        await sleep(err instanceof ProviderRateLimited ? (err.retryAfterMs ?? this.pollIntervalMs) : this.pollIntervalMs, signal);
+        continue;
+      }
+      const outcome = readBflPoll(body, task);
+      if (outcome.kind === 'ready') return outcome;
+      const progress: ProviderProgress =
+        outcome.fraction === undefined ? { state: 'queued' } : { state: 'running', fraction: outcome.fraction };
+      const key = `${progress.state}:${progress.fraction ?? ''}`;
+      if (key !== reported) {
+        reported = key;
+        onProgress?.(progress);
+      }
+      await sleep(this.pollIntervalMs, signal);
+    }
+  }
+
+  private download(url: string, signal: AbortSignal): Promise<DecodedImage> {
+    // No x-key here: the sample is a signed URL on a delivery host, and the key must not travel further than BFL's API.
+    return downloadImage(url, {
+      maxBytes: this.maxDownloadBytes,
+      signal,
+      timeoutMs: this.requestTimeoutMs,
+      source: 'bfl',
+      ...(this.fetch ? { fetch: this.fetch } : {}),
+    });
+  }
+
+  private resultUrl(id: string): string {
+    return joinUrl(this.baseUrl, `get_result?id=${encodeURIComponent(id)}`);
+  }
+
+  private http(signal: AbortSignal): HttpOptions {
+    return { provider: 'bfl', timeoutMs: this.requestTimeoutMs, signal, ...(this.fetch ? { fetch: this.fetch } : {}) };
+  }
+
+  /** The caller's abort wins over the deadline; typed errors other than cancellation pass through unchanged. */
+  private settle(err: unknown, userSignal: AbortSignal | undefined, deadline: AbortSignal): FluxError {
+    if (err instanceof FluxError && !(err instanceof GenerationCanceled)) return err;
+    if (userSignal?.aborted) return new GenerationCanceled(CANCELED, { cause: err, provider: 'bfl' });
+    if (deadline.aborted) return new ProviderTimeout('bfl', this.timeoutMs, { cause: err });
+    return toFluxError(err);
+  }
+}
+
+/** BFL's 422 is FastAPI's `{detail:[{loc:['body', field], msg}]}`: keep the field so the person learns which one. */
+function validationError(status: number, _headers: Headers, body: unknown): InvalidInput | undefined {
+  if (status !== 422) return undefined;
+  const loc = (body as { detail?: Array<{ loc?: unknown[] }> } | undefined)?.detail?.[0]?.loc;
+  const field = Array.isArray(loc) && typeof loc[loc.length - 1] === 'string' ? (loc[loc.length - 1] as string) : undefined;
+  return new InvalidInput(`bfl refused the request: ${errorDetail(body) ?? 'HTTP 422'}`, field, { provider: 'bfl' });
+}
+
+function isTransient(err: unknown): boolean {
+  return (err instanceof ProviderUnavailable || err instanceof ProviderRateLimited || err instanceof ProviderTimeout) && !(err instanceof BflTaskNotFound);
+}
+
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,56 @@
+import { InvalidInput } from '../errors.js';
+
+/** Longer than any calendar day, DST and date-line jumps included: the search for the next midnight ends by then. */
+const SEARCH_SPAN_MS = 50 * 3600_000;
+
+/**
+ * Calendar days in one IANA time zone, computed with Intl so DST and half-hour offsets need no table of our own.
+ * Quota days are the application's days, not the server's: "today" and "resets at" follow the configured zone.
+ */
+export class ZonedCalendar {
+  readonly timeZone: string;
+  private readonly format: Intl.DateTimeFormat;
+  // Most calls fall on the same day as the previous one; the midnight search is only repeated when the day changes.
+  private cached: { day: string; resetAt: number } | undefined;
+
+  constructor(timeZone: string) {
+    try {
+      this.format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    } catch (err) {
+      throw new InvalidInput(`unknown time zone: ${timeZone}`, 'timeZone', { cause: err });
+    }
+    this.timeZone = timeZone;
+  }
+
+  /** The calendar date at `epochMs` in this zone, as `YYYY-MM-DD`. */
+  dayOf(epochMs: number): string {
+    let year = '';
+    let month = '';
+    let day = '';
+    for (const part of this.format.formatToParts(epochMs)) {
+      if (part.type === 'year') year = part.value.padStart(4, '0');
+      else if (part.type === 'month') month = part.value;
+      else if (part.type === 'day') day = part.value;
+    }
+    return `${year}-${month}-${day}`;
+  }
+
+  /**
+   * The first instant after `epochMs` that falls on a later date in this zone: the next local midnight, or the
+   * first existing instant of the next day where a DST change skips midnight.
+   */
+  nextMidnight(epochMs: number): number {
+    const today = this.dayOf(epochMs);
+    if (this.cached?.day === today) return this.cached.resetAt;
+    // Dates only move forward, so "is it still today?" is monotonic in time: binary search to the millisecond.
+    let lo = epochMs;
+    let hi = epochMs + SEARCH_SPAN_MS;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.dayOf(mid) === today) lo = mid;
+      else hi = mid;
+    }
+    this.cached = { day: today, resetAt: hi };
+    return hi;
+  }
+}

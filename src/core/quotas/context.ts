@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import { ZonedCalendar } from './calendar.js';
+import { QuotaKeys } from './keys.js';
+import type { QuotaDefaults, SubjectKind } from './types.js';
+import { requireDefaults, requirePrefix } from './validate.js';
+
+/** Day keys outlive their day by this much, so late refunds still find them; then Redis drops them. */
+const DAY_KEY_GRACE_MS = 2 * 86_400_000;
+
+/** Options shared by QuotaStore and QuotaAdmin; both must be built with the same prefix, defaults, clock and zone. */
+export interface QuotaOptions {
+  /** The caller's connection; the quota code never creates, configures or closes it. */
+  redis: Redis;
+  /** Limits for subjects without an admin override. */
+  defaults: QuotaDefaults;
+  /** Key prefix with a Redis Cluster hash tag. Default `{fluxbot}`. */
+  prefix?: string;
+  /** "Now" in epoch ms. Default `Date.now`; tests pass a controllable clock. */
+  clock?: () => number;
+  /** IANA zone whose calendar days the daily quotas follow. Default `UTC`. */
+  timeZone?: string;
+}
+
+/** The current quota day: its name and when it ends. */
+export interface QuotaDay {
+  now: number;
+  day: string;
+  /** Next local midnight (epoch ms): when today's daily quotas reset. */
+  resetAt: number;
+  /**
+   * How long today's day keys live from now (ms): until a couple of days after the day. Relative, so a skew
+   * between the application's clock and the Redis server's clock cannot expire them early.
+   */
+  dayKeyTtlMs: number;
+}
+
+/** Validated options plus the helpers built from them. */
+export class QuotaContext {
+  readonly redis: Redis;
+  readonly keys: QuotaKeys;
+  readonly defaults: QuotaDefaults;
+  readonly calendar: ZonedCalendar;
+  private readonly clock: () => number;
+
+  constructor(options: QuotaOptions) {
+    this.redis = options.redis;
+    this.keys = new QuotaKeys(requirePrefix(options.prefix ?? '{fluxbot}'));
+    this.defaults = requireDefaults(options.defaults);
+    this.calendar = new ZonedCalendar(options.timeZone ?? 'UTC');
+    this.clock = options.clock ?? Date.now;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  today(): QuotaDay {
+    const now = this.clock();
+    const resetAt = this.calendar.nextMidnight(now);
+    return { now, day: this.calendar.dayOf(now), resetAt, dayKeyTtlMs: resetAt + DAY_KEY_GRACE_MS - now };
+  }
+
+  defaultDaily(kind: SubjectKind): number {
+    return kind === 'user' ? this.defaults.dailyPerUser : this.defaults.dailyPerGuild;
+  }
+
+  defaultConcurrent(kind: SubjectKind): number {
+    return kind === 'user' ? this.defaults.concurrentPerUser : this.defaults.concurrentPerGuild;
+  }
+}

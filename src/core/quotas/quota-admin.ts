@@ -1,0 +1,204 @@
+import type { ChainableCommander } from 'ioredis';
+import { InvalidInput } from '../errors.js';
+import { appendAudit, readAudit, type AuditAction, type AuditEntry } from './audit-log.js';
+import { QuotaContext, type QuotaOptions } from './context.js';
+import { execOrThrow, readSubjects, type BanInfo, type SubjectState } from './subject-state.js';
+import type { QuotaTarget } from './types.js';
+import { MAX_LIMIT, requireCount, requireKey, requireTarget } from './validate.js';
+
+/** Largest single grant: a typo guard, not a policy. */
+export const MAX_GRANT = 10_000;
+const MAX_BAN_REASON = 500;
+const MAX_AUDIT_READ = 1000;
+
+/** A limit in force, and whether an admin override (rather than the default) set it. */
+export interface EffectiveLimit {
+  value: number;
+  overridden: boolean;
+}
+
+/** What an admin sees about a user or a guild. */
+export interface QuotaSnapshot {
+  target: QuotaTarget;
+  /** The quota day shown (`YYYY-MM-DD` in the configured zone). */
+  day: string;
+  /** Images charged today, from the daily quota and from the grant. */
+  usedToday: number;
+  /** The part of usedToday paid from the grant balance. */
+  usedFromGrantToday: number;
+  daily: EffectiveLimit;
+  concurrent: EffectiveLimit;
+  grantBalance: number;
+  inFlight: number;
+  /** Present while the user is banned (never for guilds). */
+  banned?: BanInfo;
+  /** Next local midnight, epoch ms. */
+  resetsAt: number;
+}
+
+/** What a person sees about themselves. */
+export interface UserQuotaView {
+  usedToday: number;
+  dailyLimit: number;
+  /** Images they can still make today: daily quota left plus grant, capped by what the guild has left. */
+  remaining: number;
+  grantBalance: number;
+  inFlight: number;
+  concurrentLimit: number;
+  resetsAt: number;
+  banned: boolean;
+  banReason?: string;
+}
+
+/** A limits change: a number sets an override, null returns to the default, absent leaves it alone. */
+export interface LimitsChange {
+  daily?: number | null;
+  concurrent?: number | null;
+}
+
+/**
+ * The operators' side of quotas: inspect, override limits, reset a day, grant extra images, ban. Every change is
+ * written together with an entry in the audit stream (one MULTI) and applies to the very next admission.
+ * Arguments are validated before anything is written; bad ones throw InvalidInput.
+ */
+export class QuotaAdmin {
+  private readonly ctx: QuotaContext;
+
+  constructor(options: QuotaOptions) {
+    this.ctx = new QuotaContext(options);
+  }
+
+  /** Today's usage, effective limits, grant balance, in-flight count and ban of a user or guild. */
+  async show(target: QuotaTarget): Promise<QuotaSnapshot> {
+    const t = requireTarget(target);
+    const { day, resetAt } = this.ctx.today();
+    const [state] = (await readSubjects(this.ctx, [t], day)) as [SubjectState];
+    const snapshot: QuotaSnapshot = {
+      target: t,
+      day,
+      usedToday: state.usedDaily + state.usedGrant,
+      usedFromGrantToday: state.usedGrant,
+      daily: effective(state.dailyOverride, this.ctx.defaultDaily(t.kind)),
+      concurrent: effective(state.concurrentOverride, this.ctx.defaultConcurrent(t.kind)),
+      grantBalance: state.grantBalance,
+      inFlight: state.inFlight,
+      resetsAt: resetAt,
+    };
+    if (state.ban !== undefined) snapshot.banned = state.ban;
+    return snapshot;
+  }
+
+  /** Overrides the daily and/or in-flight limit of a user or guild (null returns a limit to the default). */
+  async setLimits(actor: string, target: QuotaTarget, change: LimitsChange): Promise<void> {
+    const who = requireKey(actor, 'actor');
+    const t = requireTarget(target);
+    if (typeof change !== 'object' || change === null) throw new InvalidInput('give a daily or a concurrent limit', 'limits');
+    const details: Record<string, number | null> = {};
+    for (const field of ['daily', 'concurrent'] as const) {
+      const value = change[field];
+      if (value === undefined) continue;
+      details[field] = value === null ? null : requireCount(value, field, 0, MAX_LIMIT);
+    }
+    if (Object.keys(details).length === 0) throw new InvalidInput('give a daily or a concurrent limit', 'limits');
+    const key = this.ctx.keys.limits(t.kind, t.key);
+    const multi = this.ctx.redis.multi();
+    for (const [field, value] of Object.entries(details)) {
+      if (value === null) multi.hdel(key, field);
+      else multi.hset(key, field, value);
+    }
+    await this.commit(multi, who, 'set_limits', t, details);
+  }
+
+  /**
+   * Forgets today's usage. The day's generation is bumped so refunds of jobs charged before the reset do not
+   * lower the fresh count.
+   */
+  async resetToday(actor: string, target: QuotaTarget): Promise<void> {
+    const who = requireKey(actor, 'actor');
+    const t = requireTarget(target);
+    const { day, dayKeyTtlMs } = this.ctx.today();
+    const key = this.ctx.keys.day(t.kind, t.key, day);
+    const multi = this.ctx.redis.multi().hset(key, 'daily', 0, 'grant', 0).hincrby(key, 'gen', 1).pexpire(key, dayKeyTtlMs);
+    await this.commit(multi, who, 'reset_today', t, { day });
+  }
+
+  /** Adds extra images, spent once the daily quota is used up; they do not expire. Returns the new balance. */
+  async grant(actor: string, target: QuotaTarget, amount: number): Promise<number> {
+    const who = requireKey(actor, 'actor');
+    const t = requireTarget(target);
+    const n = requireCount(amount, 'amount', 1, MAX_GRANT);
+    const replies = await this.commit(this.ctx.redis.multi().incrby(this.ctx.keys.grant(t.kind, t.key), n), who, 'grant', t, {
+      amount: n,
+    });
+    return Number(replies[0]);
+  }
+
+  /** Refuses every further admission of the user until unbanned; jobs already admitted still run. */
+  async ban(actor: string, userKey: string, reason?: string): Promise<void> {
+    const who = requireKey(actor, 'actor');
+    const t: QuotaTarget = { kind: 'user', key: requireKey(userKey, 'userKey') };
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_BAN_REASON)) {
+      throw new InvalidInput(`reason must be text of at most ${MAX_BAN_REASON} characters`, 'reason');
+    }
+    const key = this.ctx.keys.ban(t.key);
+    const at = this.ctx.now();
+    // Replace the whole hash so an earlier ban's reason does not linger.
+    const multi = this.ctx.redis.multi().del(key).hset(key, 'by', who, 'at', at);
+    if (reason) multi.hset(key, 'reason', reason);
+    await this.commit(multi, who, 'ban', t, reason ? { reason } : {}, at);
+  }
+
+  /** Lifts a ban; returns whether the user was banned. */
+  async unban(actor: string, userKey: string): Promise<boolean> {
+    const who = requireKey(actor, 'actor');
+    const t: QuotaTarget = { kind: 'user', key: requireKey(userKey, 'userKey') };
+    const replies = await this.commit(this.ctx.redis.multi().del(this.ctx.keys.ban(t.key)), who, 'unban', t, {});
+    return Number(replies[0]) > 0;
+  }
+
+  /** The newest `limit` audit entries, newest first. */
+  async audit(limit = 20): Promise<AuditEntry[]> {
+    return readAudit(this.ctx, requireCount(limit, 'limit', 1, MAX_AUDIT_READ));
+  }
+
+  /** What a person may see about their own quota in this guild/workspace. */
+  async userView(userKey: string, guildKey: string): Promise<UserQuotaView> {
+    const user: QuotaTarget = { kind: 'user', key: requireKey(userKey, 'userKey') };
+    const guild: QuotaTarget = { kind: 'guild', key: requireKey(guildKey, 'guildKey') };
+    const { day, resetAt } = this.ctx.today();
+    const [u, g] = (await readSubjects(this.ctx, [user, guild], day)) as [SubjectState, SubjectState];
+    const dailyLimit = u.dailyOverride ?? this.ctx.defaultDaily('user');
+    const guildDaily = g.dailyOverride ?? this.ctx.defaultDaily('guild');
+    const userLeft = Math.max(0, dailyLimit - u.usedDaily) + u.grantBalance;
+    const guildLeft = Math.max(0, guildDaily - g.usedDaily) + g.grantBalance;
+    const view: UserQuotaView = {
+      usedToday: u.usedDaily + u.usedGrant,
+      dailyLimit,
+      remaining: u.ban === undefined ? Math.min(userLeft, guildLeft) : 0,
+      grantBalance: u.grantBalance,
+      inFlight: u.inFlight,
+      concurrentLimit: u.concurrentOverride ?? this.ctx.defaultConcurrent('user'),
+      resetsAt: resetAt,
+      banned: u.ban !== undefined,
+    };
+    if (u.ban?.reason !== undefined) view.banReason = u.ban.reason;
+    return view;
+  }
+
+  /** Appends the audit entry to the change and runs both as one transaction. */
+  private async commit(
+    multi: ChainableCommander,
+    actor: string,
+    action: AuditAction,
+    target: QuotaTarget,
+    details: Record<string, unknown>,
+    at = this.ctx.now(),
+  ): Promise<unknown[]> {
+    appendAudit(this.ctx, multi, { actor, action, target: `${target.kind}:${target.key}`, details, at });
+    return execOrThrow(multi);
+  }
+}
+
+function effective(override: number | undefined, fallback: number): EffectiveLimit {
+  return override === undefined ? { value: fallback, overridden: false } : { value: override, overridden: true };
+}

@@ -1,0 +1,127 @@
+import { InvalidInput } from '../errors.js';
+import { QuotaContext, type QuotaOptions } from './context.js';
+import { reconcile } from './reconcile.js';
+import { parseReservation, releaseKeys } from './reservation.js';
+import { admitScript, releaseScript } from './scripts.js';
+import type {
+  Admission,
+  AdmitInput,
+  QuotaPort,
+  ReconcileOptions,
+  ReconcileResult,
+  RefusalReason,
+  Refused,
+  ReleaseOutcome,
+} from './types.js';
+import { requireCount, requireKey } from './validate.js';
+
+/** How long a delivery id is remembered: platforms redeliver within seconds to minutes. */
+const DEFAULT_DEDUPE_TTL_MS = 86_400_000;
+
+export interface QuotaStoreOptions extends QuotaOptions {
+  /** How long a dedupe key is remembered after admission. Default 24 h. */
+  dedupeTtlMs?: number;
+}
+
+const REASONS: readonly RefusalReason[] = ['banned', 'user_daily', 'guild_daily', 'user_concurrent', 'guild_concurrent'];
+
+/**
+ * Admission control on Redis: one Lua script checks duplicate delivery, bans, daily quotas and in-flight limits
+ * for the user and the guild, and reserves; release() frees a reservation exactly once; reconcile() repairs what
+ * crashes leave behind.
+ */
+export class QuotaStore implements QuotaPort {
+  private readonly ctx: QuotaContext;
+  private readonly dedupeTtlMs: number;
+
+  constructor(options: QuotaStoreOptions) {
+    this.ctx = new QuotaContext(options);
+    this.dedupeTtlMs = requireCount(options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS, 'dedupeTtlMs', 1, 30 * 86_400_000);
+  }
+
+  /** Admits and reserves, or says why not. Refusals and duplicates charge nothing. */
+  async admit(input: AdmitInput): Promise<Admission> {
+    const jobId = requireKey(input.jobId, 'jobId');
+    const dedupeKey = requireKey(input.dedupeKey, 'dedupeKey');
+    const userKey = requireKey(input.userKey, 'userKey');
+    const guildKey = requireKey(input.guildKey, 'guildKey');
+    const { keys, defaults } = this.ctx;
+    const today = this.ctx.today();
+    const reply = await admitScript.run(
+      this.ctx.redis,
+      [
+        keys.dedupe(dedupeKey),
+        keys.reservations,
+        keys.subjects,
+        keys.ban(userKey),
+        keys.limits('user', userKey),
+        keys.limits('guild', guildKey),
+        keys.day('user', userKey, today.day),
+        keys.day('guild', guildKey, today.day),
+        keys.grant('user', userKey),
+        keys.grant('guild', guildKey),
+        keys.inflight('user', userKey),
+        keys.inflight('guild', guildKey),
+      ],
+      [
+        jobId,
+        userKey,
+        guildKey,
+        today.day,
+        today.now,
+        defaults.dailyPerUser,
+        defaults.concurrentPerUser,
+        defaults.dailyPerGuild,
+        defaults.concurrentPerGuild,
+        today.dayKeyTtlMs,
+        this.dedupeTtlMs,
+      ],
+    );
+    return toAdmission(reply, jobId, today.resetAt);
+  }
+
+  /**
+   * Frees the reservation of `jobId` exactly once, whoever calls (completion, final failure, removal, cancel, the
+   * reconciler). Returns false when it was already released or never existed.
+   */
+  async release(jobId: string, outcome: ReleaseOutcome): Promise<boolean> {
+    requireKey(jobId, 'jobId');
+    if (outcome !== 'delivered' && outcome !== 'refunded') {
+      throw new InvalidInput('outcome must be "delivered" or "refunded"', 'outcome');
+    }
+    const raw = await this.ctx.redis.hget(this.ctx.keys.reservations, jobId);
+    if (raw === null) return false;
+    return this.releaseRaw(jobId, raw, outcome);
+  }
+
+  /** Refunds reservations whose job no longer exists, then recomputes in-flight counters from the reservations. */
+  async reconcile(isJobAlive: (jobId: string) => Promise<boolean>, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+    return reconcile(this.ctx, isJobAlive, (jobId, raw) => this.releaseRaw(jobId, raw, 'refunded'), options);
+  }
+
+  /** Job ids holding a reservation (admitted, not yet released). */
+  async pendingReservations(): Promise<string[]> {
+    return this.ctx.redis.hkeys(this.ctx.keys.reservations);
+  }
+
+  private async releaseRaw(jobId: string, raw: string, outcome: ReleaseOutcome): Promise<boolean> {
+    const reservation = parseReservation(raw);
+    // Unreadable entries cannot say which counters to decrement; the reconciler's recount repairs them.
+    if (reservation === undefined) return false;
+    const reply = await releaseScript.run(this.ctx.redis, releaseKeys(this.ctx.keys, reservation), [jobId, raw, outcome]);
+    return reply === 1;
+  }
+}
+
+function toAdmission(reply: unknown, jobId: string, resetAt: number): Admission {
+  if (!Array.isArray(reply)) throw new Error('quota admit script returned an unexpected reply');
+  const [status, a, b, c, d] = reply as unknown[];
+  if (status === 'accepted') return { status, jobId, position: Number(a) };
+  if (status === 'duplicate') return { status, jobId: String(a) };
+  const reason = REASONS.find((r) => r === a);
+  if (status !== 'refused' || reason === undefined) throw new Error('quota admit script returned an unexpected reply');
+  const refused: Refused = { status, reason, limit: Number(b), used: Number(c) };
+  if (reason === 'user_daily' || reason === 'guild_daily') refused.resetAt = resetAt;
+  if (reason === 'banned' && typeof d === 'string' && d !== '') refused.banReason = d;
+  return refused;
+}

@@ -1,0 +1,139 @@
+import { LuaScript } from './lua-script.js';
+
+/**
+ * The quota Lua scripts. Each runs atomically, so no two admissions can both see "one left", and no two releases
+ * can both decrement. Every key is passed in KEYS (all share the prefix's hash tag, hence one cluster slot).
+ *
+ * Day keys are hashes `{daily, grant, gen}`: `daily` counts images charged to the daily quota, `grant` those paid
+ * from the grant balance, and `gen` is bumped by an admin reset so refunds of pre-reset charges leave the new
+ * count alone. Reservations are JSON `{u, g, d, ub, gb, ug, gg, at}`: user, guild, day, the bucket charged for
+ * each (`daily` | `grant`), the day generation for each, and the admission time.
+ */
+
+/**
+ * KEYS: 1 dedupe, 2 reservations, 3 subjects, 4 user ban, 5 user limits, 6 guild limits, 7 user day, 8 guild day,
+ *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight
+ * ARGV: 1 jobId, 2 userKey, 3 guildKey, 4 day, 5 now (ms), 6 daily/user, 7 concurrent/user, 8 daily/guild,
+ *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms)
+ * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position}.
+ */
+export const admitScript = new LuaScript(`
+local original = redis.call('GET', KEYS[1])
+if original then return {'duplicate', original} end
+-- The same job id twice would overwrite a reservation and leak its charge.
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {'duplicate', ARGV[1]} end
+
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return {'refused', 'banned', 0, 0, redis.call('HGET', KEYS[4], 'reason') or ''}
+end
+
+local function limit(key, field, default)
+  return tonumber(redis.call('HGET', key, field) or default)
+end
+
+-- The daily quota pays first; the persistent grant balance only once the day is used up.
+local function bucket(dayKey, grantKey, dailyLimit)
+  local used = tonumber(redis.call('HGET', dayKey, 'daily') or '0')
+  if used < dailyLimit then return 'daily', used end
+  if tonumber(redis.call('GET', grantKey) or '0') > 0 then return 'grant', used end
+  return false, used
+end
+
+local userDaily = limit(KEYS[5], 'daily', ARGV[6])
+local userBucket, userUsed = bucket(KEYS[7], KEYS[9], userDaily)
+if not userBucket then return {'refused', 'user_daily', userDaily, userUsed} end
+local guildDaily = limit(KEYS[6], 'daily', ARGV[8])
+local guildBucket, guildUsed = bucket(KEYS[8], KEYS[10], guildDaily)
+if not guildBucket then return {'refused', 'guild_daily', guildDaily, guildUsed} end
+
+local userConcurrent = limit(KEYS[5], 'concurrent', ARGV[7])
+local userInFlight = tonumber(redis.call('GET', KEYS[11]) or '0')
+if userInFlight >= userConcurrent then return {'refused', 'user_concurrent', userConcurrent, userInFlight} end
+local guildConcurrent = limit(KEYS[6], 'concurrent', ARGV[9])
+local guildInFlight = tonumber(redis.call('GET', KEYS[12]) or '0')
+if guildInFlight >= guildConcurrent then return {'refused', 'guild_concurrent', guildConcurrent, guildInFlight} end
+
+local function charge(dayKey, grantKey, which)
+  redis.call('HINCRBY', dayKey, which, 1)
+  redis.call('PEXPIRE', dayKey, ARGV[10])
+  if which == 'grant' then redis.call('DECR', grantKey) end
+  return redis.call('HGET', dayKey, 'gen') or '0'
+end
+local userGen = charge(KEYS[7], KEYS[9], userBucket)
+local guildGen = charge(KEYS[8], KEYS[10], guildBucket)
+local position = redis.call('INCR', KEYS[11])
+redis.call('INCR', KEYS[12])
+redis.call('SADD', KEYS[3], 'user|' .. ARGV[2], 'guild|' .. ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({
+  u = ARGV[2], g = ARGV[3], d = ARGV[4], ub = userBucket, gb = guildBucket, ug = userGen, gg = guildGen, at = ARGV[5],
+}))
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[11])
+return {'accepted', position}
+`);
+
+/**
+ * KEYS: 1 reservations, 2 user in-flight, 3 guild in-flight, 4 user day, 5 guild day, 6 user grant, 7 guild grant
+ * ARGV: 1 jobId, 2 the reservation JSON as read by the caller (the keys were derived from it), 3 outcome
+ * Returns 1 if this call released the reservation, 0 if it was already gone (or replaced).
+ */
+export const releaseScript = new LuaScript(`
+-- The guarded HDEL: whoever still finds the reservation it read is the one who decrements.
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+
+local function decr(key)
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+decr(KEYS[2])
+decr(KEYS[3])
+
+if ARGV[3] == 'refunded' then
+  local r = cjson.decode(ARGV[2])
+  local function refund(dayKey, grantKey, which, gen)
+    -- A grant was really spent, so it comes back even if the day has since been reset or expired.
+    if which == 'grant' then redis.call('INCR', grantKey) end
+    -- A day reset by an admin (new generation) or already expired no longer holds this charge.
+    if (redis.call('HGET', dayKey, 'gen') or '0') == gen and tonumber(redis.call('HGET', dayKey, which) or '0') > 0 then
+      redis.call('HINCRBY', dayKey, which, -1)
+    end
+  end
+  refund(KEYS[4], KEYS[6], r.ub, r.ug)
+  refund(KEYS[5], KEYS[7], r.gb, r.gg)
+end
+return 1
+`);
+
+/**
+ * KEYS: 1 reservations, 2 subjects, 3.. in-flight counters
+ * ARGV: the subject id (`user|<key>` / `guild|<key>`) of each counter, in the same order
+ * Sets each counter to the number of reservations held by its subject (admissions and releases change both
+ * together, so counting inside one script is exact); forgets subjects with none. Returns how many counters changed.
+ */
+export const recountScript = new LuaScript(`
+local counts = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 2, #all, 2 do
+  local ok, r = pcall(cjson.decode, all[i])
+  if ok and type(r) == 'table' then
+    local u = 'user|' .. tostring(r.u)
+    local g = 'guild|' .. tostring(r.g)
+    counts[u] = (counts[u] or 0) + 1
+    counts[g] = (counts[g] or 0) + 1
+  end
+end
+local repaired = 0
+for i = 1, #ARGV do
+  local key = KEYS[i + 2]
+  local want = counts[ARGV[i]] or 0
+  local have = redis.call('GET', key)
+  if want == 0 then
+    if have and have ~= '0' then repaired = repaired + 1 end
+    redis.call('DEL', key)
+    redis.call('SREM', KEYS[2], ARGV[i])
+  elseif tonumber(have or '') ~= want then
+    repaired = repaired + 1
+    redis.call('SET', key, want)
+  end
+end
+return repaired
+`);

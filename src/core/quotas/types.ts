@@ -1,0 +1,92 @@
+/**
+ * Values exchanged with the quota store: admission results, release outcomes and the options shared by the store
+ * and the admin service. Refusals and duplicates are expected outcomes, so they are values, never throws.
+ */
+
+/** Whose quota: a person (`discord:<guild>:<user>`, `slack:<team>:<user>`) or a server/workspace. */
+export type SubjectKind = 'user' | 'guild';
+
+/** A person or a server/workspace, by its platform-prefixed key. */
+export interface QuotaTarget {
+  kind: SubjectKind;
+  /** `discord:<guild>:<user>` / `slack:<team>:<user>` for users, `discord:<guild>` / `slack:<team>` for guilds. */
+  key: string;
+}
+
+/** The limits used when an admin has set no override. A daily limit of 0 means no images from the daily quota. */
+export interface QuotaDefaults {
+  dailyPerUser: number;
+  concurrentPerUser: number;
+  dailyPerGuild: number;
+  concurrentPerGuild: number;
+}
+
+/** One request to admit. The caller builds every identifier. */
+export interface AdmitInput {
+  /** The queue job id this reservation is for; release() and the reconciler refer to it. */
+  jobId: string;
+  /** The platform's delivery id (the interaction id): a redelivery returns the first job instead of charging twice. */
+  dedupeKey: string;
+  userKey: string;
+  guildKey: string;
+}
+
+export type RefusalReason = 'banned' | 'user_daily' | 'guild_daily' | 'user_concurrent' | 'guild_concurrent';
+
+/** Admitted and reserved. `position` is the user's in-flight count including this job (1..M): use it as the job priority. */
+export interface Accepted {
+  status: 'accepted';
+  jobId: string;
+  position: number;
+}
+
+/**
+ * The dedupe key was seen within the last day (or the job id already holds a reservation): nothing was charged;
+ * `jobId` is the job admitted the first time.
+ */
+export interface Duplicate {
+  status: 'duplicate';
+  jobId: string;
+}
+
+/** Not admitted; nothing was charged. */
+export interface Refused {
+  status: 'refused';
+  reason: RefusalReason;
+  /** The limit that was hit (0 for bans). */
+  limit: number;
+  /** Usage counted against that limit (0 for bans). */
+  used: number;
+  /** When the daily quota resets (epoch ms, next midnight in the configured zone); absent for bans and concurrency. */
+  resetAt?: number;
+  /** The reason an admin gave for a ban, when one was given. */
+  banReason?: string;
+}
+
+export type Admission = Accepted | Duplicate | Refused;
+
+/** `delivered`: the image stays counted. `refunded`: the charge goes back to the bucket and day it came from. */
+export type ReleaseOutcome = 'delivered' | 'refunded';
+
+export interface ReconcileResult {
+  /** Reservations refunded because their job no longer exists. */
+  released: number;
+  /** In-flight counters corrected to match the reservations. */
+  repaired: number;
+}
+
+export interface ReconcileOptions {
+  /**
+   * Reservations younger than this are left alone: admission happens before the job is added to the queue, so a
+   * fresh reservation's job may not exist yet. Default 60 000 ms.
+   */
+  minAgeMs?: number;
+}
+
+/** The quota port the queue and the adapters depend on; QuotaStore implements it on Redis. */
+export interface QuotaPort {
+  admit(input: AdmitInput): Promise<Admission>;
+  release(jobId: string, outcome: ReleaseOutcome): Promise<boolean>;
+  reconcile(isJobAlive: (jobId: string) => Promise<boolean>, options?: ReconcileOptions): Promise<ReconcileResult>;
+  pendingReservations(): Promise<string[]>;
+}

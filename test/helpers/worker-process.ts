@@ -1,0 +1,40 @@
+/**
+ * A worker process for crash and shutdown tests: the real core and the real Replicate client against the Replicate
+ * fake, delivering to a SinkServer. Configured by environment (test-only code; the app reads env in config.ts only).
+ */
+import { pino } from 'pino';
+import { FluxbotCore } from '../../src/core/core.js';
+import { ReplicateProvider } from '../../src/core/providers/replicate/replicate-provider.js';
+import { SinkDelivery } from '../fakes/sink-delivery.js';
+
+const env = process.env;
+const logger = pino({ level: env.TEST_LOG_LEVEL ?? 'silent' });
+const core = new FluxbotCore({
+  redisUrl: 'redis://127.0.0.1:6379',
+  logger,
+  prefix: env.PREFIX!,
+  quotas: { dailyPerUser: 100, concurrentPerUser: 20, dailyPerGuild: 1000, concurrentPerGuild: 100 },
+});
+await core.ready();
+const provider = new ReplicateProvider({
+  baseUrl: env.REPLICATE_URL!,
+  token: env.REPLICATE_TOKEN!,
+  pollIntervalMs: 50,
+  preferWaitSeconds: 1,
+  allowPrivateDownloads: true,
+});
+const worker = core.createWorker({
+  providers: [provider],
+  deliveries: { discord: new SinkDelivery(env.SINK_URL!) },
+  lockDurationMs: Number(env.LOCK_MS ?? 1500),
+  stalledIntervalMs: Number(env.STALLED_MS ?? 500),
+});
+await worker.start();
+process.stdout.write('ready\n');
+
+process.on('SIGTERM', () => {
+  core
+    .close(Number(env.SHUTDOWN_MS ?? 30_000))
+    .then(() => process.exit(0))
+    .catch(() => process.exit(1));
+});
