@@ -11,8 +11,8 @@ import { CancelBus } from './queue/cancel-bus.js';
 import { createGenerationQueue, DEFAULT_PREFIX, type GenerationQueue } from './queue/generation-queue.js';
 import { GenerationService } from './queue/generation-service.js';
 import { GenerationWorker, type GenerationWorkerOptions } from './queue/generation-worker.js';
-import type { ProviderLimit } from './queue/provider-limiter.js';
-import { ProviderLimiter } from './queue/provider-limiter.js';
+import { ProviderLimiter, type ProviderLimit } from './queue/provider-limiter.js';
+import { ProgressFeed } from './queue/progress-feed.js';
 import type { RetryPolicy } from './queue/retry-policy.js';
 
 export interface CoreOptions {
@@ -55,6 +55,7 @@ export class FluxbotCore {
   readonly service: GenerationService;
   private readonly connections: Redis[] = [];
   private readonly workers: GenerationWorker[] = [];
+  private readonly feeds: ProgressFeed[] = [];
 
   constructor(private readonly options: CoreOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -121,9 +122,22 @@ export class FluxbotCore {
     return worker;
   }
 
+  /** A throttled feed of job progress for status messages (one QueueEvents stream reader). */
+  createProgressFeed(minIntervalMs = 1000): ProgressFeed {
+    const feed = new ProgressFeed({
+      connection: this.connect({ maxRetriesPerRequest: null }),
+      prefix: this.prefix,
+      logger: this.options.logger.child({ module: 'progress' }),
+      minIntervalMs,
+    });
+    this.feeds.push(feed);
+    return feed;
+  }
+
   /** Closes workers (with the shutdown deadline), the queue and every connection this core opened. */
   async close(deadlineMs = 30_000): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close(deadlineMs)));
+    await Promise.all(this.feeds.map((f) => f.close()));
     await this.queue.close();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
   }

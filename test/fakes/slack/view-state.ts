@@ -1,0 +1,61 @@
+/** What a user "typed" into a modal, by element action_id: a string, or strings for multi-selects / checkboxes. */
+export type ViewInputs = Record<string, string | string[] | null>;
+
+type Element = Record<string, unknown> & { type?: string; action_id?: string };
+type Option = { value?: unknown };
+
+/**
+ * Builds `view.state.values` the way Slack does on submission: every input block's element appears under
+ * `[block_id][action_id]`, with `value: null` / `selected_option: null` when left empty. Inputs naming an action_id the
+ * view does not have, or an option a select does not offer, throw: the test (or the modal) is wrong.
+ */
+export function stateValues(blocks: Array<Record<string, unknown>>, inputs: ViewInputs): Record<string, Record<string, unknown>> {
+  const values: Record<string, Record<string, unknown>> = {};
+  const unused = new Set(Object.keys(inputs));
+  for (const block of blocks) {
+    const elements: Element[] =
+      block.type === 'input' ? [block.element as Element] : block.type === 'actions' ? ((block.elements as Element[] | undefined) ?? []) : [];
+    for (const element of elements) {
+      if (!element?.action_id || !element.type) continue;
+      if (block.type === 'actions' && !(element.action_id in inputs)) continue;
+      unused.delete(element.action_id);
+      const blockId = String(block.block_id);
+      (values[blockId] ??= {})[element.action_id] = elementState(element, inputs[element.action_id] ?? null);
+    }
+  }
+  if (unused.size > 0) throw new Error(`FakeSlack: the view has no input element with action_id ${[...unused].join(', ')}`);
+  return values;
+}
+
+function elementState(element: Element, input: string | string[] | null): Record<string, unknown> {
+  const type = element.type as string;
+  const one = Array.isArray(input) ? input[0] ?? null : input;
+  const many = input === null ? [] : Array.isArray(input) ? input : [input];
+  switch (type) {
+    case 'static_select':
+    case 'radio_buttons':
+      return { type, selected_option: one === null ? null : findOption(element, one) };
+    case 'multi_static_select':
+    case 'checkboxes':
+      return { type, selected_options: many.map((v) => findOption(element, v)) };
+    case 'users_select':
+      return { type, selected_user: one };
+    case 'conversations_select':
+      return { type, selected_conversation: one };
+    case 'channels_select':
+      return { type, selected_channel: one };
+    case 'datepicker':
+      return { type, selected_date: one };
+    default:
+      // plain_text_input, number_input, email_text_input, url_text_input and friends carry a string value.
+      return { type, value: one };
+  }
+}
+
+function findOption(element: Element, value: string): unknown {
+  const groups = (element.option_groups as Array<{ options?: Option[] }> | undefined) ?? [];
+  const options = [...((element.options as Option[] | undefined) ?? []), ...groups.flatMap((g) => g.options ?? [])];
+  const option = options.find((o) => o.value === value);
+  if (!option) throw new Error(`FakeSlack: ${String(element.action_id)} offers no option with value ${value}`);
+  return option;
+}
