@@ -1,0 +1,126 @@
+import { InvalidInput, isFluxError } from '../core/errors.js';
+import type { QuotaAdmin } from '../core/quotas/quota-admin.js';
+import type { QuotaTarget } from '../core/quotas/types.js';
+import { guildKey, userKey, type Requester } from '../core/ports.js';
+import type { CommandDefinition, CommandOption } from './definition.js';
+import { plainTime, type Reply, type TimeFormatter } from './replies.js';
+
+const who: CommandOption = { name: 'user', description: 'The member (leave empty for the whole server)', type: 'user' };
+const member: CommandOption = { name: 'user', description: 'The member', type: 'user', required: true };
+
+/** `/flux-admin`: the admin quota service. Admin-only, and checked again on the server side for every call. */
+export const fluxAdminCommand: CommandDefinition = {
+  name: 'flux-admin',
+  description: 'Manage image quotas (server admins)',
+  adminOnly: true,
+  ephemeral: true,
+  subcommands: [
+    { name: 'show', description: 'Show usage and limits of a member or the server', options: [who] },
+    {
+      name: 'set',
+      description: 'Set daily and concurrent limits of a member or the server (-1 restores the default)',
+      options: [
+        who,
+        { name: 'daily', description: 'Images per day (-1: default)', type: 'integer', min: -1, max: 1_000_000 },
+        { name: 'concurrent', description: 'Images in progress at once (-1: default)', type: 'integer', min: -1, max: 1_000_000 },
+      ],
+    },
+    { name: 'reset', description: 'Reset today’s usage of a member or the server', options: [who] },
+    {
+      name: 'grant',
+      description: 'Grant extra images to a member or the server',
+      options: [{ name: 'amount', description: 'Extra images', type: 'integer', required: true, min: 1, max: 10_000 }, who],
+    },
+    { name: 'ban', description: 'Stop a member from generating images', options: [member, { name: 'reason', description: 'Why', type: 'string', maxLength: 200 }] },
+    { name: 'unban', description: 'Allow a member to generate images again', options: [member] },
+  ],
+};
+
+export type AdminSubcommand = 'show' | 'set' | 'reset' | 'grant' | 'ban' | 'unban';
+
+export interface AdminInput {
+  subcommand: AdminSubcommand;
+  /** Platform user id of the member; absent = the whole server/workspace. */
+  user?: string | undefined;
+  daily?: number | undefined;
+  concurrent?: number | undefined;
+  amount?: number | undefined;
+  reason?: string | undefined;
+}
+
+export interface AdminContext {
+  admin: QuotaAdmin;
+  actor: Requester;
+  /** Decided by the adapter from the platform (Manage Server; Slack admin/owner or SLACK_ADMIN_USER_IDS). */
+  isAdmin: boolean;
+  time?: TimeFormatter;
+}
+
+/** Runs one admin subcommand. Refuses non-admins before touching anything. */
+export async function runAdminCommand(ctx: AdminContext, input: AdminInput): Promise<Reply> {
+  const reply = (text: string): Reply => ({ text, ephemeral: true });
+  if (!ctx.isAdmin) return reply('Only server admins can manage image quotas.');
+  const time = ctx.time ?? plainTime;
+  const actor = userKey(ctx.actor);
+  const target: QuotaTarget = input.user
+    ? { kind: 'user', key: userKey({ ...ctx.actor, userId: input.user }) }
+    : { kind: 'guild', key: guildKey(ctx.actor) };
+  const name = input.user ? `<@${input.user}>` : 'this server'; // the same mention markup on Discord and Slack
+  try {
+    switch (input.subcommand) {
+      case 'show': {
+        const s = await ctx.admin.show(target);
+        const lines = [
+          `Quota for ${name} (today: ${s.day})`,
+          `Used today: ${s.usedToday} of ${s.daily.value}${s.daily.overridden ? ' (custom limit)' : ''}`,
+          `In progress: ${s.inFlight} of ${s.concurrent.value}${s.concurrent.overridden ? ' (custom limit)' : ''}`,
+          `Granted extra images left: ${s.grantBalance}`,
+          `Resets ${time(s.resetsAt)}`,
+        ];
+        if (s.banned) lines.push(`Banned${s.banned.reason ? `: ${s.banned.reason}` : ''}`);
+        return reply(lines.join('\n'));
+      }
+      case 'set': {
+        if (input.daily === undefined && input.concurrent === undefined) throw new InvalidInput('give daily, concurrent or both', 'daily');
+        const norm = (v: number | undefined) => (v === undefined ? undefined : v < 0 ? null : v);
+        const daily = norm(input.daily);
+        const concurrent = norm(input.concurrent);
+        await ctx.admin.setLimits(actor, target, { ...(daily === undefined ? {} : { daily }), ...(concurrent === undefined ? {} : { concurrent }) });
+        const s = await ctx.admin.show(target);
+        return reply(`Limits for ${name}: ${s.daily.value} per day, ${s.concurrent.value} at once.`);
+      }
+      case 'reset':
+        await ctx.admin.resetToday(actor, target);
+        return reply(`Today’s usage of ${name} is reset.`);
+      case 'grant': {
+        if (input.amount === undefined) throw new InvalidInput('amount is required', 'amount');
+        const balance = await ctx.admin.grant(actor, target, input.amount);
+        return reply(`Granted ${input.amount} extra image${input.amount === 1 ? '' : 's'} to ${name} (now ${balance} extra).`);
+      }
+      case 'ban':
+        if (!input.user) throw new InvalidInput('ban needs a member', 'user');
+        await ctx.admin.ban(actor, target.key, input.reason);
+        return reply(`${name} can no longer generate images here.`);
+      case 'unban': {
+        if (!input.user) throw new InvalidInput('unban needs a member', 'user');
+        const was = await ctx.admin.unban(actor, target.key);
+        return reply(was ? `${name} can generate images again.` : `${name} was not banned.`);
+      }
+    }
+  } catch (err) {
+    if (isFluxError(err) && err.code === 'invalid_input') return reply(`Not changed: ${err.userMessage}`);
+    throw err;
+  }
+}
+
+/** `/flux-quota`: what a person sees about themselves. */
+export async function runQuotaCommand(admin: QuotaAdmin, requester: Requester, time: TimeFormatter = plainTime): Promise<Reply> {
+  const v = await admin.userView(userKey(requester), guildKey(requester));
+  if (v.banned) return { text: `You are not allowed to generate images on this server${v.banReason ? ` (${v.banReason})` : ''}.`, ephemeral: true };
+  const lines = [
+    `You have used ${v.usedToday} of ${v.dailyLimit} images today; ${v.remaining} left${v.grantBalance > 0 ? ` (including ${v.grantBalance} extra granted)` : ''}.`,
+    `In progress: ${v.inFlight} of ${v.concurrentLimit}.`,
+    `Your quota resets ${time(v.resetsAt)}.`,
+  ];
+  return { text: lines.join('\n'), ephemeral: true };
+}

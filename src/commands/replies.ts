@@ -1,0 +1,50 @@
+import type { FluxError } from '../core/errors.js';
+import type { RefusalReason } from '../core/queue/admission.js';
+import type { SubmitResult } from '../core/queue/generation-service.js';
+
+/** A platform-neutral answer: the adapter sends `text` as an ephemeral reply or a normal message. */
+export interface Reply {
+  text: string;
+  ephemeral: boolean;
+}
+
+/** Renders a moment in the platform's own markup (Discord `<t:…:R>`, Slack `<!date^…>`), falling back to plain text. */
+export type TimeFormatter = (epochMs: number) => string;
+
+export const plainTime: TimeFormatter = (ms) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** Why a submission was refused, in plain words: what limit, how many, when it resets. The one place these are worded. */
+export function refusalText(r: { reason: RefusalReason; limit?: number; used?: number; resetAt?: number; banReason?: string }, time: TimeFormatter): string {
+  const resets = r.resetAt === undefined ? '' : ` It resets ${time(r.resetAt)}.`;
+  switch (r.reason) {
+    case 'banned':
+      return `You are not allowed to generate images on this server${r.banReason ? ` (${r.banReason})` : ''}.`;
+    case 'user_daily':
+      return `You have used all ${r.limit ?? 0} of your images for today.${resets}`;
+    case 'guild_daily':
+      return `This server has used all ${r.limit ?? 0} of its images for today.${resets}`;
+    case 'user_concurrent':
+      return `You already have ${r.used ?? r.limit ?? 0} image${(r.used ?? 0) === 1 ? '' : 's'} in progress (the limit is ${r.limit ?? 0}). Try again when one is done.`;
+    case 'guild_concurrent':
+      return `This server already has ${r.used ?? r.limit ?? 0} images in progress (the limit is ${r.limit ?? 0}). Try again in a moment.`;
+  }
+}
+
+/** The status line for a submission. */
+export function submitText(result: SubmitResult, time: TimeFormatter): Reply {
+  switch (result.status) {
+    case 'queued':
+      return { text: result.position > 0 ? `Queued — ${result.position} ahead of you.` : 'Queued — starting shortly.', ephemeral: false };
+    case 'duplicate':
+      return { text: 'This request is already being worked on.', ephemeral: true };
+    case 'refused':
+      return { text: refusalText(result, time), ephemeral: true };
+  }
+}
+
+/** A typed error as a person should read it. Never includes keys, URLs or provider bodies. */
+export function errorText(error: FluxError): string {
+  return error.userMessage;
+}
+
+export const UNAVAILABLE_TEXT = 'The bot is temporarily unavailable. Please try again in a minute.';
