@@ -1,0 +1,102 @@
+import type { AdapterDeps, PlatformAdapter } from './bots/adapter.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { FluxbotCore } from './core/core.js';
+import { createProviders } from './core/providers/registry.js';
+import { startReconciler } from './core/queue/reconciler.js';
+import { createLogger, type Logger } from './logger.js';
+
+/**
+ * Composition root: config → logger → Redis → core → roles. `ROLE=bot` runs the platform side (commands,
+ * reactions, admission, status messages), `ROLE=worker` runs generation and delivery, `all` runs both.
+ */
+export async function main(config: Config, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+  const core = new FluxbotCore({
+    redisUrl: config.REDIS_URL,
+    logger,
+    quotas: {
+      dailyPerUser: config.QUOTA_DAILY_PER_USER,
+      concurrentPerUser: config.QUOTA_CONCURRENT_PER_USER,
+      dailyPerGuild: config.QUOTA_DAILY_PER_GUILD,
+      concurrentPerGuild: config.QUOTA_CONCURRENT_PER_GUILD,
+    },
+    timeZone: config.QUOTA_TIMEZONE,
+    retentionDays: config.JOB_RETENTION_DAYS,
+  });
+  await core.ready(30_000);
+  const runsBot = config.ROLE !== 'worker';
+  const runsWorker = config.ROLE !== 'bot';
+  const progress = runsBot ? core.createProgressFeed() : undefined;
+  const adapters = await createAdapters({ config, core, logger, ...(progress ? { progress } : {}) });
+  if (adapters.length === 0) logger.warn('neither DISCORD_TOKEN nor SLACK_BOT_TOKEN is set: no platform is connected');
+
+  const stops: Array<() => unknown> = [];
+  if (runsWorker) {
+    const providers = createProviders(config);
+    const limits = Object.fromEntries(
+      providers.map((p) => [p.name, { concurrency: config.PROVIDER_CONCURRENCY, rate: config.PROVIDER_RATE_PER_MINUTE, windowMs: 60_000 }]),
+    );
+    const worker = core.createWorker({
+      providers,
+      deliveries: Object.fromEntries(adapters.map((a) => [a.platform, a.delivery])),
+      concurrency: config.WORKER_CONCURRENCY,
+      limits,
+    });
+    await worker.start();
+    stops.push(startReconciler(core.queue, core.quotas, logger.child({ module: 'reconciler' })));
+    logger.info({ providers: providers.map((p) => p.name), concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  }
+  if (runsBot) {
+    await progress?.ready();
+    for (const adapter of adapters) await adapter.start();
+    logger.info({ platforms: adapters.map((a) => a.platform) }, 'bot started');
+  }
+
+  return {
+    stop: async () => {
+      for (const stop of stops) stop();
+      if (runsBot) await Promise.all(adapters.map((a) => a.stop().catch((err: unknown) => logger.warn({ err }, 'adapter stop failed'))));
+      await core.close(config.SHUTDOWN_TIMEOUT_MS);
+    },
+  };
+}
+
+/** Builds the adapters whose tokens are configured. Loaded lazily so a Slack-only bot never loads discord.js. */
+async function createAdapters(deps: AdapterDeps): Promise<PlatformAdapter[]> {
+  const adapters: PlatformAdapter[] = [];
+  // Platform adapters are registered here as they are built (issues 4 and 5).
+  void deps;
+  return adapters;
+}
+
+async function run(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  logger.info({ role: config.ROLE, providers: config.PROVIDERS }, 'fluxbot starting');
+  const app = await main(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000);
+    force.unref();
+    app
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
