@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BflFake } from '../fakes/bfl-fake.js';
+import { CogFake } from '../fakes/cog-fake.js';
+import { FalFake } from '../fakes/fal-fake.js';
+import { ReplicateFake } from '../fakes/replicate-fake.js';
+
+const run = promisify(execFile);
+let replicate: ReplicateFake;
+let fal: FalFake;
+let bfl: BflFake;
+let cog: CogFake;
+let dir: string;
+
+beforeAll(async () => {
+  [replicate, fal, bfl, cog] = await Promise.all([ReplicateFake.start(), FalFake.start(), BflFake.start(), CogFake.start()]);
+  dir = await mkdtemp(join(tmpdir(), 'fluxbot-cli-'));
+});
+afterAll(async () => {
+  await Promise.all([replicate.close(), fal.close(), bfl.close(), cog.close()]);
+});
+
+/** Runs `fluxbot generate` as a person would, in a child process with only these settings. */
+async function fluxbot(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/fluxbot.js', 'generate', ...args], {
+      env: { PATH: process.env.PATH ?? '', ALLOW_PRIVATE_URLS: 'true', ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('npx fluxbot generate', () => {
+  const cases: Array<[string, () => Record<string, string>, string[], { width: number; height: number; format: string }]> = [
+    ['replicate', () => ({ REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl }), ['--aspect-ratio', '16:9', '--output-format', 'png'], { width: 1344, height: 768, format: 'png' }],
+    ['fal', () => ({ FAL_KEY: fal.key, FAL_QUEUE_URL: fal.url }), ['--model', 'flux-1.1-pro', '--width', '800', '--height', '600', '--output-format', 'jpg'], { width: 800, height: 608, format: 'jpeg' }],
+    ['bfl', () => ({ BFL_API_KEY: bfl.key, BFL_API_URL: bfl.url }), ['--aspect-ratio', '3:2', '--steps', '30', '--guidance', '4'], { width: 1216, height: 832, format: 'webp' }],
+    ['cog', () => ({ COG_URL: cog.url }), ['--model', 'flux-dev', '--aspect-ratio', '1:1', '--output-format', 'png'], { width: 1024, height: 1024, format: 'png' }],
+    ['preview', () => ({}), ['--aspect-ratio', '9:16', '--output-format', 'jpg'], { width: 768, height: 1344, format: 'jpeg' }],
+  ];
+
+  it.each(cases)('writes a valid image of the requested size through %s', async (provider, env, args, want) => {
+    const out = join(dir, `${provider}.img`);
+    const r = await fluxbot(['--prompt', 'a lighthouse at dawn', '--seed', '42', '--provider', provider, ...args, '--out', out], env());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    expect(summary).toMatchObject({ provider, width: want.width, height: want.height });
+    expect(typeof summary.ms).toBe('number');
+    const meta = await sharp(await readFile(out)).metadata();
+    expect([meta.width, meta.height, meta.format]).toEqual([want.width, want.height, want.format]);
+    expect(summary.bytes).toBe((await readFile(out)).length);
+  });
+
+  it('exits non-zero with the typed error’s message, and never prints the key', async () => {
+    replicate.failNext('401');
+    const r = await fluxbot(['--prompt', 'x', '--provider', 'replicate', '--out', join(dir, 'x.png')], {
+      REPLICATE_API_TOKEN: 'r8_wrong_secret_value',
+      REPLICATE_API_URL: replicate.baseUrl,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error \(unauthorized\): .*API key/);
+    expect(r.stderr + r.stdout).not.toContain('r8_wrong_secret_value');
+
+    const bad = await fluxbot(['--prompt', 'x', '--steps', '99', '--out', join(dir, 'y.png')], {});
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/steps must be between 1 and 50/);
+
+    const conf = await fluxbot(['--prompt', 'x', '--out', join(dir, 'z.png')], { HTTP_PORT: 'nope' });
+    expect(conf.code).toBe(1);
+    expect(conf.stderr).toMatch(/HTTP_PORT: must be a whole number/);
+  });
+});
