@@ -62,7 +62,7 @@ describe('crash safety (real processes, SIGKILL)', () => {
     const deliveries = sink.deliveries(jobId);
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]!.predictionId).toBe((await core.queue.getJob(jobId))?.data.checkpoint?.id);
-    expect(await (await core.queue.getJob(jobId))?.getState()).toBe('completed');
+    await expect.poll(async () => (await core.queue.getJob(jobId))?.getState()).toBe('completed');
     const q = await quota();
     expect([q.usedToday, q.inFlight]).toEqual([1, 0]);
   });

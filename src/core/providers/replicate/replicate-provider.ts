@@ -1,0 +1,233 @@
+import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable } from '../../errors.js';
+import type { FluxRequest } from '../../request.js';
+import { joinUrl, requestJson, sleep } from '../http.js';
+import type { GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
+import { fetchOutputImage } from './output.js';
+import { toReplicateParams, type ReplicateParams } from './params.js';
+import { readPrediction, type Prediction } from './prediction.js';
+
+/** Replicate's API base; `REPLICATE_API_URL` may name a compatible proxy's instead. */
+export const DEFAULT_REPLICATE_API_URL = 'https://api.replicate.com/v1';
+
+export interface ReplicateProviderOptions {
+  /** API base: `https://api.replicate.com/v1`, or a compatible proxy's (`https://api.yescale.io/replicate/v1`). */
+  baseUrl: string;
+  /** API token (or the proxy's key), sent as `Authorization: Bearer`. Never appears in errors. */
+  token: string;
+  fetch?: typeof fetch;
+  /** Between status polls; default 1000 ms. */
+  pollIntervalMs?: number;
+  /** The whole generation, from the call to the downloaded image; default 5 minutes. */
+  timeoutMs?: number;
+  /** One poll, cancel or download; default 30 s (the create call gets its `Prefer: wait` on top). */
+  requestTimeoutMs?: number;
+  /**
+   * `Prefer: wait=N` on create (1..60, default 60; 0 sends none): Replicate holds the answer until the image exists,
+   * which saves most polls. The id is only known once the answer arrives, so an abort during the hold cannot cancel
+   * the prediction; `Cancel-After` bounds what it can cost. N never exceeds the time left before the deadline.
+   */
+  preferWaitSeconds?: number;
+  /** `Cancel-After` on create (`30s`, `10m`, `1h30m`; at least 5 s; default `10m`), or false for none. */
+  cancelAfter?: string | false;
+  maxDownloadBytes?: number;
+  /** Accept output links on private or loopback hosts (tests; proxies on a private network). Default false. */
+  allowPrivateDownloads?: boolean;
+}
+
+/** Consecutive failed polls (5xx, per-request timeouts) tolerated before giving up; the checkpoint allows a resume. */
+const MAX_POLL_FAILURES = 3;
+const CANCEL_TIMEOUT_MS = 5_000;
+
+/**
+ * FLUX on Replicate's official models, or on a Replicate-compatible proxy. Creates a prediction with `Prefer: wait`,
+ * checkpoints its id, polls `GET {base}/predictions/{id}` (always built from the configured base: proxies leave
+ * `urls.get` pointing at api.replicate.com), downloads the output at once and converts it to the requested format.
+ * 429s are thrown as ProviderRateLimited for the queue to wait on; while polling they only slow the polling down.
+ */
+export class ReplicateProvider implements ImageProvider {
+  readonly name = 'replicate' as const;
+  private readonly baseUrl: string;
+  private readonly token: string;
+  private readonly fetch: typeof fetch | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly preferWaitSeconds: number;
+  private readonly cancelAfter: string | undefined;
+  private readonly cancelAfterMs: number;
+  private readonly maxDownloadBytes: number | undefined;
+  private readonly allowPrivateDownloads: boolean;
+
+  constructor(options: ReplicateProviderOptions) {
+    if (!options.baseUrl) throw new TypeError('ReplicateProvider needs a baseUrl');
+    if (!options.token) throw new TypeError('ReplicateProvider needs a token');
+    this.baseUrl = options.baseUrl;
+    this.token = options.token;
+    this.fetch = options.fetch;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    const wait = options.preferWaitSeconds ?? 60;
+    if (!Number.isInteger(wait) || wait < 0 || wait > 60) throw new RangeError('preferWaitSeconds must be a whole number from 0 to 60');
+    this.preferWaitSeconds = wait;
+    const cancelAfter = options.cancelAfter === undefined ? '10m' : options.cancelAfter;
+    this.cancelAfter = cancelAfter === false ? undefined : cancelAfter;
+    this.cancelAfterMs = cancelAfter === false ? 0 : parseDuration(cancelAfter);
+    // Replicate canceling first would read as "canceled by someone", which is never retried.
+    if (this.cancelAfterMs > 0 && this.cancelAfterMs < this.timeoutMs) throw new RangeError('cancelAfter must not be shorter than timeoutMs');
+    this.maxDownloadBytes = options.maxDownloadBytes;
+    this.allowPrivateDownloads = options.allowPrivateDownloads ?? false;
+  }
+
+  async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+    const started = Date.now();
+    const params = toReplicateParams(request, this.name);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+    // A checkpoint from another provider (after a failover) cannot be polled here.
+    const resume = options.resume?.provider === this.name ? options.resume : undefined;
+    let id: string | undefined;
+    try {
+      if (signal.aborted) throw new GenerationCanceled();
+      let prediction: Prediction;
+      if (resume) {
+        id = resume.id;
+        prediction = await this.get(id, signal);
+      } else {
+        prediction = await this.create(params, options.webhookUrl, signal, started + this.timeoutMs);
+        id = prediction.id!;
+        await this.saveCheckpoint(id, params, options);
+      }
+      const { url, seed } = await this.waitForOutput(id, prediction, signal, options.onProgress);
+      const image = await fetchOutputImage(url, request, {
+        source: this.name,
+        signal,
+        allowPrivate: this.allowPrivateDownloads,
+        timeoutMs: this.requestTimeoutMs,
+        ...(this.fetch ? { fetch: this.fetch } : {}),
+        ...(this.maxDownloadBytes === undefined ? {} : { maxBytes: this.maxDownloadBytes }),
+      });
+      return {
+        ...image,
+        seed: seed ?? request.seed,
+        provider: this.name,
+        predictionId: id,
+        nsfw: false,
+        ms: Date.now() - started,
+      };
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      if (id !== undefined) await this.cancel(id);
+      if (options.signal?.aborted) throw new GenerationCanceled(undefined, { cause: err, provider: this.name });
+      throw new ProviderTimeout(this.name, this.timeoutMs, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Best effort: a prediction nobody waits for should stop costing money. Never throws. */
+  async cancel(id: string): Promise<void> {
+    await requestJson(joinUrl(this.baseUrl, `predictions/${encodeURIComponent(id)}/cancel`), { method: 'POST', headers: this.auth() }, {
+      provider: this.name,
+      timeoutMs: CANCEL_TIMEOUT_MS,
+      ...(this.fetch ? { fetch: this.fetch } : {}),
+    }).catch(() => undefined);
+  }
+
+  private async create(params: ReplicateParams, webhookUrl: string | undefined, signal: AbortSignal, deadlineAt: number): Promise<Prediction> {
+    // Never hold the create call past the deadline: an answer that arrives after it would carry an id nobody cancels.
+    const wait = Math.min(this.preferWaitSeconds, Math.floor((deadlineAt - Date.now()) / 1000) - 1);
+    const headers = this.auth();
+    if (wait >= 1) headers.prefer = `wait=${wait}`;
+    if (this.cancelAfter) headers['cancel-after'] = this.cancelAfter;
+    const body = webhookUrl ? { input: params.input, webhook: webhookUrl, webhook_events_filter: ['completed'] } : { input: params.input };
+    const res = await requestJson<Prediction>(
+      joinUrl(this.baseUrl, `models/${params.model}/predictions`),
+      { method: 'POST', headers, body },
+      this.http(signal, Math.max(wait, 0) * 1000 + this.requestTimeoutMs),
+    );
+    if (!res.body || typeof res.body !== 'object' || typeof res.body.id !== 'string' || res.body.id === '') {
+      throw new ProviderUnavailable(this.name, 'the create answer carried no prediction id', res.status);
+    }
+    return res.body;
+  }
+
+  private async get(id: string, signal: AbortSignal): Promise<Prediction> {
+    const res = await requestJson<Prediction>(joinUrl(this.baseUrl, `predictions/${encodeURIComponent(id)}`), { headers: this.auth() }, {
+      ...this.http(signal, this.requestTimeoutMs),
+      // An unknown id (an expired checkpoint) is not the person's input error: let the caller retry afresh.
+      mapError: (status) => (status === 404 ? new ProviderUnavailable(this.name, `prediction ${id} was not found`, 404) : undefined),
+    });
+    if (!res.body || typeof res.body !== 'object') throw new ProviderUnavailable(this.name, 'the status answer was not a prediction', res.status);
+    return res.body;
+  }
+
+  private async waitForOutput(
+    id: string,
+    first: Prediction,
+    signal: AbortSignal,
+    onProgress: ((progress: ProviderProgress) => void) | undefined,
+  ): Promise<{ url: string; seed: number | undefined }> {
+    let prediction = first;
+    let delay = this.pollIntervalMs;
+    let failures = 0;
+    let reported: string | undefined;
+    for (;;) {
+      const state = readPrediction(this.name, prediction, this.cancelAfterMs);
+      if (state.done) return state;
+      if (state.progress.state !== reported) {
+        reported = state.progress.state;
+        report(onProgress, state.progress);
+      }
+      await sleep(delay, signal);
+      try {
+        prediction = await this.get(id, signal);
+        delay = this.pollIntervalMs;
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        // Polls have their own, larger rate limit; a 429 here only means "poll slower".
+        if (err instanceof ProviderRateLimited) delay = err.retryAfterMs ?? this.pollIntervalMs * 4;
+        else if ((err instanceof ProviderUnavailable || err instanceof ProviderTimeout) && ++failures <= MAX_POLL_FAILURES) {
+          delay = this.pollIntervalMs * 2 ** failures;
+        } else throw err;
+      }
+    }
+  }
+
+  private async saveCheckpoint(id: string, params: ReplicateParams, options: GenerateOptions): Promise<void> {
+    try {
+      await options.checkpoint?.({ provider: this.name, id, modelId: params.model });
+    } catch (err) {
+      // Unrecorded, the prediction would be paid for twice when the job is retried: stop it.
+      await this.cancel(id);
+      throw err;
+    }
+  }
+
+  private auth(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  private http(signal: AbortSignal, timeoutMs: number) {
+    return { provider: this.name, signal, timeoutMs, ...(this.fetch ? { fetch: this.fetch } : {}) };
+  }
+}
+
+function report(onProgress: ((progress: ProviderProgress) => void) | undefined, progress: ProviderProgress): void {
+  try {
+    onProgress?.(progress);
+  } catch {
+    // Progress is advisory (a status message edit); it must not fail the generation.
+  }
+}
+
+/** `30s`, `5m`, `1h30m` → milliseconds; at least 5 s, as Replicate requires. */
+export function parseDuration(value: string): number {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value.trim());
+  if (!match || value.trim() === '') throw new RangeError(`cancelAfter must look like 30s, 10m or 1h30m (got ${value})`);
+  const ms = ((Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * 60 + Number(match[3] ?? 0)) * 1000;
+  if (ms < 5000) throw new RangeError('cancelAfter must be at least 5s');
+  return ms;
+}
