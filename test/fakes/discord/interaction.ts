@@ -1,0 +1,202 @@
+import type { APIAttachment } from 'discord.js';
+import { interactionToken, snowflake } from './ids.js';
+import { channelJson, memberJson, roleJson, userJson } from './payloads.js';
+import type { DiscordState } from './state.js';
+import type { CommandOption, FakeCommand, FakeGuild, FakeInteraction, FakeUser, FakeUserInit } from './types.js';
+
+/** An option value: string, integer, number or boolean, an attachment from `addAttachment`, or an id. */
+export type OptionValue = string | number | boolean | APIAttachment;
+
+/** What a test says about a slash command invocation; everything but `name` has a sensible default. */
+export interface InteractionInit {
+  /** Command name, e.g. `flux`. */
+  name: string;
+  /** Option values by option name. Attachment options take the object `addAttachment` returned. */
+  options?: Record<string, OptionValue>;
+  subcommand?: string;
+  subcommandGroup?: string;
+  /** Invoking user: a known user's id or username, or a new user. Default: the guild's first ordinary member. */
+  user?: string | FakeUserInit;
+  /** Guild id; default the first guild. */
+  guild?: string;
+  /** Channel or thread, by name or id; default the guild's first text channel. */
+  channel?: string;
+  /** The member's permissions in the channel (bits); default computed from @everyone and their roles. */
+  permissions?: bigint | string;
+  /** The bot's permissions in the channel (`app_permissions`); default computed. */
+  appPermissions?: bigint | string;
+  locale?: string;
+}
+
+const STRING = 3;
+const INTEGER = 4;
+const BOOLEAN = 5;
+const USER = 6;
+const CHANNEL = 7;
+const ROLE = 8;
+const NUMBER = 10;
+const ATTACHMENT = 11;
+
+const isAttachment = (v: OptionValue): v is APIAttachment => typeof v === 'object' && v !== null && 'url' in v;
+
+interface Resolved {
+  attachments: Record<string, APIAttachment>;
+  users: Record<string, unknown>;
+  members: Record<string, unknown>;
+  channels: Record<string, unknown>;
+  roles: Record<string, unknown>;
+}
+
+/**
+ * Builds a valid INTERACTION_CREATE body (type 2, chat input) with every field discord.js 14 reads, and
+ * records the interaction in the state so its callback and webhook routes work. When the command was registered through
+ * the REST routes, option types come from its schema and invocations Discord's client would refuse (unknown
+ * option, wrong type, missing required option, value outside choices or bounds) throw here.
+ */
+export function buildInteraction(state: DiscordState, init: InteractionInit, uploadLimitBytes: number): { payload: Record<string, unknown>; record: FakeInteraction } {
+  const guild = init.guild === undefined ? [...state.guilds.values()][0] : state.guilds.get(init.guild);
+  if (!guild) throw new Error(`fake discord: no guild ${init.guild ?? '(none configured)'}`);
+  const channel =
+    init.channel === undefined
+      ? [...state.channels.values()].find((c) => c.guildId === guild.id && c.type === 0)
+      : state.requireChannel(init.channel, guild.id);
+  if (!channel) throw new Error('fake discord: the guild has no text channel');
+  const user = resolveUser(state, guild, init.user);
+  const member = state.ensureMember(guild.id, user);
+  const command = state.commands.get(guild.id)?.find((c) => c.name === init.name && c.type === 1) ?? state.commands.get('global')?.find((c) => c.name === init.name && c.type === 1);
+  const resolved: Resolved = { attachments: {}, users: {}, members: {}, channels: {}, roles: {} };
+  const options = buildOptions(state, guild, init, command, resolved);
+  const usedResolved = Object.fromEntries(Object.entries(resolved).filter(([, v]) => Object.keys(v as object).length > 0));
+  const permissions = BigInt(init.permissions ?? state.memberPermissions(guild.id, user.id));
+  const record: FakeInteraction = {
+    id: snowflake(),
+    token: interactionToken(),
+    applicationId: state.applicationId,
+    guildId: guild.id,
+    channelId: channel.id,
+    user,
+    commandName: init.name,
+    createdAt: Date.now(),
+    callbackType: null,
+    ephemeral: false,
+    originalMessageId: null,
+    followupIds: [],
+    tokenExpired: false,
+  };
+  state.interactions.set(record.id, record);
+  const payload = {
+    id: record.id,
+    application_id: state.applicationId,
+    type: 2,
+    token: record.token,
+    version: 1,
+    guild_id: guild.id,
+    guild: { id: guild.id, locale: 'en-US', features: [] },
+    guild_locale: 'en-US',
+    channel: { ...channelJson(state, channel), permissions: permissions.toString() },
+    channel_id: channel.id,
+    member: { ...memberJson(member), permissions: permissions.toString() },
+    app_permissions: BigInt(init.appPermissions ?? state.botPermissions(channel.id)).toString(),
+    locale: init.locale ?? 'en-US',
+    entitlements: [],
+    authorizing_integration_owners: { '0': guild.id },
+    context: 0,
+    attachment_size_limit: uploadLimitBytes,
+    data: {
+      id: command?.id ?? snowflake(),
+      name: init.name,
+      type: 1,
+      ...(command?.guild_id === undefined ? {} : { guild_id: command.guild_id }),
+      ...(options.length > 0 ? { options } : {}),
+      ...(Object.keys(usedResolved).length > 0 ? { resolved: usedResolved } : {}),
+    },
+  };
+  return { payload, record };
+}
+
+function resolveUser(state: DiscordState, guild: FakeGuild, spec: string | FakeUserInit | undefined): FakeUser {
+  if (typeof spec === 'object') return state.addUser(spec);
+  if (typeof spec === 'string') {
+    const known = state.users.get(spec) ?? [...state.users.values()].find((u) => u.username === spec);
+    if (!known) throw new Error(`fake discord: no user ${spec}`);
+    return known;
+  }
+  return state.defaultUser(guild.id);
+}
+
+function buildOptions(state: DiscordState, guild: FakeGuild, init: InteractionInit, command: FakeCommand | undefined, resolved: Resolved): unknown[] {
+  const where = `/${init.name}`;
+  let schema: CommandOption[] | undefined = command?.options ?? (command ? [] : undefined);
+  const wrap: Array<{ name: string; type: number }> = [];
+  for (const [name, type] of [[init.subcommandGroup, 2], [init.subcommand, 1]] as const) {
+    if (name === undefined) continue;
+    const sub = schema?.find((o) => o.name === name && o.type === type);
+    if (schema && !sub) throw new Error(`fake discord: ${where} has no ${type === 2 ? 'subcommand group' : 'subcommand'} "${name}"`);
+    schema = sub ? (sub.options ?? []) : undefined;
+    wrap.push({ name, type });
+  }
+  let options: unknown[] = Object.entries(init.options ?? {}).map(([name, value]) => {
+    const declared = schema?.find((o) => o.name === name);
+    if (schema && !declared) throw new Error(`fake discord: ${where} has no option "${name}"`);
+    const type = declared ? checkValue(where, declared, value) : inferType(value);
+    return { name, type, value: resolveValue(state, guild, type, value, resolved) };
+  });
+  for (const required of schema?.filter((o) => o.required) ?? []) {
+    if (!(required.name in (init.options ?? {}))) throw new Error(`fake discord: ${where} requires option "${required.name}"`);
+  }
+  for (const level of wrap.reverse()) options = [{ name: level.name, type: level.type, options }];
+  return options;
+}
+
+function inferType(value: OptionValue): number {
+  if (isAttachment(value)) return ATTACHMENT;
+  if (typeof value === 'boolean') return BOOLEAN;
+  if (typeof value === 'number') return Number.isInteger(value) ? INTEGER : NUMBER;
+  return STRING;
+}
+
+/** Checks a value against its declared option, as Discord's client would before sending. */
+function checkValue(where: string, option: CommandOption, value: OptionValue): number {
+  const fail = (why: string) => new Error(`fake discord: ${where} option "${option.name}" ${why}`);
+  const type = option.type;
+  if (type === ATTACHMENT && !isAttachment(value)) throw fail('takes an attachment from addAttachment()');
+  if (type === BOOLEAN && typeof value !== 'boolean') throw fail('takes a boolean');
+  if ((type === INTEGER || type === NUMBER) && (typeof value !== 'number' || (type === INTEGER && !Number.isInteger(value)))) {
+    throw fail(type === INTEGER ? 'takes an integer' : 'takes a number');
+  }
+  if ((type === STRING || type === USER || type === CHANNEL || type === ROLE) && typeof value !== 'string') throw fail('takes a string');
+  if (typeof value === 'number' && ((option.min_value !== undefined && value < option.min_value) || (option.max_value !== undefined && value > option.max_value))) {
+    throw fail(`must be within [${option.min_value ?? '-∞'}, ${option.max_value ?? '∞'}]`);
+  }
+  if (type === STRING && typeof value === 'string' && ((option.min_length !== undefined && value.length < option.min_length) || (option.max_length !== undefined && value.length > option.max_length))) {
+    throw fail(`length must be within [${option.min_length ?? 0}, ${option.max_length ?? 6000}]`);
+  }
+  if (option.choices && option.choices.length > 0 && !option.choices.some((c) => c.value === value)) throw fail(`must be one of its choices`);
+  return type;
+}
+
+/** The wire value of an option, filling `data.resolved` for attachments, users, channels and roles. */
+function resolveValue(state: DiscordState, guild: FakeGuild, type: number, value: OptionValue, resolved: Resolved): string | number | boolean {
+  if (isAttachment(value)) {
+    resolved.attachments[value.id] = value;
+    return value.id;
+  }
+  if (type === USER && typeof value === 'string') {
+    const user = state.users.get(value) ?? [...state.users.values()].find((u) => u.username === value);
+    if (!user) throw new Error(`fake discord: no user ${value}`);
+    resolved.users[user.id] = userJson(user);
+    const member = guild.members.get(user.id);
+    if (member) resolved.members[user.id] = { ...memberJson(member), user: undefined, permissions: state.memberPermissions(guild.id, user.id).toString() };
+    return user.id;
+  } else if (type === CHANNEL && typeof value === 'string') {
+    const channel = state.requireChannel(value, guild.id);
+    resolved.channels[channel.id] = { id: channel.id, name: channel.name, type: channel.type, permissions: state.botPermissions(channel.id).toString() };
+    return channel.id;
+  } else if (type === ROLE && typeof value === 'string') {
+    const role = guild.roles.find((r) => r.id === value || r.name === value);
+    if (!role) throw new Error(`fake discord: no role ${value}`);
+    resolved.roles[role.id] = roleJson(role);
+    return role.id;
+  }
+  return value;
+}
