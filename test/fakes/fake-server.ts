@@ -123,8 +123,20 @@ export function notFound(res: ServerResponse, call: RecordedCall): void {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Real image bytes for fakes to serve: a solid-colour image of the given size and format. */
-export async function makeImage(width: number, height: number, format: 'png' | 'jpeg' | 'webp' = 'png', color = '#3366cc'): Promise<Buffer> {
-  const img = sharp({ create: { width, height, channels: 3, background: color } });
-  return (format === 'png' ? img.png() : format === 'jpeg' ? img.jpeg() : img.webp()).toBuffer();
+const imageCache = new Map<string, Promise<Buffer>>();
+
+/**
+ * Real image bytes for fakes to serve: a solid-colour image of the given size and format. Memoized (a few dozen
+ * entries), so a fake under benchmark load answers at once instead of encoding the same picture again.
+ */
+export function makeImage(width: number, height: number, format: 'png' | 'jpeg' | 'webp' = 'png', color = '#3366cc'): Promise<Buffer> {
+  const key = `${width}x${height}.${format}.${color}`;
+  let bytes = imageCache.get(key);
+  if (!bytes) {
+    const img = sharp({ create: { width, height, channels: 3, background: color } });
+    bytes = (format === 'png' ? img.png() : format === 'jpeg' ? img.jpeg() : img.webp()).toBuffer();
+    if (imageCache.size >= 64) imageCache.delete(imageCache.keys().next().value!);
+    imageCache.set(key, bytes);
+  }
+  return bytes;
 }

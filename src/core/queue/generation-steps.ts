@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { FluxError, GenerationCanceled, toFluxError } from '../errors.js';
-import { fitImage, inspectImage } from '../images/image.js';
+import { fitImage } from '../images/image.js';
 import type { ImageStash } from '../jobs/image-stash.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import type { DeliveryPort, Platform } from '../ports.js';
@@ -157,7 +157,8 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
           ...(p.fraction === undefined ? {} : { fraction: p.fraction }),
         }),
     });
-    return fitImage(await inspectImage(image.bytes), {
+    // Providers return decoded images (format and size read from the bytes), so no second decode here.
+    return fitImage(image, {
       format: data.request.output_format,
       ...(data.target.maxUploadBytes === undefined ? {} : { maxBytes: data.target.maxUploadBytes }),
       ...(data.request.output_quality === undefined ? {} : { quality: data.request.output_quality }),
