@@ -1,11 +1,15 @@
 import { ConfigError, loadConfig } from './config.js';
 import { generateCommand, GENERATE_USAGE } from './cli/generate.js';
 import { isFluxError } from './core/errors.js';
+import { jobsCommand, JOBS_USAGE } from './cli/jobs.js';
+import { quotaCommand, QUOTA_USAGE } from './cli/quota.js';
 
 const USAGE = `Usage: fluxbot <command> [options]
 
 Commands:
   generate   run one generation and write the image to a file (fluxbot generate --help)
+  quota      show and change quotas, grants and bans (fluxbot quota --help)
+  jobs       list, cancel and retry jobs (fluxbot jobs --help)
 `;
 
 /** Operator CLI. Errors print the typed error's user message (never a key) and exit non-zero. */
@@ -25,6 +29,18 @@ export async function runCli(argv: string[]): Promise<number> {
           return 0;
         }
         return await generateCommand(rest, config, print);
+      case 'quota':
+        if (rest.length === 0 || rest.includes('--help')) {
+          print(QUOTA_USAGE);
+          return rest.length === 0 ? 2 : 0;
+        }
+        return await quotaCommand(rest, config, print);
+      case 'jobs':
+        if (rest.length === 0 || rest.includes('--help')) {
+          print(JOBS_USAGE);
+          return rest.length === 0 ? 2 : 0;
+        }
+        return await jobsCommand(rest, config, print);
       default:
         process.stderr.write(`Unknown command ${command}\n${USAGE}`);
         return 2;

@@ -31,6 +31,9 @@ const list = optionalString.transform((v) =>
 export const ConfigSchema = z
   .object({
     REDIS_URL: url('redis://127.0.0.1:6379'),
+    REDIS_PREFIX: optionalString
+      .transform((v) => v ?? '{fluxbot}')
+      .pipe(z.string().regex(/^\{[A-Za-z0-9_.-]{1,64}\}[A-Za-z0-9_.:-]{0,64}$/, 'must start with a {hash-tag}, e.g. {fluxbot} or {fluxbot-staging}')),
     ROLE: optionalString.transform((v) => v ?? 'all').pipe(z.enum(['all', 'bot', 'worker'], { error: 'must be all, bot or worker' })),
     HTTP_PORT: intSetting(8080, 0, 65535),
     PUBLIC_URL: optionalUrl(),

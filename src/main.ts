@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 export async function main(config: Config, logger: Logger): Promise<{ stop: () => Promise<void> }> {
   const core = new FluxbotCore({
     redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
     logger,
     quotas: {
       dailyPerUser: config.QUOTA_DAILY_PER_USER,
