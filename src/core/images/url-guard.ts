@@ -28,7 +28,8 @@ for (const [net, prefix] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-  ['::ffff:0:0', 96],
+  // v4-mapped addresses (::ffff:a.b.c.d) are checked as IPv4 in isPrivateAddress: a ::ffff:0:0/96 rule here would
+  // make BlockList match every IPv4 address.
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
