@@ -64,8 +64,10 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
 /** Builds the adapters whose tokens are configured. Loaded lazily so a Slack-only bot never loads discord.js. */
 async function createAdapters(deps: AdapterDeps): Promise<PlatformAdapter[]> {
   const adapters: PlatformAdapter[] = [];
-  // Platform adapters are registered here as they are built (issues 4 and 5).
-  void deps;
+  if (deps.config.SLACK_BOT_TOKEN) {
+    const { SlackAdapter } = await import('./bots/slack/slack-adapter.js');
+    adapters.push(new SlackAdapter(deps));
+  }
   return adapters;
 }
 

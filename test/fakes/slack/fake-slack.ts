@@ -126,7 +126,7 @@ export class FakeSlack extends SlackFakeCore {
   async viewSubmission(input: ViewSubmissionInput = {}, options: DeliveryOptions = {}): Promise<AppAnswer> {
     const view = this.resolveView(input.view);
     const user = input.user ?? view.openedFor;
-    const submitted = { ...publicView(view), state: { values: input.values ?? stateValues(view.blocks, input.inputs ?? {}) } };
+    const submitted = { ...publicView(view), state: { values: input.values ?? stateValues(view.blocks, input.inputs ?? {}, (id) => this.workspace.files.get(id)) } };
     const payload = viewSubmissionPayload(this.workspace, this.config, user, submitted, this.workspace.issueTrigger(user));
     return this.deliverInteractive(payload, true, options);
   }

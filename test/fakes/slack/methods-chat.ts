@@ -7,6 +7,7 @@ export function chatMethods(openSocketUrl: () => string): Record<string, MethodS
     'auth.test': { token: 'bot', handle: authTest },
     'chat.postMessage': { token: 'bot', handle: postMessage },
     'chat.update': { token: 'bot', handle: update },
+    'chat.delete': { token: 'bot', handle: remove },
     'chat.postEphemeral': { token: 'bot', handle: postEphemeral },
     'chat.getPermalink': { token: 'bot', handle: getPermalink },
     'reactions.add': { token: 'bot', handle: addReaction },
@@ -88,6 +89,18 @@ function update(ctx: ApiContext): ApiResult {
   message.edited = { user: ctx.config.botUserId, ts: ctx.ws.clock.next() };
   message.updates += 1;
   return { ok: true, channel: message.channel, ts: message.ts, text: message.text, message: messageObject(ctx, message) };
+}
+
+/** chat.delete: the bot may delete only its own messages (`cant_delete_message` otherwise). */
+function remove(ctx: ApiContext): ApiResult {
+  const channel = str(ctx.args, 'channel');
+  const ts = str(ctx.args, 'ts');
+  const message = channel && ts ? ctx.ws.findMessage(channel, ts) : undefined;
+  if (!message) return fail('message_not_found');
+  if (message.user !== ctx.config.botUserId) return fail('cant_delete_message');
+  ctx.ws.messages.splice(ctx.ws.messages.indexOf(message), 1);
+  ctx.ws.deleted.push(message);
+  return { ok: true, channel: message.channel, ts: message.ts };
 }
 
 function postEphemeral(ctx: ApiContext): ApiResult {

@@ -146,6 +146,8 @@ export class Workspace {
   readonly users = new Map<string, FakeUserInit>();
   readonly channels = new Map<string, FakeChannelInit>();
   readonly messages: FakeMessage[] = [];
+  /** Messages removed with chat.delete, in order. */
+  readonly deleted: FakeMessage[] = [];
   readonly ephemerals: FakeEphemeral[] = [];
   readonly reactions: FakeReaction[] = [];
   readonly files = new Map<string, FakeFile>();

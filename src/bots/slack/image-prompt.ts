@@ -1,0 +1,69 @@
+import type { webApi } from '@slack/bolt';
+import { ImageInvalid } from '../../core/errors.js';
+import { downloadImage, formatBytes, toDataUri } from '../../core/images/download.js';
+
+/** The part of Slack's file object an image prompt needs. */
+export interface SlackFileMeta {
+  id: string;
+  name?: string;
+  mimetype?: string;
+  size?: number;
+  url_private_download?: string;
+  url_private?: string;
+}
+
+/** Largest image prompt accepted (the data: URI of 10 MB fits the request schema's limit). */
+export const MAX_IMAGE_PROMPT_BYTES = 10 * 1024 * 1024;
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+
+/** What is wrong with a file as an image prompt, judged from its metadata; undefined when it looks fine. */
+export function checkFileMeta(file: Pick<SlackFileMeta, 'mimetype' | 'size' | 'name'>): string | undefined {
+  if (!file.mimetype || !IMAGE_TYPES.includes(file.mimetype)) return `${file.name ?? 'The file'} is not a PNG, JPEG or WebP image`;
+  if (file.size !== undefined && file.size > MAX_IMAGE_PROMPT_BYTES) return `${file.name ?? 'The file'} is larger than ${formatBytes(MAX_IMAGE_PROMPT_BYTES)}`;
+  return undefined;
+}
+
+export interface ImagePromptDeps {
+  client: webApi.WebClient;
+  botToken: string;
+  /** Hosts that may receive the bot token besides `*.slack.com` (the configured Web API host, e.g. a local fake). */
+  trustedHosts: readonly string[];
+  fetch?: typeof fetch;
+}
+
+/**
+ * Turns a private Slack file into a `data:` URI a provider accepts. Slack files need the bot token, which providers
+ * do not have, so the bot downloads the file itself: its URL comes from files.info (never from the person), the token
+ * goes only to Slack's own hosts, and the bytes must decode as a PNG, JPEG or WebP image of at most 10 MB.
+ */
+export async function slackFileDataUri(deps: ImagePromptDeps, fileId: string): Promise<string> {
+  let file: SlackFileMeta | undefined;
+  try {
+    file = (await deps.client.files.info({ file: fileId })).file as SlackFileMeta | undefined;
+  } catch (err) {
+    throw new ImageInvalid('the Slack file could not be found (is it shared in a channel I can see?)', { cause: err });
+  }
+  if (!file) throw new ImageInvalid('the Slack file could not be found');
+  const problem = checkFileMeta(file);
+  if (problem) throw new ImageInvalid(problem.replace(/^\S+ is/, 'the file is'));
+  const url = file.url_private_download ?? file.url_private;
+  if (!url || !isTrustedHost(url, deps.trustedHosts)) throw new ImageInvalid('the Slack file has no downloadable link');
+  const image = await downloadImage(url, {
+    headers: { authorization: `Bearer ${deps.botToken}` },
+    maxBytes: MAX_IMAGE_PROMPT_BYTES,
+    timeoutMs: 30_000,
+    source: 'image prompt',
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  return toDataUri(image);
+}
+
+function isTrustedHost(raw: string, trusted: readonly string[]): boolean {
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'https:' && (url.hostname === 'slack.com' || url.hostname.endsWith('.slack.com'))) return true;
+    return trusted.includes(url.host);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,33 @@
+import type { App } from '@slack/bolt';
+import { blockFor, FLUX_MODAL_ID, modalChannel, readModal } from './flux-modal.js';
+import { submitRequest, validateRequest, type SlackServices } from './submit-flow.js';
+
+/**
+ * The /flux modal's view_submission: problems are answered as `response_action: errors` under the field (the modal
+ * stays open, nothing is submitted); a valid form closes the modal and runs the same submission as typed options.
+ */
+export function registerModal(app: App, svc: SlackServices): void {
+  app.view(FLUX_MODAL_ID, async ({ ack, view, body, client }) => {
+    const read = readModal(view);
+    if (!read.ok) return void (await ack({ response_action: 'errors', errors: read.errors }));
+    const valid = validateRequest(read.input, read.slackFile, svc.config);
+    if (!valid.ok) {
+      // The core names `image_prompt` for both the file and the link; put the message where the person typed it.
+      const field = valid.field === 'image_prompt' && !read.slackFile ? 'image_prompt_url' : valid.field;
+      return void (await ack({ response_action: 'errors', errors: { [blockFor(view, field)]: valid.text } }));
+    }
+    const channelId = modalChannel(view);
+    const teamId = body.team?.id ?? view.team_id;
+    await ack();
+    if (!channelId) return void svc.logger.warn({ viewId: view.id }, 'modal without its channel; ignored');
+    const userId = body.user.id;
+    const call = {
+      client,
+      requester: { platform: 'slack' as const, guildId: teamId, userId, displayName: body.user.name },
+      channelId,
+      dedupeKey: `slack:view:${view.id}`,
+      reply: (text: string) => client.chat.postEphemeral({ channel: channelId, user: userId, text }),
+    };
+    await submitRequest(svc, call, valid.request, read.slackFile);
+  });
+}

@@ -1,0 +1,131 @@
+import type { CommandOption } from '../../commands/definition.js';
+import type { TimeFormatter } from '../../commands/replies.js';
+import { MODELS, isModelId } from '../../core/models.js';
+
+/**
+ * Slack-specific wording and markup (mrkdwn, `<!date>` times, `<@U>` mentions). Platform-neutral sentences come from
+ * src/commands/replies.ts; this file only adds what exists on Slack alone (key:value help, status lines in mrkdwn).
+ */
+
+/** Slack renders `<!date^…>` in the reader's own time zone, with a plain fallback for old clients. */
+export const slackTime: TimeFormatter = (ms) => {
+  const sec = Math.floor(ms / 1000);
+  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${sec}^{date_short_pretty} at {time}|${fallback}>`;
+};
+
+/** Escapes text for mrkdwn so a prompt can never ping `<!channel>` or forge a link. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** What a `key:value` option accepts, for error messages and help. */
+export function describeValues(option: CommandOption): string {
+  if (option.choices) return `one of ${option.choices.join(', ')}`;
+  switch (option.type) {
+    case 'integer':
+      return `a whole number from ${option.min ?? '…'} to ${option.max ?? '…'}`;
+    case 'number':
+      return `a number from ${option.min ?? '…'} to ${option.max ?? '…'}`;
+    case 'boolean':
+      return 'true or false';
+    case 'attachment':
+      return 'an https link to an image, or a Slack file id (F…) of a PNG, JPEG or WebP up to 10 MB';
+    default:
+      return option.name.endsWith('_url') ? 'an https link to an image' : 'text';
+  }
+}
+
+/** The `/flux help`-style listing of every option, generated from the command definition. */
+export function optionsHelp(options: readonly CommandOption[]): string {
+  return options
+    .filter((o) => o.name !== 'prompt')
+    .map((o) => `• \`${o.name}:\` ${o.description} — ${describeValues(o)}`)
+    .join('\n');
+}
+
+export const USAGE = 'Usage: `/flux <prompt> [key:value …]`, e.g. `/flux a lighthouse at dawn aspect_ratio:16:9 seed:42`. Put values with spaces in quotes. `/flux` alone opens a form.';
+
+export function unknownOptionText(key: string, options: readonly CommandOption[]): string {
+  const keys = options.filter((o) => o.name !== 'prompt').map((o) => `\`${o.name}\``);
+  return `Unknown option \`${key}\`. Valid options: ${keys.join(', ')}.\n${USAGE}`;
+}
+
+export function badValueText(option: CommandOption, detail?: string): string {
+  return `${detail ? `${detail}. ` : ''}\`${option.name}\` must be ${describeValues(option)}.`;
+}
+
+export const NOT_IN_CHANNEL_TEXT = 'I can’t post in this channel. Invite me with `/invite @fluxbot` (or use a public channel) and try again.';
+export const MODAL_TITLE = 'Generate with FLUX';
+export const ADMIN_USAGE_PREFIX = 'Usage: `/flux-admin <subcommand> [<@member>|server] …`';
+
+/** The first line of a status message: who asked for what. */
+export function statusHeader(userId: string, prompt: string, reroll: boolean): string {
+  return `${reroll ? ':arrows_counterclockwise:' : ':frame_with_picture:'} <@${userId}>${reroll ? ' rerolled' : ''}: _${escapeMrkdwn(shorten(prompt, 200))}_`;
+}
+
+export type StatusState =
+  | { kind: 'submitting' }
+  | { kind: 'queued'; text: string }
+  | { kind: 'generating'; queuePosition?: number | undefined }
+  | { kind: 'delivering' }
+  | { kind: 'retrying'; delayMs: number }
+  | { kind: 'done' }
+  | { kind: 'failed' };
+
+/** A status line in mrkdwn. */
+export function statusLine(state: StatusState): string {
+  switch (state.kind) {
+    case 'submitting':
+      return ':hourglass_flowing_sand: Submitting…';
+    case 'queued':
+      return `:hourglass_flowing_sand: ${state.text}`;
+    case 'generating':
+      return state.queuePosition !== undefined && state.queuePosition > 0
+        ? `:art: Waiting at the image service (position ${state.queuePosition})…`
+        : ':art: Generating…';
+    case 'delivering':
+      return ':outbox_tray: Uploading…';
+    case 'retrying':
+      return `:repeat: The image service is busy; trying again in ${Math.max(1, Math.round(state.delayMs / 1000))} s…`;
+    case 'done':
+      return ':white_check_mark: Done — the image is in the thread. React :arrows_counterclockwise: on it for another take.';
+    case 'failed':
+      return ':x: No image this time — the reason is in the thread.';
+  }
+}
+
+export function statusText(header: string, state: StatusState): string {
+  return `${header}\n${statusLine(state)}`;
+}
+
+/** The comment posted with the image: prompt, model, seed, size, time, who asked. */
+export function imageCaption(d: {
+  prompt: string;
+  model: string;
+  seed: number;
+  width: number;
+  height: number;
+  generationMs: number;
+  userId: string;
+  provider: string;
+  reroll: boolean;
+}): string {
+  const model = isModelId(d.model) ? MODELS[d.model].label : d.model;
+  const seconds = (d.generationMs / 1000).toFixed(1);
+  const lines = [
+    `*${escapeMrkdwn(shorten(d.prompt, 2500))}*`,
+    `${model} · seed ${d.seed} · ${d.width}×${d.height} · ${seconds} s · ${d.reroll ? 'rerolled' : 'requested'} by <@${d.userId}>`,
+  ];
+  // The preview provider draws placeholders offline; they must never pass for FLUX output.
+  if (d.provider === 'preview') lines.push('_Preview placeholder drawn locally — not FLUX output._');
+  return lines.join('\n');
+}
+
+export function failureText(userId: string, reason: string): string {
+  return `<@${userId}> no image this time: ${escapeMrkdwn(reason)}`;
+}

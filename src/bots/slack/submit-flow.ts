@@ -1,0 +1,107 @@
+import type { webApi } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { FLUX_OPTIONS } from '../../commands/flux.js';
+import { submitText } from '../../commands/replies.js';
+import type { Config } from '../../config.js';
+import type { FluxbotCore } from '../../core/core.js';
+import { MODELS } from '../../core/models.js';
+import type { DeliveryTarget, Requester } from '../../core/ports.js';
+import type { SubmitResult } from '../../core/queue/generation-service.js';
+import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
+import type { SlackFileRef } from './flux-text.js';
+import { slackFileDataUri } from './image-prompt.js';
+import { userTextFor } from './slack-errors.js';
+import { slackTime, statusHeader, statusText, USAGE } from './slack-text.js';
+import type { StatusBoard } from './status-board.js';
+
+/** What the Slack listeners share: the core, settings, the status board. */
+export interface SlackServices {
+  core: FluxbotCore;
+  config: Config;
+  logger: Logger;
+  board: StatusBoard | undefined;
+  botToken: string;
+  /** Hosts besides *.slack.com allowed to receive the bot token when downloading files (the configured API host). */
+  trustedFileHosts: readonly string[];
+}
+
+/** One submission from a person: where it came from and how to answer them privately. */
+export interface SubmitCall {
+  client: webApi.WebClient;
+  requester: Requester;
+  channelId: string;
+  /** `slack:trigger:<id>` / `slack:view:<id>`: the same delivery is charged once. */
+  dedupeKey: string;
+  /** Answers the person only (ephemeral). */
+  reply: (text: string) => Promise<unknown>;
+}
+
+export type Validated = { ok: true; request: FluxRequest } | { ok: false; field: string | undefined; text: string };
+
+/** Validates request input with the core's schema (and the image prompt file against the model) before any ack. */
+export function validateRequest(input: Record<string, unknown>, slackFile: SlackFileRef | undefined, config: Config): Validated {
+  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL });
+  if (!parsed.ok) {
+    const { field, message } = parsed.error;
+    return { ok: false, field, text: field === 'prompt' ? `${sentence(message)}.\n${USAGE}` : `${sentence(message)}.` };
+  }
+  if (slackFile && !MODELS[parsed.request.model].imagePrompt) {
+    return { ok: false, field: 'image_prompt', text: `An image prompt is not supported by ${parsed.request.model}.` };
+  }
+  return parsed;
+}
+
+/**
+ * After the ack: fetch a Slack-file image prompt, post the status message that anchors the thread, submit, and show
+ * the outcome. The status message is posted before the job exists because the target (its thread) is fixed at
+ * submit and a fast worker may deliver within milliseconds; a refused or duplicate submission deletes it again.
+ */
+export async function submitRequest(svc: SlackServices, call: SubmitCall, request: FluxRequest, slackFile?: SlackFileRef): Promise<void> {
+  const log = svc.logger.child({ user: call.requester.userId, dedupeKey: call.dedupeKey });
+  if (slackFile) {
+    try {
+      const trustedHosts = svc.trustedFileHosts;
+      request = { ...request, image_prompt: await slackFileDataUri({ client: call.client, botToken: svc.botToken, trustedHosts }, slackFile.fileId) };
+    } catch (err) {
+      log.info({ err }, 'image prompt file refused');
+      await call.reply(userTextFor(err));
+      return;
+    }
+  }
+  const header = statusHeader(call.requester.userId, request.prompt, false);
+  let statusTs: string | undefined;
+  try {
+    const posted = await call.client.chat.postMessage({ channel: call.channelId, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
+    statusTs = posted.ts;
+    if (!statusTs) throw new Error('chat.postMessage returned no ts');
+    const target: DeliveryTarget = { platform: 'slack', channelId: call.channelId, threadId: statusTs, statusMessageId: statusTs };
+    const result = await svc.core.service.submit(request, call.requester, target, { dedupeKey: call.dedupeKey });
+    await settle(svc, call, result, { channel: call.channelId, ts: statusTs, header });
+  } catch (err) {
+    log.warn({ err }, 'submission failed');
+    if (statusTs) await deleteQuietly(call.client, call.channelId, statusTs, log);
+    await call.reply(userTextFor(err));
+  }
+}
+
+/** Shows a submission's outcome: queued → on the status message; refused or duplicate → to the person, message gone. */
+export async function settle(svc: SlackServices, call: SubmitCall, result: SubmitResult, status: { channel: string; ts: string; header: string }): Promise<void> {
+  const text = submitText(result, slackTime).text;
+  if (result.status === 'queued') {
+    await svc.board?.track(result.jobId, status, { kind: 'queued', text });
+    return;
+  }
+  await deleteQuietly(call.client, status.channel, status.ts, svc.logger);
+  await call.reply(text);
+}
+
+export async function deleteQuietly(client: webApi.WebClient, channel: string, ts: string, log: Logger): Promise<void> {
+  await client.chat.delete({ channel, ts }).catch((err: unknown) => log.warn({ err }, 'could not delete the status message'));
+}
+
+/** The core's messages start with the field name (`steps must be …`): show it as code, else capitalise. */
+function sentence(message: string): string {
+  const first = /^[a-z_]+/.exec(message)?.[0];
+  if (first && FLUX_OPTIONS.some((o) => o.name === first)) return `\`${first}\`${message.slice(first.length)}`;
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}

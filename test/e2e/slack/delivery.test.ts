@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContentModerated } from '../../../src/core/errors.js';
+import { makeImage } from '../../fakes/fake-server.js';
+import { ScriptedProvider } from '../../fakes/scripted-provider.js';
+import { CHANNEL, MEMBER, MODES, SlackHarness } from './harness.js';
+
+let h: SlackHarness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+describe.each(MODES)('delivery through the Web API (%s mode)', (mode) => {
+  it('polls files.info for the message ts when the upload answer has no shares yet, and records that ts', async () => {
+    h = await SlackHarness.start(mode);
+    const { fake } = h;
+    fake.setMissingShares({ afterInfoCalls: 2 });
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:3' });
+    const [image] = await h.delivered(1);
+
+    const complete = fake.callsTo('files.completeUploadExternal')[0];
+    expect((complete?.response.files as Array<{ shares: unknown }>)[0]?.shares).toEqual({});
+    expect(fake.callsTo('files.info')).toHaveLength(3);
+    expect(await h.core.records.find('slack', image?.ts ?? '')).toMatchObject({ seed: 3, channelId: CHANNEL });
+  });
+});
+
+describe('delivery edge cases', () => {
+  it('gives up polling after a bounded number of files.info calls: the image stays posted once, without the 🔄', async () => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    fake.setMissingShares({ afterInfoCalls: Infinity });
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill' });
+    const status = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.text.includes('Done')), 10_000, 'the status marked done');
+
+    expect(fake.callsTo('files.info')).toHaveLength(5);
+    expect(h.images()).toHaveLength(1);
+    expect(h.images()[0]?.thread_ts).toBe(status.ts);
+    expect(fake.workspace.reactions).toEqual([]);
+  });
+
+  it('waits out a rate-limited Web API call (429 with Retry-After) and carries on', async () => {
+    h = await SlackHarness.start('http', { adapter: { retryConfig: { retries: 1, factor: 1, minTimeout: 0, maxTimeout: 0 } } });
+    const { fake } = h;
+    fake.rateLimitNext('chat.postMessage', 1);
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill' });
+    await h.delivered(1);
+
+    const [limited, retried] = fake.callsTo('chat.postMessage');
+    expect([limited?.status, retried?.status]).toEqual([429, 200]);
+    // Retry-After said one second: the WebClient did not come back sooner.
+    expect((retried?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(await h.usedToday(MEMBER)).toBe(1);
+  });
+
+  it('explains a failed generation in the thread, marks the status failed and refunds the quota', async () => {
+    h = await SlackHarness.start('http', { providers: [new ScriptedProvider('replicate', [new ContentModerated('replicate')])] });
+    const { fake } = h;
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'something refused' });
+    const status = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.thread_ts === undefined && m.text.includes('No image')), 10_000, 'failed status');
+
+    const [reason] = fake.messagesIn(CHANNEL, status.ts);
+    expect(reason?.text).toBe(`<@${MEMBER}> no image this time: ${new ContentModerated('replicate').userMessage}`);
+    expect(h.images()).toEqual([]);
+    await expect.poll(() => h!.usedToday(MEMBER)).toBe(0);
+  });
+
+  it('takes a Slack file named in the text as the image prompt, and refuses a file that is not an image', async () => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    const png = await makeImage(32, 32);
+    const good = fake.addFile(png, { name: 'ref.png', user: MEMBER });
+    const bad = fake.addFile(Buffer.from('%PDF-1.4'), { name: 'doc.pdf', mimetype: 'application/pdf', user: MEMBER });
+
+    const refused = await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: `a cat image_prompt:${bad.id}` });
+    const answer = await fake.until(() => fake.responsesTo(refused.responseUrl)[0], 10_000, 'the refusal');
+    expect((answer.body as { text: string }).text).toBe('The image could not be used: the file is not a PNG, JPEG or WebP image.');
+    expect(fake.callsTo('chat.postMessage')).toEqual([]);
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: `a cat image_prompt:${good.url_private}` });
+    const [image] = await h.delivered(1);
+    expect((await h.core.records.find('slack', image?.ts ?? ''))?.request.image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    expect(await h.usedToday(MEMBER)).toBe(1);
+  });
+
+  it('keeps working after a command that fails (the bot is not in the channel)', async () => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    fake.failNext('chat.postMessage', 'not_in_channel');
+
+    const first = await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a cat' });
+    const answer = await fake.until(() => fake.responsesTo(first.responseUrl)[0], 10_000, 'the explanation');
+    expect((answer.body as { text: string }).text).toContain('Invite me');
+    expect(await h.jobCount()).toBe(0);
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a cat' });
+    await h.delivered(1);
+  });
+});
