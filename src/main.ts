@@ -3,13 +3,15 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { FluxbotCore } from './core/core.js';
 import { createProviders } from './core/providers/registry.js';
 import { startReconciler } from './core/queue/reconciler.js';
+import { Metrics } from './http/metrics.js';
+import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 
 /**
  * Composition root: config → logger → Redis → core → roles. `ROLE=bot` runs the platform side (commands,
  * reactions, admission, status messages), `ROLE=worker` runs generation and delivery, `all` runs both.
  */
-export async function main(config: Config, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+export async function main(config: Config, logger: Logger): Promise<{ stop: () => Promise<void>; httpPort: number }> {
   const core = new FluxbotCore({
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
@@ -46,6 +48,18 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
     stops.push(startReconciler(core.queue, core.quotas, logger.child({ module: 'reconciler' })));
     logger.info({ providers: providers.map((p) => p.name), concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   }
+  const metrics = new Metrics(core.queue);
+  const http = new HttpServer({
+    port: config.HTTP_PORT,
+    logger: logger.child({ module: 'http' }),
+    checks: [
+      { name: 'redis', check: async () => (await core.redis.ping().catch(() => '')) === 'PONG' },
+      ...(runsBot ? adapters.map((a) => ({ name: a.platform, check: () => a.isReady() })) : []),
+    ],
+    metrics: () => metrics.text(),
+  });
+  const httpPort = await http.listen();
+  logger.info({ port: httpPort }, 'http endpoint listening (/healthz, /readyz, /metrics)');
   if (runsBot) {
     await progress?.ready();
     for (const adapter of adapters) await adapter.start();
@@ -53,8 +67,10 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
   }
 
   return {
+    httpPort,
     stop: async () => {
       for (const stop of stops) stop();
+      await http.close();
       if (runsBot) await Promise.all(adapters.map((a) => a.stop().catch((err: unknown) => logger.warn({ err }, 'adapter stop failed'))));
       await core.close(config.SHUTDOWN_TIMEOUT_MS);
     },
