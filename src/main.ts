@@ -80,6 +80,10 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
 /** Builds the adapters whose tokens are configured. Loaded lazily so a Slack-only bot never loads discord.js. */
 async function createAdapters(deps: AdapterDeps): Promise<PlatformAdapter[]> {
   const adapters: PlatformAdapter[] = [];
+  if (deps.config.DISCORD_TOKEN) {
+    const { DiscordAdapter } = await import('./bots/discord/discord-adapter.js');
+    adapters.push(new DiscordAdapter(deps));
+  }
   if (deps.config.SLACK_BOT_TOKEN) {
     const { SlackAdapter } = await import('./bots/slack/slack-adapter.js');
     adapters.push(new SlackAdapter(deps));

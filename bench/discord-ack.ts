@@ -1,0 +1,177 @@
+/**
+ * Discord ack latency (issue 4): 500 `/flux` commands sent in one burst through the fake gateway; for each, the time
+ * from its INTERACTION_CREATE dispatch to its defer callback arriving at the fake Discord. Target p99 < 100 ms
+ * (Discord's limit is 3 s).
+ *
+ *   npx tsx bench/discord-ack.ts [commands=500]      (Redis on 127.0.0.1:6379; everything else is local)
+ *
+ * The bot is the real one: discord.js 14 logged in to the fake gateway and the DiscordAdapter handling each command
+ * in full after its ack (validation, status message, admission in Redis, enqueue, private answer). No generation
+ * worker runs. The fake Discord runs in a worker thread, as Discord runs elsewhere: the bot's thread does only the
+ * bot's work, and both ends of each measurement are taken by the fake's clock.
+ *
+ * In a burst discord.js opens one HTTP connection per concurrent callback, and on a small machine that dominates:
+ * `transportFloorMs` is the same number of concurrent POSTs from the bot's thread to a bare HTTP server in the fake's
+ * thread, with no bot and no Discord logic (cold: new connections; warm: kept alive), i.e. what the machine allows.
+ * Prints a JSON summary.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { DiscordAdapter } from '../src/bots/discord/discord-adapter.js';
+import { loadConfig } from '../src/config.js';
+import { FluxbotCore } from '../src/core/core.js';
+import { FakeDiscord, type DispatchedInteraction } from '../test/fakes/discord/index.js';
+import { dropPrefix, testPrefix } from '../test/helpers/core.js';
+
+const USERS = 50;
+
+type FakeRequest = { type: 'burst'; commands: number } | { type: 'drain' } | { type: 'close' };
+type FakeAnswer =
+  | { type: 'started'; apiUrl: string; guildId: string; floorUrl: string }
+  | { type: 'burst'; dispatchedInMs: number; ackMs: number[]; refused: number }
+  | { type: 'drained'; ms: number }
+  | { type: 'closed' };
+
+interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return { p50: pct(50), p90: pct(90), p99: pct(99), max: sorted.at(-1)! };
+}
+
+/** The fake Discord's thread: dispatches bursts and times each command by its own clock. */
+async function fakeThread(): Promise<void> {
+  const port = parentPort!;
+  const fake = await FakeDiscord.start();
+  const users = Array.from({ length: USERS }, (_, n) => fake.addMember({ username: `member${n}` }).id);
+  const send = (a: FakeAnswer) => port.postMessage(a);
+  const floor = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
+  const all: DispatchedInteraction[] = [];
+  const started = Date.now();
+
+  async function burst(commands: number): Promise<void> {
+    const sent: Array<{ at: number; i: DispatchedInteraction }> = [];
+    const begin = Date.now();
+    for (let n = 0; n < commands; n++) {
+      const at = Date.now();
+      sent.push({ at, i: fake.interaction({ name: 'flux', user: users[n % USERS]!, options: { prompt: `burst ${n}`, aspect_ratio: '1:1' } }) });
+      // Back to the event loop between frames (no waiting): the fake's HTTP side answers callbacks meanwhile, as
+      // Discord's gateway and API are separate machines.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const dispatchedInMs = Date.now() - begin;
+    all.push(...sent.map((s) => s.i));
+    const acks = await Promise.all(sent.map(({ i }) => fake.waitFor((c) => c.route === 'interactionCallback' && c.params.interactionId === i.id, 60_000)));
+    send({ type: 'burst', dispatchedInMs, ackMs: acks.map((call, n) => call.at - sent[n]!.at), refused: acks.filter((c) => c.status !== 204).length });
+  }
+
+  port.on('message', (req: FakeRequest) => {
+    void (async () => {
+      if (req.type === 'burst') return burst(req.commands);
+      if (req.type === 'drain') {
+        // Every command's private answer: the status posts and answers go at discord.js's 50 requests/s global limit.
+        await Promise.all(all.map((i) => fake.waitFor((c) => c.route === 'editOriginal' && c.params.token === i.token, 300_000)));
+        return send({ type: 'drained', ms: Date.now() - started });
+      }
+      floor.close();
+      floor.closeAllConnections();
+      await fake.close();
+      send({ type: 'closed' });
+      port.close();
+    })();
+  });
+  send({ type: 'started', apiUrl: fake.apiUrl, guildId: fake.guild.id, floorUrl: `http://127.0.0.1:${(floor.address() as AddressInfo).port}/` });
+}
+
+/** `n` concurrent POSTs to a bare server (fetch is undici, as discord.js's REST): cold, then over kept-alive connections. */
+async function transportFloor(url: string, n: number): Promise<{ cold: Percentiles; warm: Percentiles }> {
+  const burst = async (): Promise<Percentiles> =>
+    percentiles(
+      await Promise.all(
+        Array.from({ length: n }, async () => {
+          const begin = Date.now();
+          const res = await fetch(url, { method: 'POST', body: '{"type":5}', headers: { 'content-type': 'application/json' } });
+          await res.arrayBuffer();
+          return Date.now() - begin;
+        }),
+      ),
+    );
+  const cold = await burst();
+  const warm = await burst();
+  return { cold, warm };
+}
+
+/** The bot's side: the adapter on real Redis, pointed at the fake in the other thread. */
+async function main(commands: number): Promise<void> {
+  // The thread loads this same file through tsx's loader (worker threads do not inherit `npx tsx`'s hooks).
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const fakeWorker = new Worker(boot, { eval: true, workerData: { fake: true } });
+  const answers: FakeAnswer[] = [];
+  const waiters: Array<() => void> = [];
+  fakeWorker.on('message', (a: FakeAnswer) => {
+    answers.push(a);
+    waiters.splice(0).forEach((w) => w());
+  });
+  const ask = async <T extends FakeAnswer['type']>(type: T, req?: FakeRequest): Promise<Extract<FakeAnswer, { type: T }>> => {
+    if (req) fakeWorker.postMessage(req);
+    for (;;) {
+      const found = answers.find((a) => a.type === type);
+      if (found) {
+        answers.splice(answers.indexOf(found), 1);
+        return found as Extract<FakeAnswer, { type: T }>;
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const { apiUrl, guildId, floorUrl } = await ask('started');
+  const transportFloorMs = await transportFloor(floorUrl, commands);
+
+  const logger = pino({ level: 'silent' });
+  const prefix = testPrefix('bench-ack');
+  const big = 1_000_000;
+  const core = new FluxbotCore({
+    redisUrl: 'redis://127.0.0.1:6379',
+    logger,
+    prefix,
+    quotas: { dailyPerUser: big, concurrentPerUser: big, dailyPerGuild: big, concurrentPerGuild: big },
+  });
+  await core.ready();
+  const progress = core.createProgressFeed();
+  await progress.ready();
+  const config = loadConfig({ DISCORD_TOKEN: 'bench-token', DISCORD_API_URL: apiUrl, DISCORD_GUILD_ID: guildId });
+  const adapter = new DiscordAdapter({ config, core, logger, progress });
+  await adapter.start();
+
+  const summary = (b: Extract<FakeAnswer, { type: 'burst' }>) => ({ dispatchedInMs: b.dispatchedInMs, ackMs: percentiles(b.ackMs), acksRefused: b.refused });
+  await ask('burst', { type: 'burst', commands: 5 }); // loads discord.js's lazily required interaction classes
+  const burst = summary(await ask('burst', { type: 'burst', commands }));
+  const drained = await ask('drained', { type: 'drain' });
+  const counts = await core.queue.getJobCounts();
+  console.log(
+    JSON.stringify(
+      { commands, ...burst, transportFloorMs, allAnsweredMs: drained.ms, jobsQueued: counts.prioritized, node: process.version, cpus: availableParallelism() },
+      null,
+      2,
+    ),
+  );
+  await adapter.stop();
+  await core.close(1000);
+  await ask('closed', { type: 'close' });
+  await dropPrefix(prefix);
+}
+
+if (isMainThread) await main(Number(process.argv[2] ?? 500));
+else if ((workerData as { fake?: boolean } | undefined)?.fake) await fakeThread();

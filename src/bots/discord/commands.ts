@@ -1,0 +1,76 @@
+import {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
+  InteractionContextType,
+  PermissionFlagsBits,
+  type APIApplicationCommandBasicOption,
+  type APIApplicationCommandOption,
+  type RESTPutAPIApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { CommandDefinition, CommandOption, OptionType } from '../../commands/definition.js';
+import { fluxAdminCommand } from '../../commands/flux-admin.js';
+import { fluxCommand, fluxQuotaCommand } from '../../commands/flux.js';
+
+/** The commands this bot offers, as platform-neutral definitions. */
+export const DISCORD_COMMANDS: readonly CommandDefinition[] = [fluxCommand, fluxQuotaCommand, fluxAdminCommand];
+
+/** What admin-only commands require by default (Discord hides them from others; the bot checks again on each call). */
+export const ADMIN_PERMISSION = PermissionFlagsBits.ManageGuild;
+
+const OPTION_TYPES: Record<OptionType, ApplicationCommandOptionType> = {
+  string: ApplicationCommandOptionType.String,
+  integer: ApplicationCommandOptionType.Integer,
+  number: ApplicationCommandOptionType.Number,
+  boolean: ApplicationCommandOptionType.Boolean,
+  attachment: ApplicationCommandOptionType.Attachment,
+  user: ApplicationCommandOptionType.User,
+};
+
+/** One option as Discord JSON: typed, with choices, min/max values and max length where the definition has them. */
+export function toDiscordOption(option: CommandOption): APIApplicationCommandBasicOption {
+  const json: Record<string, unknown> = {
+    type: OPTION_TYPES[option.type],
+    name: option.name,
+    description: option.description,
+    required: option.required ?? false,
+  };
+  if (option.choices) json.choices = option.choices.map((c) => ({ name: c, value: c }));
+  if (option.min !== undefined) json.min_value = option.min;
+  if (option.max !== undefined) json.max_value = option.max;
+  if (option.maxLength !== undefined) json.max_length = option.maxLength;
+  return json as unknown as APIApplicationCommandBasicOption;
+}
+
+/** Discord lists required options before optional ones (it refuses the command otherwise). */
+function ordered(options: readonly CommandOption[]): CommandOption[] {
+  return [...options.filter((o) => o.required), ...options.filter((o) => !o.required)];
+}
+
+/**
+ * A command definition as a Discord chat-input command. Admin-only commands get `default_member_permissions` =
+ * Manage Server, which only hides them: the handler checks the caller's permissions again on every call.
+ */
+export function toDiscordCommand(def: CommandDefinition): RESTPutAPIApplicationCommandsJSONBody[number] {
+  const options: APIApplicationCommandOption[] = def.subcommands
+    ? def.subcommands.map((sub) => ({
+        type: ApplicationCommandOptionType.Subcommand,
+        name: sub.name,
+        description: sub.description,
+        options: ordered(sub.options).map(toDiscordOption),
+      }))
+    : ordered(def.options ?? []).map(toDiscordOption);
+  return {
+    type: ApplicationCommandType.ChatInput,
+    name: def.name,
+    description: def.description,
+    ...(options.length > 0 ? { options } : {}),
+    default_member_permissions: def.adminOnly ? ADMIN_PERMISSION.toString() : null,
+    // Quotas and threads belong to servers: the commands are not offered in DMs.
+    contexts: [InteractionContextType.Guild],
+  };
+}
+
+/** The registration payload: every command, generated from the definitions. */
+export function discordCommandPayload(defs: readonly CommandDefinition[] = DISCORD_COMMANDS): RESTPutAPIApplicationCommandsJSONBody {
+  return defs.map(toDiscordCommand);
+}

@@ -1,0 +1,134 @@
+import type { TimeFormatter } from '../../commands/replies.js';
+import { formatBytes } from '../../core/images/download.js';
+import { isModelId, MODELS } from '../../core/models.js';
+import type { StatusState } from '../shared/status-tracker.js';
+
+/**
+ * Discord-specific wording and markup (`<t:…:R>` times, `<@id>` mentions, embeds). Platform-neutral sentences come
+ * from src/commands/replies.ts; this file only adds what exists on Discord alone.
+ */
+
+/** Discord renders `<t:…:R>` as "in 5 hours" in the reader's own locale and time zone. */
+export const discordTime: TimeFormatter = (ms) => `<t:${Math.floor(ms / 1000)}:R>`;
+
+export const REROLL_EMOJI = '🔄';
+/** Reactions that ask for a reroll: 🔄 (what the bot adds) and 🔁, which people pick just as often. */
+export const REROLL_EMOJIS: readonly string[] = ['🔄', '🔁'];
+
+export function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Escapes markdown so a prompt shows as typed (and cannot forge links or mentions inside bold text). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/([\\*_~`|>[\]()#-])/g, '\\$1').replace(/@/g, '@\u200b');
+}
+
+/** The first line of a status message: who asked for what. */
+export function statusHeader(userId: string, prompt: string, reroll: boolean): string {
+  return `${reroll ? '🔄' : '🎨'} <@${userId}>${reroll ? ' rerolled' : ''}: *${escapeMarkdown(shorten(prompt, 200))}*`;
+}
+
+export function statusLine(state: StatusState): string {
+  switch (state.kind) {
+    case 'submitting':
+      return '⏳ Submitting…';
+    case 'queued':
+      return `⏳ ${state.text}`;
+    case 'generating':
+      return state.queuePosition !== undefined && state.queuePosition > 0
+        ? `🎨 Waiting at the image service (position ${state.queuePosition})…`
+        : '🎨 Generating…';
+    case 'delivering':
+      return '📤 Uploading…';
+    case 'retrying':
+      return `🔁 The image service is busy; trying again in ${Math.max(1, Math.round(state.delayMs / 1000))} s…`;
+    case 'done':
+      return `✅ Done — the image is below. React ${REROLL_EMOJI} on it for another take.`;
+    case 'failed':
+      return `❌ No image this time${state.reason ? `: ${state.reason}` : '.'}`;
+  }
+}
+
+/** A whole status message (well under Discord's 2,000 characters: the prompt is cut at 200). */
+export function statusText(header: string, state: StatusState): string {
+  return `${header}\n${statusLine(state)}`;
+}
+
+/** The name of the thread started on a status message (Discord allows 1–100 characters). */
+export function threadName(prompt: string): string {
+  return shorten(`🎨 ${prompt.replace(/\s+/g, ' ').trim()}`, 100);
+}
+
+/** The ephemeral answer after a successful submission, with a link to the status message. */
+export function queuedReply(text: string, link: string | undefined): string {
+  return link ? `${text} Progress and the image: ${link}` : text;
+}
+
+export function invalidInputText(message: string): string {
+  return `That request can’t be made: ${message}.`;
+}
+
+export function imagePromptTypeText(filename: string, contentType: string | null): string {
+  return `The image prompt ${filename} is not a PNG, JPEG or WebP image${contentType ? ` (it is ${contentType})` : ''}. Nothing was queued.`;
+}
+
+export function imagePromptSizeText(filename: string, size: number, max: number): string {
+  return `The image prompt ${filename} is ${formatBytes(size)}; the limit is ${formatBytes(max)}. Nothing was queued.`;
+}
+
+export const BOTH_IMAGE_PROMPTS_TEXT = 'Give image_prompt or image_prompt_url, not both. Nothing was queued.';
+export const GUILD_ONLY_TEXT = 'Image commands work in servers only, not in direct messages.';
+export const UNKNOWN_COMMAND_TEXT = 'This command is not known to this bot version.';
+
+export function missingPermissionsText(names: readonly string[]): string {
+  return `I can’t post images here: I need the ${names.join(', ')} permission${names.length === 1 ? '' : 's'} in this channel. Ask a server admin, or use another channel.`;
+}
+
+/** A refusal of a reaction reroll, posted in the thread (reactions have no private reply). */
+export function reactionRefusalText(userId: string, text: string): string {
+  return `<@${userId}> ${text}`;
+}
+
+export function failureText(userId: string, reason: string): string {
+  return `<@${userId}> no image this time: ${reason}`;
+}
+
+export const NSFW_WITHHELD_TEXT =
+  'The image service flagged this image as possibly NSFW, so it is not shown in this channel. Ask in an age-restricted channel to see such results.';
+export const NSFW_SPOILER_TEXT = 'Flagged as possibly NSFW by the image service: hidden behind a spoiler.';
+export const PREVIEW_NOTICE = 'Preview placeholder drawn locally — not FLUX output.';
+
+export interface ImageFacts {
+  prompt: string;
+  model: string;
+  seed: number;
+  width: number;
+  height: number;
+  generationMs: number;
+  provider: string;
+}
+
+/** The embed posted with an image: prompt, model, seed, size and generation time. */
+export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | undefined; withheld?: boolean | undefined }): Record<string, unknown> {
+  const model = isModelId(f.model) ? MODELS[f.model].label : f.model;
+  const footer = [f.provider === 'preview' ? PREVIEW_NOTICE : undefined, image.withheld ? NSFW_WITHHELD_TEXT : undefined].filter(Boolean).join('\n');
+  return {
+    description: shorten(f.prompt, 4096),
+    color: 0x5865f2,
+    fields: [
+      { name: 'Model', value: model, inline: true },
+      { name: 'Seed', value: String(f.seed), inline: true },
+      { name: 'Size', value: `${f.width}×${f.height}`, inline: true },
+      { name: 'Time', value: `${(f.generationMs / 1000).toFixed(1)} s`, inline: true },
+    ],
+    ...(image.attachmentName ? { image: { url: `attachment://${image.attachmentName}` } } : {}),
+    ...(footer ? { footer: { text: footer } } : {}),
+  };
+}
+
+/** The line above the image: who asked (a mention that pings only them). */
+export function imageContent(userId: string, reroll: boolean, spoiler: boolean): string {
+  const who = reroll ? `🔄 <@${userId}> rerolled` : `🎨 <@${userId}>`;
+  return spoiler ? `${who}\n${NSFW_SPOILER_TEXT}` : who;
+}

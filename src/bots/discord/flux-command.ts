@@ -1,0 +1,90 @@
+import { messageLink, PermissionFlagsBits as P, Routes, type APIMessage, type Channel, type ChatInputCommandInteraction } from 'discord.js';
+import type { Logger } from 'pino';
+import { submitText } from '../../commands/replies.js';
+import type { DeliveryTarget } from '../../core/ports.js';
+import type { SubmitResult } from '../../core/queue/generation-service.js';
+import { renderStatus } from './discord-delivery.js';
+import { discordTime, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
+import { readFluxInput } from './flux-input.js';
+import { replyPrivately, requesterOf, type DiscordServices, type StatusMessage } from './services.js';
+
+/** What the bot needs in a channel to post status and images (thread creation is optional: it falls back). */
+function missingPermissions(interaction: ChatInputCommandInteraction, inThread: boolean): string[] {
+  const perms = interaction.appPermissions;
+  if (!perms) return [];
+  const needed: Array<[bigint, string]> = [
+    [inThread ? P.SendMessagesInThreads : P.SendMessages, inThread ? 'Send Messages in Threads' : 'Send Messages'],
+    [P.EmbedLinks, 'Embed Links'],
+    [P.AttachFiles, 'Attach Files'],
+  ];
+  return needed.filter(([bit]) => !perms.has(bit)).map(([, name]) => name);
+}
+
+/** Whether the channel (a thread: its parent) is marked NSFW. Unknown counts as not NSFW: images are withheld. */
+function channelIsNsfw(channel: Channel | null): boolean {
+  if (!channel) return false;
+  if (channel.isThread()) return channel.parent?.nsfw ?? false;
+  return 'nsfw' in channel ? channel.nsfw : false;
+}
+
+/**
+ * `/flux` after the (already sent) defer: validate, post the status message that anchors the thread, submit, and
+ * answer privately. The status message is a normal bot message, not the interaction reply: it is edited for as long
+ * as the job takes, and interaction tokens die after 15 minutes. It is posted before the job exists because the
+ * target is fixed at submit and a fast worker may deliver within milliseconds; a refused submission deletes it again.
+ */
+export async function runFlux(svc: DiscordServices, interaction: ChatInputCommandInteraction<'cached' | 'raw'>, log: Logger): Promise<void> {
+  const input = readFluxInput(interaction.options.data, svc.config);
+  if (!input.ok) return replyPrivately(interaction, input.text, log);
+  // Guild channels and active threads are cached from the gateway; anything else (a private thread the bot was
+  // never shown) is fetched, so a thread is never mistaken for a channel to start threads in.
+  const channel = interaction.channel ?? (await interaction.client.channels.fetch(interaction.channelId).catch(() => null));
+  const inThread = channel?.isThread() ?? false;
+  const missing = missingPermissions(interaction, inThread);
+  if (missing.length > 0) return replyPrivately(interaction, missingPermissionsText(missing), log);
+
+  const { request } = input;
+  const requester = requesterOf(interaction.guildId, interaction.user);
+  const header = statusHeader(requester.userId, request.prompt, false);
+  const channelId = interaction.channelId;
+  const posted = (await svc.rest.post(Routes.channelMessages(channelId), {
+    body: { content: statusText(header, { kind: 'submitting' }), allowed_mentions: { parse: [] } },
+  })) as APIMessage;
+  const status: StatusMessage = { channelId, messageId: posted.id, header };
+  const limit = interaction.attachmentSizeLimit;
+  const target: DeliveryTarget = {
+    platform: 'discord',
+    channelId,
+    statusMessageId: posted.id,
+    ...(inThread ? { threadId: channelId } : {}),
+    ...(Number.isInteger(limit) && limit > 0 ? { maxUploadBytes: limit } : {}),
+    nsfwAllowed: channelIsNsfw(channel),
+    extra: { statusChannelId: channelId },
+  };
+
+  let result: SubmitResult;
+  try {
+    result = await svc.core.service.submit(request, requester, target, { dedupeKey: `discord:interaction:${interaction.id}` });
+  } catch (err) {
+    await deleteStatus(svc, status, log);
+    throw err;
+  }
+  const reply = submitText(result, discordTime);
+  if (result.status !== 'queued') {
+    await deleteStatus(svc, status, log);
+    return replyPrivately(interaction, reply.text, log);
+  }
+  log.info({ jobId: result.jobId, position: result.position }, 'flux queued');
+  await showQueued(svc, result.jobId, status, reply.text, log);
+  await replyPrivately(interaction, queuedReply(reply.text, messageLink(channelId, posted.id, interaction.guildId)), log);
+}
+
+/** Shows "queued" on the status message and lets the tracker keep it current. */
+export async function showQueued(svc: DiscordServices, jobId: string, status: StatusMessage, text: string, log: Logger): Promise<void> {
+  if (svc.tracker) return svc.tracker.track(jobId, status, { kind: 'queued', text });
+  await renderStatus(svc.rest, status, status.header, { kind: 'queued', text }).catch((err: unknown) => log.warn({ err }, 'could not update the status message'));
+}
+
+export async function deleteStatus(svc: DiscordServices, status: StatusMessage, log: Logger): Promise<void> {
+  await svc.rest.delete(Routes.channelMessage(status.channelId, status.messageId)).catch((err: unknown) => log.warn({ err }, 'could not delete the status message'));
+}

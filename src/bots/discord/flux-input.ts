@@ -1,0 +1,62 @@
+import type { Attachment, CommandInteractionOption } from 'discord.js';
+import { FLUX_OPTIONS } from '../../commands/flux.js';
+import type { CommandOption } from '../../commands/definition.js';
+import type { Config } from '../../config.js';
+import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
+import { BOTH_IMAGE_PROMPTS_TEXT, imagePromptSizeText, imagePromptTypeText, invalidInputText } from './discord-text.js';
+
+/** Largest image prompt accepted, as for Slack files. */
+export const MAX_IMAGE_PROMPT_BYTES = 10 * 1024 * 1024;
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+
+export type FluxInput = { ok: true; request: FluxRequest } | { ok: false; text: string };
+
+/**
+ * Option values of a command (or of its subcommand) by name, for the options its definition declares. User options
+ * give the user id, attachment options the resolved attachment.
+ */
+export function optionValues(data: readonly CommandInteractionOption[], defs: readonly CommandOption[]): Map<string, string | number | boolean | Attachment> {
+  const values = new Map<string, string | number | boolean | Attachment>();
+  for (const option of data) {
+    const def = defs.find((d) => d.name === option.name);
+    if (!def) continue;
+    if (def.type === 'attachment') {
+      if (option.attachment) values.set(option.name, option.attachment);
+    } else if (option.value !== undefined && option.value !== null) {
+      values.set(option.name, option.value);
+    }
+  }
+  return values;
+}
+
+/** What is wrong with an attachment as an image prompt, judged from Discord's metadata before anyone downloads it. */
+export function checkImagePrompt(attachment: Pick<Attachment, 'name' | 'contentType' | 'size'>): string | undefined {
+  const type = attachment.contentType?.split(';')[0]?.trim().toLowerCase() ?? null;
+  if (!type || !IMAGE_TYPES.includes(type)) return imagePromptTypeText(attachment.name, type);
+  if (attachment.size > MAX_IMAGE_PROMPT_BYTES) return imagePromptSizeText(attachment.name, attachment.size, MAX_IMAGE_PROMPT_BYTES);
+  return undefined;
+}
+
+/**
+ * Turns `/flux` options into a validated request. An attached image prompt is checked (type, size) and passed to the
+ * provider as its Discord CDN link: the provider fetches it, and the signed link lives about a day, far longer than
+ * a job waits. `image_prompt_url` is the same field as a link typed by the person.
+ */
+export function readFluxInput(data: readonly CommandInteractionOption[], config: Pick<Config, 'FLUX_MODEL'>): FluxInput {
+  const values = optionValues(data, FLUX_OPTIONS);
+  const input: Record<string, unknown> = {};
+  for (const [name, value] of values) {
+    if (typeof value === 'object') continue;
+    input[name === 'image_prompt_url' ? 'image_prompt' : name] = value;
+  }
+  const attachment = values.get('image_prompt');
+  if (attachment !== undefined && typeof attachment === 'object') {
+    if (values.has('image_prompt_url')) return { ok: false, text: BOTH_IMAGE_PROMPTS_TEXT };
+    const problem = checkImagePrompt(attachment);
+    if (problem) return { ok: false, text: problem };
+    input.image_prompt = attachment.url;
+  }
+  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL });
+  if (!parsed.ok) return { ok: false, text: invalidInputText(parsed.error.message) };
+  return parsed;
+}

@@ -1,0 +1,57 @@
+import type { ChatInputCommandInteraction, REST } from 'discord.js';
+import type { Logger } from 'pino';
+import { errorText, UNAVAILABLE_TEXT } from '../../commands/replies.js';
+import type { Config } from '../../config.js';
+import type { FluxbotCore } from '../../core/core.js';
+import { isFluxError } from '../../core/errors.js';
+import type { Requester } from '../../core/ports.js';
+import type { StatusTracker } from '../shared/status-tracker.js';
+
+/** A status message the bot role keeps current. */
+export interface StatusMessage {
+  channelId: string;
+  messageId: string;
+  header: string;
+}
+
+/** What the Discord handlers share. */
+export interface DiscordServices {
+  core: FluxbotCore;
+  config: Config;
+  logger: Logger;
+  /** REST with the bot token: status messages, threads, reactions (never an interaction token for these). */
+  rest: REST;
+  /** Present when the process has a progress feed (bot role). */
+  tracker: StatusTracker<StatusMessage> | undefined;
+}
+
+/** Interaction tokens die after 15 minutes; past this age the bot no longer uses one (a margin for clock skew). */
+export const INTERACTION_TOKEN_USE_MS = 14 * 60_000;
+
+/**
+ * Answers the person privately through the interaction token, but only while it is valid. Everything that may
+ * happen later (progress, the image, failures) goes through the bot token instead.
+ */
+export async function replyPrivately(interaction: ChatInputCommandInteraction, content: string, log: Logger): Promise<void> {
+  if (Date.now() - interaction.createdTimestamp >= INTERACTION_TOKEN_USE_MS) {
+    log.warn('interaction token too old to answer; reply dropped');
+    return;
+  }
+  try {
+    await interaction.editReply({ content, allowedMentions: { parse: [] } });
+  } catch (err) {
+    log.warn({ err }, 'could not answer the interaction');
+  }
+}
+
+/** What a person reads when something failed unexpectedly: Redis away → "temporarily unavailable". */
+export function unexpectedText(err: unknown): string {
+  if (isFluxError(err)) return errorText(err);
+  return UNAVAILABLE_TEXT;
+}
+
+/** The requester of a guild interaction or reaction. */
+export function requesterOf(guildId: string, user: { id: string; globalName?: string | null; username?: string | null }): Requester {
+  const displayName = user.globalName ?? user.username ?? undefined;
+  return { platform: 'discord', guildId, userId: user.id, ...(displayName ? { displayName } : {}) };
+}

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fluxAdminCommand } from '../../../src/commands/flux-admin.js';
+import { FLUX_OPTIONS } from '../../../src/commands/flux.js';
+import { ASPECT_RATIOS, MODEL_IDS, OUTPUT_FORMATS } from '../../../src/core/models.js';
+import type { CommandOption } from '../../fakes/discord/index.js';
+import { Harness } from './harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  const errors = h?.log.errors ?? [];
+  await h?.close();
+  h = undefined;
+  expect(errors).toEqual([]);
+});
+
+const TYPES = { string: 3, integer: 4, boolean: 5, user: 6, number: 10, attachment: 11 } as const;
+const MANAGE_GUILD = (1n << 5n).toString();
+
+const byName = (options: CommandOption[] | undefined, name: string) => options?.find((o) => o.name === name);
+
+describe('Discord command registration', () => {
+  it('registers /flux, /flux-quota and /flux-admin in DISCORD_GUILD_ID at start, generated from the definitions', async () => {
+    h = await Harness.start({ provider: 'preview' });
+    const put = await h.fake.waitFor('putGuildCommands');
+    expect(put.status).toBe(200);
+    expect(put.params.guildId).toBe(h.fake.guild.id);
+    expect(h.fake.callsTo('putGlobalCommands')).toEqual([]);
+    const commands = h.fake.commands(h.fake.guild.id);
+    expect(commands.map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-admin']);
+
+    const flux = commands[0]!;
+    expect(flux).toMatchObject({ type: 1, default_member_permissions: null, contexts: [0] });
+    // Every definition option is there, typed, with its choices and ranges; required ones first.
+    expect(flux.options!.map((o) => o.name)).toEqual(FLUX_OPTIONS.map((o) => o.name));
+    for (const def of FLUX_OPTIONS) {
+      const o = byName(flux.options, def.name)!;
+      expect(o.type, def.name).toBe(TYPES[def.type]);
+      expect(o.required ?? false, def.name).toBe(def.required ?? false);
+      expect(o.min_value, def.name).toBe(def.min);
+      expect(o.max_value, def.name).toBe(def.max);
+      expect(o.max_length, def.name).toBe(def.maxLength);
+      expect(o.choices?.map((c) => c.value), def.name).toEqual(def.choices ? [...def.choices] : undefined);
+    }
+    // Spot checks against Discord's option types and the model catalogue.
+    expect(byName(flux.options, 'prompt')).toMatchObject({ type: 3, required: true, max_length: 2000 });
+    expect(byName(flux.options, 'model')!.choices).toEqual(MODEL_IDS.map((m) => ({ name: m, value: m })));
+    expect(byName(flux.options, 'aspect_ratio')!.choices!.map((c) => c.value)).toEqual([...ASPECT_RATIOS]);
+    expect(byName(flux.options, 'output_format')!.choices!.map((c) => c.value)).toEqual([...OUTPUT_FORMATS]);
+    expect(byName(flux.options, 'steps')).toMatchObject({ type: 4, min_value: 1, max_value: 50 });
+    expect(byName(flux.options, 'guidance')).toMatchObject({ type: 10, min_value: 0, max_value: 10 });
+    expect(byName(flux.options, 'interval')).toMatchObject({ type: 10, min_value: 1, max_value: 4 });
+    expect(byName(flux.options, 'safety_tolerance')).toMatchObject({ type: 4, min_value: 1, max_value: 6 });
+    expect(byName(flux.options, 'width')).toMatchObject({ type: 4, min_value: 256, max_value: 1440 });
+    expect(byName(flux.options, 'height')).toMatchObject({ type: 4, min_value: 256, max_value: 1440 });
+    expect(byName(flux.options, 'output_quality')).toMatchObject({ type: 4, min_value: 0, max_value: 100 });
+    expect(byName(flux.options, 'seed')).toMatchObject({ type: 4, min_value: 0, max_value: 2_147_483_647 });
+    expect(byName(flux.options, 'image_prompt')).toMatchObject({ type: 11 });
+    expect(byName(flux.options, 'image_prompt_url')).toMatchObject({ type: 3, max_length: 2048 });
+    expect(byName(flux.options, 'prompt_upsampling')).toMatchObject({ type: 5 });
+
+    expect(commands[1]).toMatchObject({ name: 'flux-quota', default_member_permissions: null });
+    expect(commands[1]!.options ?? []).toEqual([]);
+
+    const admin = commands[2]!;
+    expect(admin.default_member_permissions).toBe(MANAGE_GUILD);
+    expect(admin.options!.map((o) => [o.name, o.type])).toEqual(fluxAdminCommand.subcommands!.map((s) => [s.name, 1]));
+    const set = byName(admin.options, 'set')!;
+    expect(set.options!.map((o) => [o.name, o.type, o.min_value, o.max_value])).toEqual([
+      ['user', 6, undefined, undefined],
+      ['daily', 4, -1, 1_000_000],
+      ['concurrent', 4, -1, 1_000_000],
+    ]);
+    // Discord refuses optional options before required ones: `grant` puts the required amount first.
+    expect(byName(admin.options, 'grant')!.options!.map((o) => [o.name, o.required])).toEqual([
+      ['amount', true],
+      ['user', false],
+    ]);
+    expect(byName(admin.options, 'ban')!.options!.map((o) => [o.name, o.type, o.required])).toEqual([
+      ['user', 6, true],
+      ['reason', 3, false],
+    ]);
+  });
+
+  it('registers globally when DISCORD_GUILD_ID is not set', async () => {
+    h = await Harness.start({ provider: 'preview', guildCommands: false });
+    await h.fake.waitFor('putGlobalCommands');
+    expect(h.fake.commands().map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-admin']);
+    expect(h.fake.callsTo('putGuildCommands')).toEqual([]);
+  });
+});
