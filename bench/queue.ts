@@ -2,10 +2,15 @@
  * Queue benchmarks (issue 3): submit latency under 200 concurrent submits, pipeline throughput against raw BullMQ on
  * the same Redis in the same run, Redis commands per job and CPU milliseconds per job.
  *
- *   npm run bench:queue            (Redis on 127.0.0.1:6379; everything else is local)
+ *   npm run bench:queue [-- jobs] [--runs=N] [--warmup=N] [--redis=redis://host:port] [--only=submit|raw|pipeline]
+ *
+ * Defaults: 3000 jobs, 1 run, 300 warm-up jobs, Redis on 127.0.0.1:6379 (a private redis-server gives exact command
+ * counts: the server's counter also counts other clients). `--only` runs one part (for profiling with --cpu-prof).
  *
  * The pipeline is the real one: admission Lua → BullMQ → worker → the real Replicate client against the local
- * Replicate fake (in its own process) answering at once with a small image → an in-memory delivery. Prints JSON.
+ * Replicate fake (in its own process) answering at once with a small image → an in-memory delivery. Raw BullMQ and
+ * the pipeline are measured the same way: jobs submitted in batches of 100, processed at the same worker
+ * concurrency, after the same number of untimed warm-up jobs (so both are measured warm). Prints JSON.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
@@ -15,13 +20,54 @@ import { FluxbotCore } from '../src/core/core.js';
 import { ReplicateProvider } from '../src/core/providers/replicate/replicate-provider.js';
 import { parseFluxRequest } from '../src/core/request.js';
 import { MemoryDelivery } from '../test/fakes/memory-delivery.js';
-import { dropPrefix } from '../test/helpers/core.js';
 import { startReplicateFakeProcess } from './child-fake.js';
 
-const REDIS = 'redis://127.0.0.1:6379';
-const JOBS = Number(process.argv[2] ?? 1000);
+const args = process.argv.slice(2);
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const REDIS = flag('redis') ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = new URL(REDIS);
+const JOBS = Number(args.find((a) => /^\d+$/.test(a)) ?? 3000);
+const RUNS = Number(flag('runs') ?? 1);
+const WARMUP = Number(flag('warmup') ?? 300);
+const ONLY = flag('only');
 const CONCURRENCY = 50;
+const BATCH = 100;
 const logger = pino({ level: 'silent' });
+
+/**
+ * Commands this process sends (round trips; a Lua script is one), counted on every ioredis connection, BullMQ's
+ * included. The server's own counter (INFO) also counts the commands a script runs, and other clients' commands.
+ */
+let sent = 0;
+const sendCommand = Redis.prototype.sendCommand;
+Redis.prototype.sendCommand = function (this: Redis, ...a: Parameters<Redis['sendCommand']>) {
+  sent++;
+  return sendCommand.apply(this, a);
+};
+
+interface Throughput {
+  jobsPerSec: number;
+  /** Round trips this process made per job. */
+  roundTripsPerJob: number;
+  /** Commands Redis executed per job (Lua scripts' inner commands included; other clients' too on a shared Redis). */
+  redisCommandsPerJob: number;
+  cpuMsPerJob: number;
+}
+
+/** Deletes every key under a prefix. */
+async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
 
 function pct(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
@@ -32,18 +78,45 @@ async function commandsProcessed(redis: Redis): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)![1]);
 }
 
+/** Times `work` (which handles `jobs` jobs): wall clock, this process's CPU, round trips and server commands. */
+async function measure(redis: Redis, jobs: number, work: () => Promise<void>): Promise<Throughput> {
+  const cmd0 = await commandsProcessed(redis);
+  const sent0 = sent;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const trips = sent - sent0;
+  const cmds = (await commandsProcessed(redis)) - cmd0 - 1; // minus the INFO above
+  const round = (n: number, d: number) => Math.round(n * d) / d;
+  return {
+    jobsPerSec: Math.round(jobs / secs),
+    roundTripsPerJob: round(trips / jobs, 10),
+    redisCommandsPerJob: round(cmds / jobs, 10),
+    cpuMsPerJob: round((cpu.user + cpu.system) / 1000 / jobs, 100),
+  };
+}
+
+/** Submits `count` jobs from `from` on, `BATCH` in flight at a time. */
+async function inBatches(from: number, count: number, add: (i: number) => Promise<unknown>): Promise<void> {
+  for (let i = from; i < from + count; i += BATCH) {
+    await Promise.all(Array.from({ length: Math.min(BATCH, from + count - i) }, (_, k) => add(i + k)));
+  }
+}
+
 function request() {
   const r = parseFluxRequest({ prompt: 'bench', aspect_ratio: 'custom', width: 256, height: 256, output_format: 'png' });
   if (!r.ok) throw r.error;
   return r.request;
 }
 
-function newCore(prefix: string, perUser = 1_000_000) {
+function newCore(prefix: string) {
   return new FluxbotCore({
     redisUrl: REDIS,
     logger,
     prefix,
-    quotas: { dailyPerUser: perUser, concurrentPerUser: perUser, dailyPerGuild: 1_000_000, concurrentPerGuild: 1_000_000 },
+    quotas: { dailyPerUser: 1_000_000, concurrentPerUser: 1_000_000, dailyPerGuild: 1_000_000, concurrentPerGuild: 1_000_000 },
   });
 }
 
@@ -72,39 +145,38 @@ async function submitLatency(): Promise<{ p50: number; p99: number; max: number;
   return { p50: pct(times, 50), p99: pct(times, 99), max: pct(times, 100), n: times.length };
 }
 
-/** Raw BullMQ: no-op jobs added in batches of 100 in flight and processed at the same concurrency. */
-async function rawBullmq(redis: Redis): Promise<{ jobsPerSec: number; commandsPerJob: number; cpuMsPerJob: number }> {
+/** Raw BullMQ: no-op jobs (priority set, as ours have), added in batches and processed at the same concurrency. */
+async function rawBullmq(redis: Redis): Promise<Throughput> {
   const prefix = `{bench-raw-${randomUUID().slice(0, 6)}}`;
-  const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
+  const connection = { host: REDIS_URL.hostname, port: Number(REDIS_URL.port || 6379), maxRetriesPerRequest: null };
   const queue = new Queue('raw', { connection, prefix });
   let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const worker = new Worker('raw', async () => undefined, { connection, prefix, concurrency: CONCURRENCY, autorun: false });
+  let target = WARMUP;
+  let reached!: () => void;
+  let finished = new Promise<void>((r) => (reached = r));
+  const worker = new Worker('raw', async () => undefined, { connection, prefix, concurrency: CONCURRENCY });
   worker.on('completed', () => {
-    if (++done === JOBS) finish();
+    if (++done === target) reached();
   });
+  const add = (i: number) => queue.add('noop', { i }, { priority: 1, removeOnComplete: true });
   await worker.waitUntilReady();
-  const cmd0 = await commandsProcessed(redis);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  void worker.run();
-  for (let i = 0; i < JOBS; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, JOBS - i) }, (_, k) => queue.add('noop', { i: i + k }, { priority: 1, removeOnComplete: true })));
-  }
-  await finished;
-  const secs = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cmds = (await commandsProcessed(redis)) - cmd0;
+  await inBatches(0, WARMUP, add);
+  if (WARMUP > 0) await finished;
+  target = WARMUP + JOBS;
+  finished = new Promise<void>((r) => (reached = r));
+  const result = await measure(redis, JOBS, async () => {
+    await inBatches(WARMUP, JOBS, add);
+    await finished;
+  });
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
   await dropPrefix(prefix);
-  return { jobsPerSec: Math.round(JOBS / secs), commandsPerJob: Math.round((cmds / JOBS) * 10) / 10, cpuMsPerJob: Math.round(((cpu.user + cpu.system) / 1000 / JOBS) * 100) / 100 };
+  return result;
 }
 
 /** The whole pipeline: submit (admission) → worker → Replicate client → fake → in-memory delivery. */
-async function pipeline(redis: Redis): Promise<{ jobsPerSec: number; commandsPerJob: number; cpuMsPerJob: number }> {
+async function pipeline(redis: Redis): Promise<Throughput> {
   const prefix = `{bench-pipe-${randomUUID().slice(0, 6)}}`;
   // The provider fake runs in its own process: the CPU measured here is the bot's and the worker's only.
   const fake = await startReplicateFakeProcess(0);
@@ -114,42 +186,49 @@ async function pipeline(redis: Redis): Promise<{ jobsPerSec: number; commandsPer
   const provider = new ReplicateProvider({ baseUrl: fake.baseUrl, token: fake.token, allowPrivateDownloads: true, pollIntervalMs: 50 });
   const worker = core.createWorker({ providers: [provider], deliveries: { discord: delivery }, concurrency: CONCURRENCY, progressIntervalMs: 1000 });
   const req = request();
-  const cmd0 = await commandsProcessed(redis);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  const submit = (i: number) =>
+    core.service.submit(req, { platform: 'discord', guildId: `g${i % 50}`, userId: `u${i}` }, { platform: 'discord', channelId: 'c' }, { dedupeKey: `p${i}` });
   await worker.start();
-  for (let i = 0; i < JOBS; i += 100) {
-    await Promise.all(
-      Array.from({ length: Math.min(100, JOBS - i) }, (_, k) =>
-        core.service.submit(req, { platform: 'discord', guildId: `g${(i + k) % 50}`, userId: `u${i + k}` }, { platform: 'discord', channelId: 'c' }, { dedupeKey: `p${i + k}` }),
-      ),
-    );
-  }
-  await delivery.until(() => delivery.recorded.length === JOBS, 600_000);
-  const secs = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cmds = (await commandsProcessed(redis)) - cmd0;
+  await inBatches(0, WARMUP, submit);
+  await delivery.until(() => delivery.recorded.length === WARMUP, 600_000);
+  const result = await measure(redis, JOBS, async () => {
+    await inBatches(WARMUP, JOBS, submit);
+    await delivery.until(() => delivery.recorded.length === WARMUP + JOBS, 600_000);
+  });
+  if (delivery.failures.length > 0) throw new Error(`${delivery.failures.length} jobs failed`);
   await core.close(1000);
   fake.stop();
   await dropPrefix(prefix);
-  return {
-    jobsPerSec: Math.round(JOBS / secs),
-    commandsPerJob: Math.round((cmds / JOBS) * 10) / 10,
-    cpuMsPerJob: Math.round(((cpu.user + cpu.system) / 1000 / JOBS) * 100) / 100,
-  };
+  return result;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }
 
 const redis = new Redis(REDIS);
-const submit = await submitLatency();
-const raw = await rawBullmq(redis);
-const pipe = await pipeline(redis);
+if (ONLY !== undefined) {
+  const part = ONLY === 'pipeline' ? await pipeline(redis) : ONLY === 'raw' ? await rawBullmq(redis) : await submitLatency();
+  process.stdout.write(`${JSON.stringify(part)}\n`);
+} else {
+  const submit = await submitLatency();
+  const runs: Array<{ raw: Throughput; pipeline: Throughput; pipelineVsRaw: string }> = [];
+  for (let r = 0; r < RUNS; r++) {
+    const raw = await rawBullmq(redis);
+    const pipe = await pipeline(redis);
+    runs.push({ raw, pipeline: pipe, pipelineVsRaw: `${Math.round((pipe.jobsPerSec / raw.jobsPerSec) * 1000) / 10}%` });
+  }
+  const ratios = runs.map((r) => r.pipeline.jobsPerSec / r.raw.jobsPerSec);
+  const result = {
+    jobs: JOBS,
+    warmupJobs: WARMUP,
+    workerConcurrency: CONCURRENCY,
+    redis: REDIS,
+    submitLatencyMs: submit,
+    runs,
+    medianPipelineVsRaw: `${Math.round(median(ratios) * 1000) / 10}%`,
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
 redis.disconnect();
-const result = {
-  jobs: JOBS,
-  workerConcurrency: CONCURRENCY,
-  submitLatencyMs: submit,
-  rawBullmq: raw,
-  pipeline: pipe,
-  pipelineVsRaw: Math.round((pipe.jobsPerSec / raw.jobsPerSec) * 1000) / 10 + '%',
-};
-process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

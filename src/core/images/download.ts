@@ -1,4 +1,6 @@
+import { request } from 'undici';
 import { ImageInvalid, ProviderTimeout, ProviderUnavailable } from '../errors.js';
+import { headerValue, httpAgent, MAX_REDIRECTIONS, RequestDeadline } from '../providers/http.js';
 import { inspectImage, type DecodedImage } from './image.js';
 import { assertFetchableUrl } from './url-guard.js';
 
@@ -27,45 +29,90 @@ export async function downloadImage(url: string, options: DownloadOptions = {}):
   const source = options.source ?? 'download';
   if (url.startsWith('data:')) return inspectImage(decodeDataUri(url, maxBytes));
   if (options.guard) await assertFetchableUrl(url, options.guard);
-
-  const signals = [AbortSignal.timeout(options.timeoutMs ?? 60_000)];
-  if (options.signal) signals.push(options.signal);
-  const doFetch = options.fetch ?? fetch;
-  let res: Response;
+  let bytes: Buffer;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = new RequestDeadline(timeoutMs, options.signal);
   try {
-    res = await doFetch(url, { headers: options.headers ?? {}, signal: AbortSignal.any(signals), redirect: 'follow' });
-  } catch (err) {
-    if (options.signal?.aborted) throw err;
-    if (err instanceof Error && err.name === 'TimeoutError') throw new ProviderTimeout(source, options.timeoutMs ?? 60_000, { cause: err });
-    throw new ProviderUnavailable(source, 'image download failed', undefined, { cause: err });
+    const res = options.fetch ? await viaFetch(url, options, deadline) : await viaUndici(url, options, deadline);
+    const failed = (err: unknown) => {
+      if (options.signal?.aborted) return err;
+      if (deadline.timedOut) return new ProviderTimeout(source, timeoutMs, { cause: err });
+      return new ProviderUnavailable(source, 'image download failed', undefined, { cause: err });
+    };
+    if (res instanceof NoAnswer) throw failed(res.cause);
+    if (res.status < 200 || res.status > 299) {
+      await res.discard();
+      if (res.status >= 500) throw new ProviderUnavailable(source, `image download answered ${res.status}`, res.status);
+      throw new ImageInvalid(`the image could not be downloaded (HTTP ${res.status})`);
+    }
+    const type = (res.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type && !type.startsWith('image/') && type !== 'application/octet-stream' && type !== 'binary/octet-stream') {
+      await res.discard();
+      throw new ImageInvalid(`the link does not point to an image (it is ${type})`);
+    }
+    const declared = Number(res.header('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await res.discard();
+      throw new ImageInvalid(`the image is larger than ${formatBytes(maxBytes)}`);
+    }
+    bytes = await readCapped(res.body, maxBytes);
+  } finally {
+    deadline.done();
   }
-  if (!res.ok) {
-    await res.body?.cancel();
-    if (res.status >= 500) throw new ProviderUnavailable(source, `image download answered ${res.status}`, res.status);
-    throw new ImageInvalid(`the image could not be downloaded (HTTP ${res.status})`);
-  }
-  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type && !type.startsWith('image/') && type !== 'application/octet-stream' && type !== 'binary/octet-stream') {
-    await res.body?.cancel();
-    throw new ImageInvalid(`the link does not point to an image (it is ${type})`);
-  }
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
-    throw new ImageInvalid(`the image is larger than ${formatBytes(maxBytes)}`);
-  }
-  const bytes = await readCapped(res, maxBytes);
   return inspectImage(bytes);
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
+/** What the checks above need from either HTTP client. */
+interface DownloadAnswer {
+  status: number;
+  header(name: string): string | undefined;
+  body: AsyncIterable<Uint8Array> | null;
+  /** Drops the body (frees the connection). */
+  discard(): Promise<void>;
+}
+
+/** A request that never got an answer: carries the client's error for the mapping above. */
+class NoAnswer extends Error {}
+
+async function viaUndici(url: string, options: DownloadOptions, deadline: RequestDeadline): Promise<DownloadAnswer | NoAnswer> {
+  try {
+    const res = await request(url, { method: 'GET', headers: options.headers ?? {}, signal: deadline.signal, dispatcher: httpAgent, maxRedirections: MAX_REDIRECTIONS });
+    return {
+      status: res.statusCode,
+      header: (name) => headerValue(res.headers, name),
+      body: res.body,
+      // dump() reads a small remainder (keeping the connection) or closes it, and swallows the stream's error.
+      discard: () => res.body.dump({ limit: 64 * 1024 }).catch(() => undefined),
+    };
+  } catch (err) {
+    return new NoAnswer('no answer', { cause: err });
+  }
+}
+
+async function viaFetch(url: string, options: DownloadOptions, deadline: RequestDeadline): Promise<DownloadAnswer | NoAnswer> {
+  try {
+    const res = await options.fetch!(url, { headers: options.headers ?? {}, signal: deadline.signal, redirect: 'follow' });
+    return {
+      status: res.status,
+      header: (name) => res.headers.get(name) ?? undefined,
+      body: res.body as AsyncIterable<Uint8Array> | null,
+      discard: async () => {
+        await res.body?.cancel();
+      },
+    };
+  } catch (err) {
+    return new NoAnswer('no answer', { cause: err });
+  }
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array> | null, maxBytes: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     total += chunk.byteLength;
     if (total > maxBytes) throw new ImageInvalid(`the image is larger than ${formatBytes(maxBytes)}`);
-    chunks.push(Buffer.from(chunk));
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   }
   return Buffer.concat(chunks, total);
 }

@@ -1,5 +1,6 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageInvalid } from '../errors.js';
+import { readImageHeader } from './image-header.js';
 
 export type ImageFormat = 'png' | 'jpg' | 'webp';
 
@@ -19,6 +20,9 @@ export interface DecodedImage {
 
 /** Decodes enough of the image to trust it: its real format (not the header's claim) and its size. */
 export async function inspectImage(bytes: Buffer): Promise<DecodedImage> {
+  // Plain PNG/WebP files are read in JavaScript; everything else (and anything unusual) is sharp's to judge.
+  const quick = readImageHeader(bytes);
+  if (quick) return { bytes, format: quick.format, contentType: CONTENT_TYPES[quick.format], width: quick.width, height: quick.height };
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { failOn: 'error' }).metadata();

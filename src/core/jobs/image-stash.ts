@@ -6,12 +6,14 @@ import type { Redis } from 'ioredis';
  */
 export class ImageStash {
   constructor(
-    private readonly redis: Redis,
+    /** The stash's connection; the worker also batches its other per-job writes on it (see queue/step-writes.ts). */
+    readonly redis: Redis,
     private readonly prefix = '{fluxbot}',
-    private readonly ttlSeconds = 86_400,
+    readonly ttlSeconds = 86_400,
   ) {}
 
-  private key(jobId: string): string {
+  /** Where a job's image lives (for callers that store it together with other state in one round trip). */
+  key(jobId: string): string {
     return `${this.prefix}:image:${jobId}`;
   }
 

@@ -53,7 +53,13 @@ export class JobRecordStore {
   }
 
   async save(record: JobRecord): Promise<void> {
-    await this.redis.set(this.key(record.platform, record.messageId), JSON.stringify(record), 'EX', this.ttlSeconds);
+    const { key, value, ttlSeconds } = this.entry(record);
+    await this.redis.set(key, value, 'EX', ttlSeconds);
+  }
+
+  /** Key, value and lifetime of a record, for callers that write it together with other state in one round trip. */
+  entry(record: JobRecord): { key: string; value: string; ttlSeconds: number } {
+    return { key: this.key(record.platform, record.messageId), value: JSON.stringify(record), ttlSeconds: this.ttlSeconds };
   }
 
   /** The record of the image posted as this message, or undefined (not ours, expired, or not an image). */

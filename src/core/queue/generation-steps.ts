@@ -10,6 +10,7 @@ import type { AdmissionGate } from './admission.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import type { ProviderLimit, ProviderLimiter } from './provider-limiter.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
+import type { StepWrites } from './step-writes.js';
 
 export interface StepDeps {
   providers: readonly ImageProvider[];
@@ -23,8 +24,15 @@ export interface StepDeps {
   policy?: RetryPolicy;
   /** Webhook URL for a job's provider call (set when PUBLIC_URL is configured). */
   webhookUrl?: (jobId: string, provider: string) => string | undefined;
+  /** The worker's batched per-job writes (image + checkpoint; delivered + record + release). */
+  writes: StepWrites;
   /** Called with stage changes for status messages; throttled by the caller. */
   onStage?: (job: Job<GenerationJobData>, progress: JobProgress) => void;
+  /**
+   * Like onStage, for progress written together with a checkpoint: returns the progress to write when the throttle
+   * lets it through (and counts it as sent), undefined when there is nothing to send.
+   */
+  claimStage?: (job: Job<GenerationJobData>, progress: JobProgress) => JobProgress | undefined;
 }
 
 export interface JobProgress {
@@ -61,12 +69,13 @@ export async function runGenerationJob(
   if (ctx.data.stored) {
     const bytes = await deps.stash.get(ctx.data.jobId);
     if (bytes) image = { ...ctx.data.stored, bytes, ms: ctx.data.stored.generationMs };
+    if (image) deps.onStage?.(job, { stage: 'delivering' });
   }
+  // A new image is stored together with the 'delivering' stage (one round trip).
   if (!image) image = await generate(deps, ctx, signal, handBack);
 
   const delivery = deps.deliveries[ctx.data.target.platform];
   if (!delivery) throw new UnrecoverableError(`no delivery configured for ${ctx.data.target.platform}`);
-  deps.onStage?.(job, { stage: 'delivering' });
   let delivered;
   try {
     delivered = await delivery.deliver({
@@ -84,8 +93,8 @@ export async function runGenerationJob(
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await fail(deps, ctx, toFluxError(err));
     throw err;
   }
+  // Checkpointed together with the record and the release, in one atomic call (finishDelivered).
   ctx.data = { ...ctx.data, delivered };
-  await job.updateData(ctx.data);
   return finishDelivered(deps, ctx);
 }
 
@@ -93,7 +102,8 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
   const { data } = ctx;
   const delivered = data.delivered!;
   const stored = data.stored;
-  await deps.records.save({
+  // One atomic call: `delivered` in the job, the reroll record, the release (counted), the stashed image dropped.
+  const released = await deps.writes.finishDelivered(ctx.job, data, {
     jobId: data.jobId,
     request: data.request,
     requester: data.requester,
@@ -107,8 +117,9 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     createdAt: Date.now(),
     ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
   });
-  await deps.quotas.release(data.jobId, 'delivered');
-  await deps.stash.delete(data.jobId);
+  // Not released by that call (already released on an earlier run, or not the expected reservation): the quota
+  // store decides, exactly once, as before.
+  if (!released) await deps.quotas.release(data.jobId, 'delivered');
   await deps.deliveries[delivered.platform]
     ?.afterRecorded?.(delivered, {
       jobId: data.jobId,
@@ -180,7 +191,6 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
     return onProviderError(deps, ctx, signal?.aborted ? new GenerationCanceled() : toFluxError(err), resume !== undefined);
   }
 
-  await deps.stash.put(data.jobId, image.bytes);
   ctx.data = {
     ...ctx.data,
     stored: {
@@ -196,7 +206,7 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
       bytes: image.bytes.length,
     },
   };
-  await job.updateData(ctx.data);
+  await deps.writes.storeImage(job, ctx.data, image.bytes, deps.claimStage?.(job, { stage: 'delivering' }));
   return image;
 }
 

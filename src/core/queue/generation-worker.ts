@@ -5,8 +5,9 @@ import type { CancelBus } from './cancel-bus.js';
 import { DEFAULT_PREFIX, QUEUE_NAME } from './generation-queue.js';
 import { finalizeFailure, HandBack, runGenerationJob, type JobProgress, type StepDeps } from './generation-steps.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
+import { StepWrites } from './step-writes.js';
 
-export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage'> {
+export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage' | 'claimStage' | 'writes'> {
   /** A connection for the worker (ioredis with `maxRetriesPerRequest: null`). */
   connection: ConnectionOptions;
   /** A dedicated connection for cancel pub/sub. */
@@ -32,16 +33,16 @@ export class GenerationWorker {
   private handBackNow!: () => void;
   private readonly handBack: Promise<never>;
   private readonly lastProgress = new Map<string, number>();
+  private readonly deps: StepDeps;
 
   constructor(private readonly options: GenerationWorkerOptions) {
     this.handBack = new Promise<never>((_, reject) => {
       this.handBackNow = () => reject(new HandBack());
     });
     this.handBack.catch(() => undefined);
-    const deps: StepDeps = { ...options, onStage: (job, p) => this.reportProgress(job, p) };
     this.worker = new Worker<GenerationJobData, GenerationJobResult>(
       QUEUE_NAME,
-      (job, token, signal) => runGenerationJob(deps, job, token, signal, this.handBack),
+      (job, token, signal) => runGenerationJob(this.deps, job, token, signal, this.handBack),
       {
         connection: options.connection,
         prefix: options.prefix ?? DEFAULT_PREFIX,
@@ -52,6 +53,13 @@ export class GenerationWorker {
         maxStalledCount: 3,
       },
     );
+    this.deps = {
+      ...options,
+      writes: new StepWrites(this.worker, options.stash, options.records, options.prefix ?? DEFAULT_PREFIX),
+      onStage: (job, p) => this.reportProgress(job, p),
+      claimStage: (job, p) => this.claimStage(job, p),
+    };
+    this.worker.on('completed', (job) => this.lastProgress.delete(job.id ?? ''));
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
     this.worker.on('error', (err) => options.logger.error({ err }, 'worker error'));
   }
@@ -81,13 +89,18 @@ export class GenerationWorker {
 
   /** Throttles progress so a status message is edited at most once per interval; stage changes always pass. */
   private reportProgress(job: Job<GenerationJobData>, progress: JobProgress): void {
+    if (this.claimStage(job, progress)) job.updateProgress(progress as unknown as object).catch(() => undefined);
+  }
+
+  /** The throttle: returns the progress when it may be sent now (and counts it as sent), else undefined. */
+  private claimStage(job: Job<GenerationJobData>, progress: JobProgress): JobProgress | undefined {
     const id = job.id ?? '';
     const now = Date.now();
     const last = this.lastProgress.get(id) ?? 0;
     const stageChange = typeof job.progress !== 'object' || (job.progress as Partial<JobProgress>).stage !== progress.stage;
-    if (!stageChange && now - last < (this.options.progressIntervalMs ?? 1000)) return;
+    if (!stageChange && now - last < (this.options.progressIntervalMs ?? 1000)) return undefined;
     this.lastProgress.set(id, now);
-    job.updateProgress(progress as unknown as object).catch(() => undefined);
+    return progress;
   }
 
   /** Failures that did not pass through the worker's own policy (exhausted attempts on unexpected errors). */

@@ -104,6 +104,33 @@ return 1
 `);
 
 /**
+ * A Lua function for scripts that finish a delivered job in one round trip (queue/step-writes.ts): releases the
+ * reservation when the caller knows the job's user and guild but has not read the reservation (HGET + releaseScript
+ * otherwise). Same guarded HDEL as releaseScript, so every path still releases exactly once. It only releases what
+ * QuotaStore.release would (a well-formed reservation of this user and guild; 'delivered' touches no day key).
+ *
+ * releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey) returns 1 if this call
+ * released, 0 if no reservation is held, -1 if it is malformed or names another subject: on 0 and -1 the caller
+ * falls back to QuotaStore.release, which decides as before.
+ */
+export const RELEASE_DELIVERED_LUA = `
+local function releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey)
+  local raw = redis.call('HGET', reservations, jobId)
+  if not raw then return 0 end
+  local ok, r = pcall(cjson.decode, raw)
+  if not ok or type(r) ~= 'table' or r.u ~= userKey or r.g ~= guildKey or type(r.d) ~= 'string' then return -1 end
+  if (r.ub ~= 'daily' and r.ub ~= 'grant') or (r.gb ~= 'daily' and r.gb ~= 'grant') then return -1 end
+  local at = tonumber(r.at)
+  if not at or at ~= at or at == math.huge or at == -math.huge then return -1 end
+  redis.call('HDEL', reservations, jobId)
+  for _, key in ipairs({userInFlight, guildInFlight}) do
+    if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+  end
+  return 1
+end
+`;
+
+/**
  * KEYS: 1 reservations, 2 subjects, 3.. in-flight counters
  * ARGV: the subject id (`user|<key>` / `guild|<key>`) of each counter, in the same order
  * Sets each counter to the number of reservations held by its subject (admissions and releases change both

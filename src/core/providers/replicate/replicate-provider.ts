@@ -1,6 +1,6 @@
 import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable } from '../../errors.js';
 import type { FluxRequest } from '../../request.js';
-import { joinUrl, requestJson, sleep } from '../http.js';
+import { joinUrl, RequestDeadline, requestJson, sleep } from '../http.js';
 import type { GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
 import { fetchOutputImage } from './output.js';
 import { toReplicateParams, type ReplicateParams } from './params.js';
@@ -82,9 +82,9 @@ export class ReplicateProvider implements ImageProvider {
   async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
     const started = Date.now();
     const params = toReplicateParams(request, this.name);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+    // The whole generation's deadline, linked to the caller's signal (one controller, not AbortSignal.any per call).
+    const deadline = new RequestDeadline(this.timeoutMs, options.signal);
+    const signal = deadline.signal;
     // A checkpoint from another provider (after a failover) cannot be polled here.
     const resume = options.resume?.provider === this.name ? options.resume : undefined;
     let id: string | undefined;
@@ -122,7 +122,7 @@ export class ReplicateProvider implements ImageProvider {
       if (options.signal?.aborted) throw new GenerationCanceled(undefined, { cause: err, provider: this.name });
       throw new ProviderTimeout(this.name, this.timeoutMs, { cause: err });
     } finally {
-      clearTimeout(timer);
+      deadline.done();
     }
   }
 
