@@ -12,7 +12,9 @@ import { createLogger, type Logger } from './logger.js';
  * reactions, admission, status messages), `ROLE=worker` runs generation and delivery, `all` runs both.
  */
 export async function main(config: Config, logger: Logger): Promise<{ stop: () => Promise<void>; httpPort: number }> {
+  const metrics = new Metrics();
   const core = new FluxbotCore({
+    metrics,
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
     logger,
@@ -48,7 +50,7 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
     stops.push(startReconciler(core.queue, core.quotas, logger.child({ module: 'reconciler' })));
     logger.info({ providers: providers.map((p) => p.name), concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   }
-  const metrics = new Metrics(core.queue);
+  metrics.watchQueue(core.queue);
   const http = new HttpServer({
     port: config.HTTP_PORT,
     logger: logger.child({ module: 'http' }),

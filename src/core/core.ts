@@ -14,6 +14,7 @@ import { GenerationWorker, type GenerationWorkerOptions } from './queue/generati
 import { ProviderLimiter, type ProviderLimit } from './queue/provider-limiter.js';
 import { ProgressFeed } from './queue/progress-feed.js';
 import type { RetryPolicy } from './queue/retry-policy.js';
+import type { PipelineMetrics } from './metrics.js';
 
 export interface CoreOptions {
   redisUrl: string;
@@ -24,6 +25,8 @@ export interface CoreOptions {
   timeZone?: string;
   retentionDays?: number;
   clock?: () => number;
+  /** Pipeline measurements (the app passes its Prometheus metrics). */
+  metrics?: PipelineMetrics;
 }
 
 export interface WorkerSetup {
@@ -81,6 +84,7 @@ export class FluxbotCore {
       cancels: this.cancels,
       logger: options.logger.child({ module: 'service' }),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
   }
 
@@ -115,6 +119,7 @@ export class FluxbotCore {
       records: this.records,
       stash: new ImageStash(this.connect({ maxRetriesPerRequest: null }), this.prefix),
       logger: this.options.logger.child({ module: 'worker' }),
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(setup.limits ? { limiter: new ProviderLimiter(this.connect({ maxRetriesPerRequest: null }), this.prefix) } : {}),
     };
     const worker = new GenerationWorker(options);

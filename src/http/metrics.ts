@@ -18,7 +18,7 @@ export class Metrics implements PipelineMetrics {
   private readonly rerolls: Counter;
   private readonly finishedC: Counter<'outcome'>;
 
-  constructor(queue: GenerationQueue | undefined, options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'fluxbot_process_' });
     this.queueWaitH = new Histogram({ name: 'fluxbot_queue_wait_seconds', help: 'Time jobs waited in the queue before a worker started them', buckets: LATENCY_BUCKETS, registers });
@@ -28,34 +28,38 @@ export class Metrics implements PipelineMetrics {
     this.refusals = new Counter({ name: 'fluxbot_quota_refusals_total', help: 'Submissions refused, by reason', labelNames: ['reason'], registers });
     this.rerolls = new Counter({ name: 'fluxbot_rerolls_total', help: 'Rerolls queued', registers });
     this.finishedC = new Counter({ name: 'fluxbot_jobs_finished_total', help: 'Jobs that ended, by outcome', labelNames: ['outcome'], registers });
-    if (queue) {
-      new Gauge({
-        name: 'fluxbot_jobs',
-        help: 'Jobs in the queue by state',
-        labelNames: ['state'],
-        registers,
-        async collect() {
-          const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
-          for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-        },
-      });
-      new Gauge({
-        name: 'fluxbot_queue_depth',
-        help: 'Jobs waiting to start (waiting, prioritized, delayed)',
-        registers,
-        async collect() {
-          this.set(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'));
-        },
-      });
-      new Gauge({
-        name: 'fluxbot_active_workers',
-        help: 'Worker connections taking jobs',
-        registers,
-        async collect() {
-          this.set(await queue.getWorkersCount());
-        },
-      });
-    }
+  }
+
+  /** Adds the queue-wide gauges, read from Redis at scrape time. */
+  watchQueue(queue: GenerationQueue): this {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fluxbot_jobs',
+      help: 'Jobs in the queue by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'fluxbot_queue_depth',
+      help: 'Jobs waiting to start (waiting, prioritized, delayed)',
+      registers,
+      async collect() {
+        this.set(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'));
+      },
+    });
+    new Gauge({
+      name: 'fluxbot_active_workers',
+      help: 'Worker connections taking jobs',
+      registers,
+      async collect() {
+        this.set(await queue.getWorkersCount());
+      },
+    });
+    return this;
   }
 
   queueWait(ms: number): void {

@@ -15,7 +15,7 @@ afterEach(async () => {
 
 async function start(ready: () => boolean) {
   core = await makeCore();
-  const metrics = new Metrics(core.queue, { defaultMetrics: false });
+  const metrics = new Metrics({ defaultMetrics: false }).watchQueue(core.queue);
   server = new HttpServer({
     port: 0,
     host: '127.0.0.1',

@@ -7,6 +7,7 @@ import type { Admission, AdmissionGate, RefusalReason } from './admission.js';
 import type { CancelBus } from './cancel-bus.js';
 import type { GenerationQueue } from './generation-queue.js';
 import type { GenerationJobData } from './job-data.js';
+import { noMetrics, type PipelineMetrics } from '../metrics.js';
 
 export type SubmitResult =
   | { status: 'queued'; jobId: string; /** Jobs ahead of this one (0 = next). */ position: number; userPosition: number }
@@ -36,6 +37,7 @@ export interface GenerationServiceOptions {
   cancels: CancelBus;
   logger: Logger;
   clock?: () => number;
+  metrics?: PipelineMetrics;
 }
 
 /**
@@ -57,6 +59,7 @@ export class GenerationService {
       userKey: userKey(requester),
       guildKey: guildKey(requester),
     });
+    if (admission.status === 'refused') (this.options.metrics ?? noMetrics).refusal(admission.reason);
     if (admission.status !== 'accepted') return admission;
 
     const data: GenerationJobData = {
@@ -79,6 +82,7 @@ export class GenerationService {
       throw err;
     }
     this.options.logger.info({ jobId, user: userKey(requester), model: request.model, kind: data.kind }, 'job queued');
+    if (data.kind === 'reroll') (this.options.metrics ?? noMetrics).reroll();
     return { status: 'queued', jobId, position: await this.positionOf(admission.position), userPosition: admission.position };
   }
 

@@ -8,11 +8,14 @@ import type { DeliveryPort, Platform } from '../ports.js';
 import type { GeneratedImage, ImageProvider, ProviderCheckpoint } from '../providers/provider.js';
 import type { AdmissionGate } from './admission.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
+import { noMetrics, type PipelineMetrics } from '../metrics.js';
 import type { ProviderLimit, ProviderLimiter } from './provider-limiter.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 import type { StepWrites } from './step-writes.js';
 
 export interface StepDeps {
+  /** Where pipeline measurements go (Prometheus in the app). */
+  metrics?: PipelineMetrics;
   providers: readonly ImageProvider[];
   deliveries: Partial<Record<Platform, DeliveryPort>>;
   quotas: AdmissionGate;
@@ -64,6 +67,9 @@ export async function runGenerationJob(
 ): Promise<GenerationJobResult> {
   const ctx: Ctx = { job, token, data: job.data, log: deps.logger.child({ jobId: job.id }) };
   if (ctx.data.delivered) return finishDelivered(deps, ctx);
+  const metrics = deps.metrics ?? noMetrics;
+  const firstStart = !ctx.data.stored && !ctx.data.checkpoint && ctx.data.providerIndex === 0 && ctx.data.providerFailures === 0 && ctx.data.rateLimitWaits === 0;
+  if (firstStart) metrics.queueWait(Math.max(0, Date.now() - job.timestamp));
 
   let image: GeneratedImage | undefined;
   if (ctx.data.stored) {
@@ -77,6 +83,7 @@ export async function runGenerationJob(
   const delivery = deps.deliveries[ctx.data.target.platform];
   if (!delivery) throw new UnrecoverableError(`no delivery configured for ${ctx.data.target.platform}`);
   let delivered;
+  const deliveryStarted = Date.now();
   try {
     delivered = await delivery.deliver({
       jobId: ctx.data.jobId,
@@ -93,6 +100,7 @@ export async function runGenerationJob(
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await fail(deps, ctx, toFluxError(err));
     throw err;
   }
+  metrics.delivery(ctx.data.target.platform, Date.now() - deliveryStarted);
   // Checkpointed together with the record and the release, in one atomic call (finishDelivered).
   ctx.data = { ...ctx.data, delivered };
   return finishDelivered(deps, ctx);
@@ -120,6 +128,7 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
   // Not released by that call (already released on an earlier run, or not the expected reservation): the quota
   // store decides, exactly once, as before.
   if (!released) await deps.quotas.release(data.jobId, 'delivered');
+  (deps.metrics ?? noMetrics).finished('delivered');
   await deps.deliveries[delivered.platform]
     ?.afterRecorded?.(delivered, {
       jobId: data.jobId,
@@ -191,6 +200,7 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
     return onProviderError(deps, ctx, signal?.aborted ? new GenerationCanceled() : toFluxError(err), resume !== undefined);
   }
 
+  (deps.metrics ?? noMetrics).generation(image.provider, data.request.model, image.ms);
   ctx.data = {
     ...ctx.data,
     stored: {
@@ -225,6 +235,7 @@ async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError, resum
     hasNextProvider: data.providerIndex + 1 < deps.providers.length,
   }, deps.policy ?? DEFAULT_RETRY_POLICY);
   ctx.log.warn({ code: error.code, provider: error.provider, decision: decision.action, err: error.message }, 'provider error');
+  if (error.code !== 'canceled') (deps.metrics ?? noMetrics).providerError(error.provider ?? deps.providers[data.providerIndex]?.name ?? 'unknown', error.code);
   switch (decision.action) {
     case 'wait':
       return delay(ctx, decision.delayMs, { rateLimitWaits: data.rateLimitWaits + 1 });
@@ -260,9 +271,10 @@ export async function fail(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<
 }
 
 /** Refund and notify exactly once (the release decides who notifies), for any path that ends a job without an image. */
-export async function finalizeFailure(deps: Pick<StepDeps, 'quotas' | 'deliveries'>, data: GenerationJobData, error: FluxError, log: Logger): Promise<void> {
+export async function finalizeFailure(deps: Pick<StepDeps, 'quotas' | 'deliveries' | 'metrics'>, data: GenerationJobData, error: FluxError, log: Logger): Promise<void> {
   const released = await deps.quotas.release(data.jobId, 'refunded');
   if (!released) return;
+  (deps.metrics ?? noMetrics).finished('failed');
   log.info({ code: error.code }, 'job ended without an image; quota refunded');
   await deps.deliveries[data.target.platform]
     ?.notifyFailure({ jobId: data.jobId, requester: data.requester, target: data.target, request: data.request }, error)
