@@ -30,8 +30,8 @@ function channelIsNsfw(channel: Channel | null): boolean {
 /**
  * `/flux` after the (already sent) defer: validate, post the status message that anchors the thread, submit, and
  * answer privately. The status message is a normal bot message, not the interaction reply: it is edited for as long
- * as the job takes, and interaction tokens die after 15 minutes. It is posted before the job exists because the
- * target is fixed at submit and a fast worker may deliver within milliseconds; a refused submission deletes it again.
+ * as the job takes, and interaction tokens die after 15 minutes. It is posted after admission and before the job is
+ * enqueued (the target is fixed then, and a fast worker may deliver within milliseconds).
  */
 export async function runFlux(svc: DiscordServices, interaction: ChatInputCommandInteraction<'cached' | 'raw'>, log: Logger): Promise<void> {
   const input = readFluxInput(interaction.options.data, svc.config);
@@ -47,36 +47,38 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
   const requester = requesterOf(interaction.guildId, interaction.user);
   const header = statusHeader(requester.userId, request.prompt, false);
   const channelId = interaction.channelId;
-  const posted = (await svc.rest.post(Routes.channelMessages(channelId), {
-    body: { content: statusText(header, { kind: 'submitting' }), allowed_mentions: { parse: [] } },
-  })) as APIMessage;
-  const status: StatusMessage = { channelId, messageId: posted.id, header };
   const limit = interaction.attachmentSizeLimit;
-  const target: DeliveryTarget = {
-    platform: 'discord',
-    channelId,
-    statusMessageId: posted.id,
-    ...(inThread ? { threadId: channelId } : {}),
-    ...(Number.isInteger(limit) && limit > 0 ? { maxUploadBytes: limit } : {}),
-    nsfwAllowed: channelIsNsfw(channel),
-    extra: { statusChannelId: channelId },
+  let status: StatusMessage | undefined;
+  // Posted only once the submission is admitted (the service calls this after admission, before enqueueing), so a
+  // refused or duplicate request leaves nothing in the channel.
+  const postStatus = async (): Promise<DeliveryTarget> => {
+    const posted = (await svc.rest.post(Routes.channelMessages(channelId), {
+      body: { content: statusText(header, { kind: 'submitting' }), allowed_mentions: { parse: [] } },
+    })) as APIMessage;
+    status = { channelId, messageId: posted.id, header };
+    return {
+      platform: 'discord',
+      channelId,
+      statusMessageId: posted.id,
+      ...(inThread ? { threadId: channelId } : {}),
+      ...(Number.isInteger(limit) && limit > 0 ? { maxUploadBytes: limit } : {}),
+      nsfwAllowed: channelIsNsfw(channel),
+      extra: { statusChannelId: channelId },
+    };
   };
 
   let result: SubmitResult;
   try {
-    result = await svc.core.service.submit(request, requester, target, { dedupeKey: `discord:interaction:${interaction.id}` });
+    result = await svc.core.service.submit(request, requester, postStatus, { dedupeKey: `discord:interaction:${interaction.id}` });
   } catch (err) {
-    await deleteStatus(svc, status, log);
+    if (status) await deleteStatus(svc, status, log);
     throw err;
   }
   const reply = submitText(result, discordTime);
-  if (result.status !== 'queued') {
-    await deleteStatus(svc, status, log);
-    return replyPrivately(interaction, reply.text, log);
-  }
+  if (result.status !== 'queued' || !status) return replyPrivately(interaction, reply.text, log);
   log.info({ jobId: result.jobId, position: result.position }, 'flux queued');
   await showQueued(svc, result.jobId, status, reply.text, log);
-  await replyPrivately(interaction, queuedReply(reply.text, messageLink(channelId, posted.id, interaction.guildId)), log);
+  await replyPrivately(interaction, queuedReply(reply.text, messageLink(channelId, status.messageId, interaction.guildId)), log);
 }
 
 /** Shows "queued" on the status message and lets the tracker keep it current. */

@@ -35,19 +35,22 @@ export async function handleReaction(svc: DiscordServices, botUserId: string | u
     if (!record) return;
     const channelId = record.threadId ?? record.channelId;
     const header = statusHeader(user.id, record.request.prompt, true);
-    const posted = (await svc.rest.post(Routes.channelMessages(channelId), {
-      body: { content: statusText(header, { kind: 'submitting' }), allowed_mentions: { parse: [] } },
-    })) as APIMessage;
-    status = { channelId, messageId: posted.id, header };
+    // The status message is posted only once the reroll is admitted (see GenerationService.submit).
+    const postStatus = async () => {
+      const posted = (await svc.rest.post(Routes.channelMessages(channelId), {
+        body: { content: statusText(header, { kind: 'submitting' }), allowed_mentions: { parse: [] } },
+      })) as APIMessage;
+      status = { channelId, messageId: posted.id, header };
+      return { statusMessageId: posted.id, extra: { statusChannelId: channelId, reroll: '1' } };
+    };
     const result: RerollResult = await svc.core.service.reroll({ platform: 'discord', messageId: message.id }, requesterOf(guildId, user), {
       dedupeKey: reactionDedupeKey(message.id, user.id),
-      target: { statusMessageId: posted.id, extra: { statusChannelId: channelId, reroll: '1' } },
+      target: postStatus,
     });
-    if (result.status === 'queued') {
+    if (result.status === 'queued' && status) {
       log.info({ jobId: result.jobId }, 'reroll queued');
       return await showQueued(svc, result.jobId, status, submitText(result, discordTime).text, log);
     }
-    await deleteStatus(svc, status, log);
     if (result.status === 'refused') {
       // A reaction has no private answer: a short line in the thread, addressed to the person.
       await svc.rest.post(Routes.channelMessages(channelId), {

@@ -30,21 +30,22 @@ export function registerReactions(app: App, svc: SlackServices): void {
       if (!record || record.channelId !== channel || record.requester.guildId !== teamId) return;
       const threadTs = record.threadId ?? ts;
       const header = statusHeader(event.user, record.request.prompt, true);
-      const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
-      statusTs = posted.ts;
-      if (!statusTs) throw new Error('chat.postMessage returned no ts');
+      // The status message is posted only once the reroll is admitted (see GenerationService.submit).
+      const postStatus = async () => {
+        const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
+        statusTs = posted.ts;
+        if (!statusTs) throw new Error('chat.postMessage returned no ts');
+        return { statusMessageId: statusTs, extra: { ...record.target.extra, reroll: '1' } };
+      };
       const dedupeKey = `slack:event:${body.event_id}`;
-      const result = await svc.core.service.reroll({ platform: 'slack', messageId: ts }, requester, {
-        dedupeKey,
-        target: { statusMessageId: statusTs, extra: { ...record.target.extra, reroll: '1' } },
-      });
+      const result = await svc.core.service.reroll({ platform: 'slack', messageId: ts }, requester, { dedupeKey, target: postStatus });
       if (result.status === 'not_found' || result.status === 'duplicate') {
         // Duplicate: Slack redelivered the event and the first delivery is already rerolling.
         log.info({ status: result.status }, 'reroll not submitted');
-        return void (await deleteQuietly(client, channel, statusTs, log));
+        return;
       }
       const call = { client, requester, channelId: channel, dedupeKey, reply: (text: string) => reply(text, threadTs) };
-      await settle(svc, call, result, { channel, ts: statusTs, header });
+      await settle(svc, call, result, statusTs === undefined ? undefined : { channel, ts: statusTs, header });
     } catch (err) {
       log.warn({ err }, 'reroll failed');
       if (statusTs) await deleteQuietly(client, channel, statusTs, log);

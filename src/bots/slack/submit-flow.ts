@@ -52,9 +52,8 @@ export function validateRequest(input: Record<string, unknown>, slackFile: Slack
 }
 
 /**
- * After the ack: fetch a Slack-file image prompt, post the status message that anchors the thread, submit, and show
- * the outcome. The status message is posted before the job exists because the target (its thread) is fixed at
- * submit and a fast worker may deliver within milliseconds; a refused or duplicate submission deletes it again.
+ * After the ack: fetch a Slack-file image prompt, submit (posting the status message that anchors the thread once
+ * admitted, before the job is enqueued, since a fast worker may deliver within milliseconds), and show the outcome.
  */
 export async function submitRequest(svc: SlackServices, call: SubmitCall, request: FluxRequest, slackFile?: SlackFileRef): Promise<void> {
   const log = svc.logger.child({ user: call.requester.userId, dedupeKey: call.dedupeKey });
@@ -71,12 +70,16 @@ export async function submitRequest(svc: SlackServices, call: SubmitCall, reques
   const header = statusHeader(call.requester.userId, request.prompt, false);
   let statusTs: string | undefined;
   try {
-    const posted = await call.client.chat.postMessage({ channel: call.channelId, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
-    statusTs = posted.ts;
-    if (!statusTs) throw new Error('chat.postMessage returned no ts');
-    const target: DeliveryTarget = { platform: 'slack', channelId: call.channelId, threadId: statusTs, statusMessageId: statusTs };
-    const result = await svc.core.service.submit(request, call.requester, target, { dedupeKey: call.dedupeKey });
-    await settle(svc, call, result, { channel: call.channelId, ts: statusTs, header });
+    // Posted only once the submission is admitted (the service calls this between admission and enqueue): a
+    // refused or duplicate request leaves nothing in the channel.
+    const postStatus = async (): Promise<DeliveryTarget> => {
+      const posted = await call.client.chat.postMessage({ channel: call.channelId, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
+      statusTs = posted.ts;
+      if (!statusTs) throw new Error('chat.postMessage returned no ts');
+      return { platform: 'slack', channelId: call.channelId, threadId: statusTs, statusMessageId: statusTs };
+    };
+    const result = await svc.core.service.submit(request, call.requester, postStatus, { dedupeKey: call.dedupeKey });
+    await settle(svc, call, result, statusTs === undefined ? undefined : { channel: call.channelId, ts: statusTs, header });
   } catch (err) {
     log.warn({ err }, 'submission failed');
     if (statusTs) await deleteQuietly(call.client, call.channelId, statusTs, log);
@@ -84,14 +87,13 @@ export async function submitRequest(svc: SlackServices, call: SubmitCall, reques
   }
 }
 
-/** Shows a submission's outcome: queued → on the status message; refused or duplicate → to the person, message gone. */
-export async function settle(svc: SlackServices, call: SubmitCall, result: SubmitResult, status: { channel: string; ts: string; header: string }): Promise<void> {
+/** Shows a submission's outcome: queued → on the status message; refused or duplicate → to the person only. */
+export async function settle(svc: SlackServices, call: SubmitCall, result: SubmitResult, status: { channel: string; ts: string; header: string } | undefined): Promise<void> {
   const text = submitText(result, slackTime).text;
-  if (result.status === 'queued') {
+  if (result.status === 'queued' && status) {
     await svc.board?.track(result.jobId, status, { kind: 'queued', text });
     return;
   }
-  await deleteQuietly(call.client, status.channel, status.ts, svc.logger);
   await call.reply(text);
 }
 

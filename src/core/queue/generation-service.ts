@@ -51,7 +51,11 @@ export class GenerationService {
     this.clock = options.clock ?? Date.now;
   }
 
-  async submit(request: FluxRequest, requester: Requester, target: DeliveryTarget, opts: SubmitOptions): Promise<SubmitResult> {
+  /**
+   * Admits and enqueues. `target` may be a function: it runs only once the submission is admitted, so an adapter
+   * posts its status message (the thread anchor) only for accepted jobs; if it throws, the reservation is refunded.
+   */
+  async submit(request: FluxRequest, requester: Requester, target: DeliveryTarget | (() => Promise<DeliveryTarget>), opts: SubmitOptions): Promise<SubmitResult> {
     const jobId = `j${randomUUID().replace(/-/g, '')}`;
     const admission: Admission = await this.options.quotas.admit({
       jobId,
@@ -62,12 +66,19 @@ export class GenerationService {
     if (admission.status === 'refused') (this.options.metrics ?? noMetrics).refusal(admission.reason);
     if (admission.status !== 'accepted') return admission;
 
+    let resolved: DeliveryTarget;
+    try {
+      resolved = typeof target === 'function' ? await target() : target;
+    } catch (err) {
+      await this.options.quotas.release(jobId, 'refunded').catch(() => undefined);
+      throw err;
+    }
     const data: GenerationJobData = {
       jobId,
       kind: opts.kind ?? 'generate',
       request,
       requester,
-      target,
+      target: resolved,
       submittedAt: this.clock(),
       providerIndex: 0,
       providerFailures: 0,
@@ -86,17 +97,25 @@ export class GenerationService {
     return { status: 'queued', jobId, position: await this.positionOf(admission.position), userPosition: admission.position };
   }
 
-  /** Same params as the image posted as `messageId`, a new seed, charged to `requester`, delivered in the same thread. */
-  async reroll(ref: { platform: Platform; messageId: string }, requester: Requester, opts: { dedupeKey: string; target?: Partial<DeliveryTarget> }): Promise<RerollResult> {
+  /**
+   * Same params as the image posted as `messageId`, a new seed, charged to `requester`, delivered in the same thread.
+   * `opts.target` adds to the recorded target (a function runs only once the reroll is admitted, like submit's).
+   */
+  async reroll(
+    ref: { platform: Platform; messageId: string },
+    requester: Requester,
+    opts: { dedupeKey: string; target?: Partial<DeliveryTarget> | (() => Promise<Partial<DeliveryTarget>>) },
+  ): Promise<RerollResult> {
     const record = await this.options.records.find(ref.platform, ref.messageId);
     if (!record) return { status: 'not_found' };
     const { statusMessageId: _previousStatus, ...previous } = record.target;
-    const target: DeliveryTarget = {
+    const base: DeliveryTarget = {
       ...previous,
       channelId: record.channelId,
       ...(record.threadId === undefined ? {} : { threadId: record.threadId }),
-      ...opts.target,
     };
+    const more = opts.target;
+    const target = async (): Promise<DeliveryTarget> => ({ ...base, ...(typeof more === 'function' ? await more() : more) });
     return this.submit(withNewSeed(record.request), requester, target, { dedupeKey: opts.dedupeKey, kind: 'reroll', rerollOf: ref.messageId });
   }
 

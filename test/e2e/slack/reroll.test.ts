@@ -52,9 +52,10 @@ describe.each(MODES)('reroll by reaction (%s mode)', (mode) => {
 
     expect([event.ok, retry.ok]).toEqual([true, true]);
     await h.delivered(2);
-    // The redelivery's status reply is taken back once the core answers "duplicate".
-    await fake.until(() => fake.workspace.deleted.length === 1, 10_000, 'the duplicate status reply to be deleted');
+    // The redelivery is answered "duplicate" before anything is posted: one status message per image.
     expect(h.images()).toHaveLength(2);
+    expect(fake.callsTo('chat.postMessage')).toHaveLength(2);
+    expect(fake.workspace.deleted).toHaveLength(0);
     await expect.poll(() => h!.usedToday(OTHER)).toBe(1);
   });
 

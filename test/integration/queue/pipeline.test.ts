@@ -89,4 +89,24 @@ describe('generation pipeline (admission → worker → provider → delivery)',
     expect(b).toEqual({ status: 'duplicate', jobId: (a as { jobId: string }).jobId });
     expect(await core.queue.count()).toBe(1);
   });
+
+  it('builds the target only for admitted submissions, and refunds when building it fails', async () => {
+    core = await makeCore({ quotas: { dailyPerUser: 1, concurrentPerUser: 5, dailyPerGuild: 100, concurrentPerGuild: 100 } });
+    const alice = person('alice');
+    let built = 0;
+    const factory = async () => {
+      built++;
+      return { ...target, statusMessageId: `s${built}` };
+    };
+    expect(await core.service.submit(request(), alice, async () => Promise.reject(new Error('platform down')), { dedupeKey: 'x0' }).catch((e: Error) => e.message)).toBe(
+      'platform down',
+    );
+    expect((await core.admin.userView(userKey(alice), guildKey(alice))).usedToday).toBe(0);
+    const first = await core.service.submit(request(), alice, factory, { dedupeKey: 'x1' });
+    expect(first.status).toBe('queued');
+    expect((await core.queue.getJob((first as { jobId: string }).jobId))?.data.target.statusMessageId).toBe('s1');
+    expect((await core.service.submit(request(), alice, factory, { dedupeKey: 'x1' })).status).toBe('duplicate');
+    expect((await core.service.submit(request(), alice, factory, { dedupeKey: 'x2' })).status).toBe('refused');
+    expect(built).toBe(1);
+  });
 });
