@@ -1,6 +1,7 @@
 import type { AdapterDeps, PlatformAdapter } from './bots/adapter.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { FluxbotCore } from './core/core.js';
+import { coreOptions } from './core-options.js';
 import { createProviders } from './core/providers/registry.js';
 import { startReconciler } from './core/queue/reconciler.js';
 import { Metrics } from './http/metrics.js';
@@ -13,20 +14,7 @@ import { createLogger, type Logger } from './logger.js';
  */
 export async function main(config: Config, logger: Logger): Promise<{ stop: () => Promise<void>; httpPort: number }> {
   const metrics = new Metrics();
-  const core = new FluxbotCore({
-    metrics,
-    redisUrl: config.REDIS_URL,
-    prefix: config.REDIS_PREFIX,
-    logger,
-    quotas: {
-      dailyPerUser: config.QUOTA_DAILY_PER_USER,
-      concurrentPerUser: config.QUOTA_CONCURRENT_PER_USER,
-      dailyPerGuild: config.QUOTA_DAILY_PER_GUILD,
-      concurrentPerGuild: config.QUOTA_CONCURRENT_PER_GUILD,
-    },
-    timeZone: config.QUOTA_TIMEZONE,
-    retentionDays: config.JOB_RETENTION_DAYS,
-  });
+  const core = new FluxbotCore({ ...coreOptions(config, logger), metrics });
   await core.ready(30_000);
   const runsBot = config.ROLE !== 'worker';
   const runsWorker = config.ROLE !== 'bot';

@@ -9,8 +9,9 @@ import { registerCommands } from './commands.js';
 import { registerModal } from './modal-listener.js';
 import { registerReactions } from './reactions.js';
 import { DEFAULT_SHARE_POLLING, SlackDelivery, type SharePolling } from './slack-delivery.js';
-import { StatusBoard } from './status-board.js';
-import type { SlackServices } from './submit-flow.js';
+import { StatusTracker } from '../shared/status-tracker.js';
+import { statusText } from './slack-text.js';
+import type { SlackServices, SlackStatus } from './submit-flow.js';
 
 /**
  * Web API retries: Slack's 429 answers carry Retry-After, which the WebClient waits out before retrying; other
@@ -44,7 +45,7 @@ export class SlackAdapter implements PlatformAdapter {
   private readonly logger: Logger;
   private readonly token: string;
   private app: App | undefined;
-  private board: StatusBoard | undefined;
+  private board: StatusTracker<SlackStatus> | undefined;
   private server: Server | undefined;
   private started = false;
   private socketConnected = false;
@@ -81,7 +82,13 @@ export class SlackAdapter implements PlatformAdapter {
       core: this.deps.core,
       config: this.config,
       logger: this.logger,
-      board: this.deps.progress ? new StatusBoard(app.client, this.logger) : undefined,
+      board: this.deps.progress
+        ? new StatusTracker<SlackStatus>({
+            render: (m, state) => app.client.chat.update({ channel: m.channel, ts: m.ts, text: statusText(m.header, state) }),
+            failureReason: async (jobId) => (await this.deps.core.queue.getJob(jobId))?.data.failure?.message,
+            logger: this.logger,
+          })
+        : undefined,
       botToken: this.token,
       trustedFileHosts: [new URL(this.config.SLACK_API_URL).host],
     };
@@ -106,7 +113,7 @@ export class SlackAdapter implements PlatformAdapter {
   }
 
   async stop(): Promise<void> {
-    this.board?.detach();
+    await this.board?.detach();
     const app = this.app;
     this.app = undefined;
     this.started = false;

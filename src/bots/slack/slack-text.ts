@@ -1,6 +1,7 @@
 import type { CommandOption } from '../../commands/definition.js';
 import type { TimeFormatter } from '../../commands/replies.js';
 import { MODELS, isModelId } from '../../core/models.js';
+import type { StatusState } from '../shared/status-tracker.js';
 
 /**
  * Slack-specific wording and markup (mrkdwn, `<!date>` times, `<@U>` mentions). Platform-neutral sentences come from
@@ -68,15 +69,6 @@ export function statusHeader(userId: string, prompt: string, reroll: boolean): s
   return `${reroll ? ':arrows_counterclockwise:' : ':frame_with_picture:'} <@${userId}>${reroll ? ' rerolled' : ''}: _${escapeMrkdwn(shorten(prompt, 200))}_`;
 }
 
-export type StatusState =
-  | { kind: 'submitting' }
-  | { kind: 'queued'; text: string }
-  | { kind: 'generating'; queuePosition?: number | undefined }
-  | { kind: 'delivering' }
-  | { kind: 'retrying'; delayMs: number }
-  | { kind: 'done' }
-  | { kind: 'failed' };
-
 /** A status line in mrkdwn. */
 export function statusLine(state: StatusState): string {
   switch (state.kind) {
@@ -98,6 +90,8 @@ export function statusLine(state: StatusState): string {
       return ':x: No image this time — the reason is in the thread.';
   }
 }
+
+export type { StatusState };
 
 export function statusText(header: string, state: StatusState): string {
   return `${header}\n${statusLine(state)}`;

@@ -12,14 +12,21 @@ import type { SlackFileRef } from './flux-text.js';
 import { slackFileDataUri } from './image-prompt.js';
 import { userTextFor } from './slack-errors.js';
 import { slackTime, statusHeader, statusText, USAGE } from './slack-text.js';
-import type { StatusBoard } from './status-board.js';
+import type { StatusTracker } from '../shared/status-tracker.js';
+
+/** A status message: where it is and its first line. */
+export interface SlackStatus {
+  channel: string;
+  ts: string;
+  header: string;
+}
 
 /** What the Slack listeners share: the core, settings, the status board. */
 export interface SlackServices {
   core: FluxbotCore;
   config: Config;
   logger: Logger;
-  board: StatusBoard | undefined;
+  board: StatusTracker<SlackStatus> | undefined;
   botToken: string;
   /** Hosts besides *.slack.com allowed to receive the bot token when downloading files (the configured API host). */
   trustedFileHosts: readonly string[];

@@ -34,14 +34,50 @@ for (const [net, prefix] of [
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
+/** True for an address in a private, loopback, link-local or otherwise non-public range (and for non-addresses). */
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
-  if (family === 6 && address.toLowerCase().startsWith('::ffff:')) {
-    const v4 = address.slice(7);
-    if (isIP(v4) === 4) return blocked.check(v4, 'ipv4');
+  if (family === 6) {
+    // An IPv4 address inside an IPv6 one reaches that IPv4 host: judge it as IPv4. URLs normalise `[::ffff:127.0.0.1]`
+    // to the hex form `[::ffff:7f00:1]`, so the embedded address is read from the bits, not from the text.
+    const v4 = embeddedIPv4(address);
+    if (v4 !== undefined && blocked.check(v4, 'ipv4')) return true;
   }
   return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The IPv4 address an IPv6 address carries: v4-mapped `::ffff:0:0/96`, v4-compatible `::/96`, NAT64 `64:ff9b::/96`,
+ * 6to4 `2002::/16`. Undefined for other addresses.
+ */
+function embeddedIPv4(address: string): string | undefined {
+  const groups = ipv6Groups(address);
+  if (!groups) return undefined;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const zeros = (from: number, to: number) => groups.slice(from, to).every((g) => g === 0);
+  if (zeros(0, 5) && (groups[5] === 0xffff || groups[5] === 0)) return v4(groups[6]!, groups[7]!);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && zeros(2, 6)) return v4(groups[6]!, groups[7]!);
+  if (groups[0] === 0x2002) return v4(groups[1]!, groups[2]!);
+  return undefined;
+}
+
+/** The eight 16-bit groups of an IPv6 address (dotted IPv4 tail and `::` expanded); undefined if malformed. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const part = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
+  const head = part(halves[0]);
+  const tail = part(halves[1]);
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...new Array<number>(Math.max(fill, 0)).fill(0), ...tail];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
 export interface UrlGuardOptions {
@@ -65,4 +101,20 @@ export async function assertFetchableUrl(raw: string, options: UrlGuardOptions =
   if (addresses.length === 0) throw new ImageInvalid('the link’s host could not be resolved');
   if (addresses.some(isPrivateAddress)) throw new ImageInvalid('links to private or local network addresses are not accepted');
   return url;
+}
+
+/**
+ * Synchronous first check of a link typed by a person, for the reply before anything is queued: true when its host
+ * is written as a private or local address (any form a URL accepts: `2130706433`, `0177.0.0.1`, `[::ffff:7f00:1]`) or
+ * is `localhost`. Names that merely resolve to private addresses are caught by {@link assertFetchableUrl} when fetched.
+ */
+export function isPrivateLink(raw: string): boolean {
+  let host: string;
+  try {
+    host = new URL(raw).hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  return isIP(host) !== 0 && isPrivateAddress(host);
 }

@@ -33,6 +33,26 @@ export interface GenerateOptions {
   onProgress?: (progress: ProviderProgress) => void;
   /** Webhook URL the provider should call on completion (only when `PUBLIC_URL` is set). */
   webhookUrl?: string;
+  /**
+   * Given with `webhookUrl`: the pause between two status checks, which ends early when the provider's webhook for
+   * the prediction arrives. Without it providers sleep their poll interval.
+   */
+  completion?: CompletionNotifier;
+}
+
+/** What a provider's webhook reported, handed to the provider waiting on that prediction. */
+export interface CompletionNotice {
+  /** The provider's own payload when it is trusted as is (a signed Replicate prediction); else only a wake-up. */
+  payload?: unknown;
+}
+
+/**
+ * The wait between status polls when a webhook is expected. Resolves with a notice as soon as the webhook for `id`
+ * has arrived (also when it arrived before the call), else with undefined after a fallback interval of at least
+ * `pollIntervalMs` (usually much longer: a lost webhook is the rare case). Rejects with GenerationCanceled on abort.
+ */
+export interface CompletionNotifier {
+  waitForCompletion(id: string, pollIntervalMs: number, signal?: AbortSignal): Promise<CompletionNotice | undefined>;
 }
 
 /** A finished image, downloaded at once (provider URLs expire) and verified to decode. */

@@ -1,0 +1,20 @@
+import type { Config } from './config.js';
+import type { CoreOptions } from './core/core.js';
+import type { Logger } from './logger.js';
+
+/** The core's settings from the app config: one mapping for the app (main.ts) and the operator CLI. */
+export function coreOptions(config: Config, logger: Logger): CoreOptions {
+  return {
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    logger,
+    quotas: {
+      dailyPerUser: config.QUOTA_DAILY_PER_USER,
+      concurrentPerUser: config.QUOTA_CONCURRENT_PER_USER,
+      dailyPerGuild: config.QUOTA_DAILY_PER_GUILD,
+      concurrentPerGuild: config.QUOTA_CONCURRENT_PER_GUILD,
+    },
+    timeZone: config.QUOTA_TIMEZONE,
+    retentionDays: config.JOB_RETENTION_DAYS,
+  };
+}
