@@ -3,10 +3,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../src/core/core.js';
 import { ContentModerated } from '../../src/core/errors.js';
-import { parseFluxRequest } from '../../src/core/request.js';
 import { MemoryDelivery } from '../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../fakes/scripted-provider.js';
-import { dropPrefix, makeCore, person, target } from '../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../helpers/core.js';
 
 const run = promisify(execFile);
 let core: FluxbotCore;
@@ -31,11 +30,7 @@ async function fluxbot(...args: string[]) {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr, json: [] };
   }
 }
-const req = () => {
-  const r = parseFluxRequest({ prompt: 'cli', output_format: 'png', aspect_ratio: '1:1' });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = () => fluxRequest({ prompt: 'cli' });
 
 describe('npx fluxbot quota', () => {
   it('sets limits, grants, bans and shows, through the same service the bot uses, audited as the CLI', async () => {

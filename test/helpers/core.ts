@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { FluxbotCore, type CoreOptions } from '../../src/core/core.js';
 import type { Requester } from '../../src/core/ports.js';
+import { parseFluxRequest, type FluxRequest } from '../../src/core/request.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -44,3 +45,10 @@ export function person(userId: string, guildId = 'g1'): Requester {
 }
 
 export const target = { platform: 'discord' as const, channelId: 'c1' };
+
+/** A valid request for tests: a small png at 1:1 unless `input` says otherwise. Throws on invalid input. */
+export function fluxRequest(input: Record<string, unknown> = {}): FluxRequest {
+  const r = parseFluxRequest({ prompt: 'p', output_format: 'png', aspect_ratio: '1:1', ...input });
+  if (!r.ok) throw r.error;
+  return r.request;
+}

@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAdminCommand, runQuotaCommand } from '../../src/commands/flux-admin.js';
 import { refusalText } from '../../src/commands/replies.js';
 import type { FluxbotCore } from '../../src/core/core.js';
-import { parseFluxRequest } from '../../src/core/request.js';
-import { dropPrefix, makeCore, person, target } from '../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../helpers/core.js';
 
 let core: FluxbotCore;
 beforeEach(async () => {
@@ -15,11 +14,7 @@ afterEach(async () => {
 });
 
 const admin = person('boss');
-const req = () => {
-  const r = parseFluxRequest({ prompt: 'x' });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = () => fluxRequest({ prompt: 'x' });
 
 describe('/flux-admin and /flux-quota handlers', () => {
   it('refuse a non-admin before changing anything, even when called directly', async () => {

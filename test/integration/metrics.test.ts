@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../src/core/core.js';
 import { ContentModerated, ProviderUnavailable } from '../../src/core/errors.js';
-import { parseFluxRequest } from '../../src/core/request.js';
 import { Metrics } from '../../src/http/metrics.js';
 import { MemoryDelivery } from '../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../fakes/scripted-provider.js';
-import { dropPrefix, makeCore, person, target } from '../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../helpers/core.js';
 
 let core: FluxbotCore;
 afterEach(async () => {
@@ -13,11 +12,7 @@ afterEach(async () => {
   await dropPrefix(core.prefix);
 });
 
-const req = (model = 'flux-dev') => {
-  const r = parseFluxRequest({ prompt: 'm', model, output_format: 'png', aspect_ratio: '1:1' });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = (model = 'flux-dev') => fluxRequest({ prompt: 'm', model });
 const value = (text: string, line: RegExp) => Number(line.exec(text)?.[1] ?? NaN);
 
 describe('metrics move with real jobs', () => {

@@ -1,16 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
-import { parseFluxRequest } from '../../../src/core/request.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
-import { dropPrefix, makeCore, person, target } from '../../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
-const req = (prompt: string) => {
-  const r = parseFluxRequest({ prompt, output_format: 'png', aspect_ratio: '1:1' });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = (prompt: string) => fluxRequest({ prompt });
 
 let core: FluxbotCore;
 afterEach(async () => {

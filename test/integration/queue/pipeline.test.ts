@@ -2,15 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import { userKey, guildKey } from '../../../src/core/ports.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
-import { parseFluxRequest, type FluxRequest } from '../../../src/core/request.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
-import { dropPrefix, makeCore, person, target } from '../../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
-function request(input: Record<string, unknown> = {}): FluxRequest {
-  const r = parseFluxRequest({ prompt: 'a lighthouse at dawn', output_format: 'png', aspect_ratio: '1:1', ...input });
-  if (!r.ok) throw r.error;
-  return r.request;
-}
+const request = (input: Record<string, unknown> = {}) => fluxRequest({ prompt: 'a lighthouse at dawn', ...input });
 
 let core: FluxbotCore;
 afterEach(async () => {

@@ -1,13 +1,13 @@
+import type { FluxRequest } from '../../../src/core/request.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import { ContentModerated } from '../../../src/core/errors.js';
 import type { GenerateOptions, GeneratedImage, ImageProvider } from '../../../src/core/providers/provider.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
 import type { ProgressEvent } from '../../../src/core/queue/progress-feed.js';
-import { parseFluxRequest, type FluxRequest } from '../../../src/core/request.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
-import { dropPrefix, makeCore, person, target } from '../../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
 /** Reports progress 40 times over ~2.4 s, like a chatty provider. */
 class ChattyProvider implements ImageProvider {
@@ -22,11 +22,7 @@ class ChattyProvider implements ImageProvider {
   }
 }
 
-const req = () => {
-  const r = parseFluxRequest({ prompt: 'p', output_format: 'png', aspect_ratio: '1:1' });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = () => fluxRequest();
 
 let core: FluxbotCore;
 afterEach(async () => {

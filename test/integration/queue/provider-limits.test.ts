@@ -1,10 +1,10 @@
+import type { FluxRequest } from '../../../src/core/request.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import type { GenerateOptions, GeneratedImage, ImageProvider } from '../../../src/core/providers/provider.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
-import { parseFluxRequest, type FluxRequest } from '../../../src/core/request.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
-import { dropPrefix, makeCore, person, target } from '../../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
 /** Counts generations in flight across every worker that shares it (the provider account's view). */
 class CountingProvider implements ImageProvider {
@@ -27,11 +27,7 @@ class CountingProvider implements ImageProvider {
   }
 }
 
-const req = () => {
-  const r = parseFluxRequest({ prompt: 'p', output_format: 'png', aspect_ratio: 'custom', width: 256, height: 256 });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = () => fluxRequest({ aspect_ratio: 'custom', width: 256, height: 256 });
 
 let core: FluxbotCore;
 afterEach(async () => {

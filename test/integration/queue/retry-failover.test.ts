@@ -11,17 +11,12 @@ import {
 } from '../../../src/core/errors.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
 import type { RetryPolicy } from '../../../src/core/queue/retry-policy.js';
-import { parseFluxRequest } from '../../../src/core/request.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
-import { dropPrefix, makeCore, person, target } from '../../helpers/core.js';
+import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
 const policy: RetryPolicy = { attemptsPerProvider: 2, maxRateLimitWaits: 3, baseBackoffMs: 20, maxBackoffMs: 200 };
-const req = () => {
-  const r = parseFluxRequest({ prompt: 'p', output_format: 'png', aspect_ratio: '1:1' });
-  if (!r.ok) throw r.error;
-  return r.request;
-};
+const req = () => fluxRequest();
 
 let core: FluxbotCore;
 afterEach(async () => {
