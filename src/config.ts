@@ -37,6 +37,8 @@ export const ConfigSchema = z
     ROLE: optionalString.transform((v) => v ?? 'all').pipe(z.enum(['all', 'bot', 'worker'], { error: 'must be all, bot or worker' })),
     HTTP_PORT: intSetting(8080, 0, 65535),
     PUBLIC_URL: optionalUrl(),
+    WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    WEBHOOK_FALLBACK_POLL_MS: intSetting(15_000, 1000, 600_000),
     DISCORD_TOKEN: optionalString,
     DISCORD_API_URL: url('https://discord.com/api'),
     DISCORD_GUILD_ID: optionalString.pipe(z.string().regex(/^\d{5,25}$/, 'must be a Discord server id (digits)').optional()),
@@ -54,6 +56,9 @@ export const ConfigSchema = z
     ),
     REPLICATE_API_TOKEN: optionalString,
     REPLICATE_API_URL: url('https://api.replicate.com/v1'),
+    REPLICATE_WEBHOOK_SECRET: optionalString.pipe(
+      z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be the whsec_... key from GET /v1/webhooks/default/secret').optional(),
+    ),
     FAL_KEY: optionalString,
     FAL_QUEUE_URL: url('https://queue.fal.run'),
     BFL_API_KEY: optionalString,

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { FluxbotCore } from './core/core.js';
 import { coreOptions } from './core-options.js';
 import { createProviders } from './core/providers/registry.js';
+import { setupWebhooks } from './core/providers/webhooks/index.js';
 import { startReconciler } from './core/queue/reconciler.js';
 import { Metrics } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
@@ -18,13 +19,24 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
   await core.ready(30_000);
   const runsBot = config.ROLE !== 'worker';
   const runsWorker = config.ROLE !== 'bot';
+  // PUBLIC_URL: providers report completion to /webhooks/<provider>; workers listen for the results.
+  const webhooks = config.PUBLIC_URL
+    ? await setupWebhooks({
+        settings: { ...config, PUBLIC_URL: config.PUBLIC_URL },
+        redis: core.redis,
+        subscriber: () => core.connect({ maxRetriesPerRequest: null }),
+        prefix: core.prefix,
+        logger,
+        listen: runsWorker,
+      })
+    : undefined;
   const progress = runsBot ? core.createProgressFeed() : undefined;
   const adapters = await createAdapters({ config, core, logger, ...(progress ? { progress } : {}) });
   if (adapters.length === 0) logger.warn('neither DISCORD_TOKEN nor SLACK_BOT_TOKEN is set: no platform is connected');
 
   const stops: Array<() => unknown> = [];
   if (runsWorker) {
-    const providers = createProviders(config);
+    const providers = createProviders(webhooks ? { ...config, BFL_WEBHOOK_SECRET: webhooks.bflSecret } : config);
     const limits = Object.fromEntries(
       providers.map((p) => [p.name, { concurrency: config.PROVIDER_CONCURRENCY, rate: config.PROVIDER_RATE_PER_MINUTE, windowMs: 60_000 }]),
     );
@@ -33,6 +45,7 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
       deliveries: Object.fromEntries(adapters.map((a) => [a.platform, a.delivery])),
       concurrency: config.WORKER_CONCURRENCY,
       limits,
+      ...(webhooks ? { webhookUrl: webhooks.webhookUrl, completion: webhooks.completion } : {}),
     });
     await worker.start();
     stops.push(startReconciler(core.queue, core.quotas, logger.child({ module: 'reconciler' })));
@@ -47,6 +60,7 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
       ...(runsBot ? adapters.map((a) => ({ name: a.platform, check: () => a.isReady() })) : []),
     ],
     metrics: () => metrics.text(),
+    ...(webhooks ? { webhooks: webhooks.receiver } : {}),
   });
   const httpPort = await http.listen();
   logger.info({ port: httpPort }, 'http endpoint listening (/healthz, /readyz, /metrics)');
@@ -62,6 +76,7 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
       for (const stop of stops) stop();
       await http.close();
       if (runsBot) await Promise.all(adapters.map((a) => a.stop().catch((err: unknown) => logger.warn({ err }, 'adapter stop failed'))));
+      await webhooks?.close();
       await core.close(config.SHUTDOWN_TIMEOUT_MS);
     },
   };

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ImageStash } from './jobs/image-stash.js';
 import { JobRecordStore } from './jobs/job-records.js';
 import type { DeliveryPort, Platform } from './ports.js';
-import type { ImageProvider } from './providers/provider.js';
+import type { CompletionNotifier, ImageProvider } from './providers/provider.js';
 import { QuotaAdmin } from './quotas/quota-admin.js';
 import { QuotaStore } from './quotas/quota-store.js';
 import type { QuotaDefaults } from './quotas/types.js';
@@ -36,6 +36,8 @@ export interface WorkerSetup {
   limits?: Partial<Record<string, ProviderLimit>>;
   policy?: RetryPolicy;
   webhookUrl?: (jobId: string, provider: string) => string | undefined;
+  /** The wait between provider polls that a webhook ends early (with `webhookUrl`). */
+  completion?: (jobId: string, provider: string) => CompletionNotifier | undefined;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   progressIntervalMs?: number;

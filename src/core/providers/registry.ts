@@ -15,6 +15,8 @@ export interface ProviderSettings {
   FAL_QUEUE_URL: string;
   BFL_API_KEY?: string | undefined;
   BFL_API_URL: string;
+  /** Sent to BFL as `webhook_secret` with each webhook URL (set when webhooks are on). */
+  BFL_WEBHOOK_SECRET?: string | undefined;
   COG_URL?: string | undefined;
   /** Let downloads reach private/loopback hosts (self-hosted setups, tests). */
   ALLOW_PRIVATE_URLS?: boolean | undefined;
@@ -45,7 +47,14 @@ export function createProvider(name: ProviderName, s: ProviderSettings, o: Provi
       return new FalProvider({ key: s.FAL_KEY, baseUrl: s.FAL_QUEUE_URL, allowPrivateDownloads, ...common, ...polling });
     case 'bfl':
       if (!s.BFL_API_KEY) throw new Error('BFL_API_KEY is not set');
-      return new BflProvider({ apiKey: s.BFL_API_KEY, baseUrl: s.BFL_API_URL, allowPrivateDownloads, ...common, ...polling });
+      return new BflProvider({
+        apiKey: s.BFL_API_KEY,
+        baseUrl: s.BFL_API_URL,
+        allowPrivateDownloads,
+        ...(s.BFL_WEBHOOK_SECRET ? { webhookSecret: s.BFL_WEBHOOK_SECRET } : {}),
+        ...common,
+        ...polling,
+      });
     case 'cog':
       if (!s.COG_URL) throw new Error('COG_URL is not set');
       return new CogProvider({ baseUrl: s.COG_URL, ...common });

@@ -5,7 +5,7 @@ import { fitImage } from '../images/image.js';
 import type { ImageStash } from '../jobs/image-stash.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import type { DeliveryPort, Platform } from '../ports.js';
-import type { GeneratedImage, ImageProvider, ProviderCheckpoint } from '../providers/provider.js';
+import type { CompletionNotifier, GeneratedImage, ImageProvider, ProviderCheckpoint } from '../providers/provider.js';
 import type { AdmissionGate } from './admission.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { noMetrics, type PipelineMetrics } from '../metrics.js';
@@ -27,6 +27,8 @@ export interface StepDeps {
   policy?: RetryPolicy;
   /** Webhook URL for a job's provider call (set when PUBLIC_URL is configured). */
   webhookUrl?: (jobId: string, provider: string) => string | undefined;
+  /** With a webhook URL: the wait between polls that a webhook for the prediction ends early. */
+  completion?: (jobId: string, provider: string) => CompletionNotifier | undefined;
   /** The worker's batched per-job writes (image + checkpoint; delivered + record + release). */
   writes: StepWrites;
   /** Called with stage changes for status messages; throttled by the caller. */
@@ -163,11 +165,13 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
   };
   deps.onStage?.(job, { stage: 'generating', provider: provider.name });
   const webhookUrl = deps.webhookUrl?.(data.jobId, provider.name);
+  const completion = webhookUrl ? deps.completion?.(data.jobId, provider.name) : undefined;
   const call = async () => {
     const image = await provider.generate(data.request, {
       ...(signal ? { signal } : {}),
       ...(resume ? { resume } : {}),
       ...(webhookUrl ? { webhookUrl } : {}),
+      ...(completion ? { completion } : {}),
       checkpoint,
       onProgress: (p) =>
         deps.onStage?.(job, {

@@ -11,7 +11,7 @@ import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download
 import { fitImage, type DecodedImage } from '../../images/image.js';
 import type { FluxRequest } from '../../request.js';
 import { errorDetail, joinUrl, requestJson, sleep, type HttpOptions } from '../http.js';
-import type { GenerateOptions, GeneratedImage, ImageProvider, ProviderCheckpoint, ProviderProgress } from '../provider.js';
+import type { CompletionNotifier, GenerateOptions, GeneratedImage, ImageProvider, ProviderCheckpoint, ProviderProgress } from '../provider.js';
 import { imagePromptBase64 } from './image-prompt.js';
 import { bflParams, withBflExtras, type BflExtras, type BflParams } from './params.js';
 import { BflTaskNotFound, readBflPoll, type BflPollOutcome } from './poll-result.js';
@@ -99,7 +99,7 @@ export class BflProvider implements ImageProvider {
         task = await this.submit(params, options.webhookUrl, signal);
         await options.checkpoint?.({ provider: 'bfl', id: task.id, pollUrl: task.pollUrl });
       }
-      const ready = await this.poll(task, signal, options.onProgress);
+      const ready = await this.poll(task, signal, options.onProgress, options.completion);
       // Download before anything else: the sample URL expires about ten minutes after the task is Ready.
       const sample = await this.download(ready.sample, signal);
       const image = await fitImage(sample, { format: params.format, quality: params.quality });
@@ -158,9 +158,12 @@ export class BflProvider implements ImageProvider {
     task: BflTask,
     signal: AbortSignal,
     onProgress: ((progress: ProviderProgress) => void) | undefined,
+    completion: CompletionNotifier | undefined,
   ): Promise<Extract<BflPollOutcome, { kind: 'ready' }>> {
     let failures = 0;
     let reported: string | undefined;
+    // A fresh task with a webhook coming is not polled before it (a resumed one is: it may have finished meanwhile).
+    if (completion && !task.resumed) await completion.waitForCompletion(task.id, this.pollIntervalMs, signal);
     for (;;) {
       let body: unknown;
       try {
@@ -182,7 +185,10 @@ export class BflProvider implements ImageProvider {
         reported = key;
         onProgress?.(progress);
       }
-      await sleep(this.pollIntervalMs, signal);
+      // With a webhook expected, the pause ends when it arrives (its body is not trusted: the next poll reads the
+      // result from BFL itself).
+      if (completion) await completion.waitForCompletion(task.id, this.pollIntervalMs, signal);
+      else await sleep(this.pollIntervalMs, signal);
     }
   }
 

@@ -92,6 +92,8 @@ export class FalProvider implements ImageProvider {
       let result: FalResult;
       if (run.id === undefined) {
         await this.submit(call, run, options, signal);
+        // With a webhook coming, the submit answer (IN_QUEUE) is all a first status call would say.
+        if (options.completion) await options.completion.waitForCompletion(run.id!, this.pollIntervalMs, signal);
         result = await this.waitForResult(run, signal, options);
       } else {
         try {
@@ -157,7 +159,9 @@ export class FalProvider implements ImageProvider {
         );
       }
       report(options, status);
-      await sleep(this.pollIntervalMs, signal);
+      // With a webhook expected, the pause ends when it arrives; the result is still read from fal's queue.
+      if (options.completion) await options.completion.waitForCompletion(id, this.pollIntervalMs, signal);
+      else await sleep(this.pollIntervalMs, signal);
     }
   }
 

@@ -1,7 +1,7 @@
 import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable } from '../../errors.js';
 import type { FluxRequest } from '../../request.js';
 import { joinUrl, RequestDeadline, requestJson, sleep } from '../http.js';
-import type { GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
+import type { CompletionNotifier, GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
 import { fetchOutputImage } from './output.js';
 import { toReplicateParams, type ReplicateParams } from './params.js';
 import { readPrediction, type Prediction } from './prediction.js';
@@ -99,7 +99,7 @@ export class ReplicateProvider implements ImageProvider {
         id = prediction.id!;
         await this.saveCheckpoint(id, params, options);
       }
-      const { url, seed } = await this.waitForOutput(id, prediction, signal, options.onProgress);
+      const { url, seed } = await this.waitForOutput(id, prediction, signal, options.onProgress, options.completion);
       const image = await fetchOutputImage(url, request, {
         source: this.name,
         signal,
@@ -168,6 +168,7 @@ export class ReplicateProvider implements ImageProvider {
     first: Prediction,
     signal: AbortSignal,
     onProgress: ((progress: ProviderProgress) => void) | undefined,
+    completion: CompletionNotifier | undefined,
   ): Promise<{ url: string; seed: number | undefined }> {
     let prediction = first;
     let delay = this.pollIntervalMs;
@@ -180,7 +181,14 @@ export class ReplicateProvider implements ImageProvider {
         reported = state.progress.state;
         report(onProgress, state.progress);
       }
-      await sleep(delay, signal);
+      if (completion) {
+        // A signed webhook carries the finished prediction itself: no status call needed.
+        const hooked = hookedPrediction((await completion.waitForCompletion(id, delay, signal))?.payload, id);
+        if (hooked) {
+          prediction = hooked;
+          continue;
+        }
+      } else await sleep(delay, signal);
       try {
         prediction = await this.get(id, signal);
         delay = this.pollIntervalMs;
@@ -213,6 +221,13 @@ export class ReplicateProvider implements ImageProvider {
   private http(signal: AbortSignal, timeoutMs: number) {
     return { provider: this.name, signal, timeoutMs, ...(this.fetch ? { fetch: this.fetch } : {}) };
   }
+}
+
+/** A webhook payload that is this prediction (Replicate posts the prediction object), or undefined. */
+function hookedPrediction(payload: unknown, id: string): Prediction | undefined {
+  if (!payload || typeof payload !== 'object') return undefined;
+  const p = payload as Prediction;
+  return p.id === id && typeof p.status === 'string' ? p : undefined;
 }
 
 function report(onProgress: ((progress: ProviderProgress) => void) | undefined, progress: ProviderProgress): void {
