@@ -2,6 +2,7 @@ import type { Attachment, CommandInteractionOption } from 'discord.js';
 import { FLUX_OPTIONS } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
 import type { Config } from '../../config.js';
+import { isPrivateLink } from '../../core/images/url-guard.js';
 import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
 import { BOTH_IMAGE_PROMPTS_TEXT, imagePromptSizeText, imagePromptTypeText, invalidInputText } from './discord-text.js';
 
@@ -33,7 +34,7 @@ export function optionValues(data: readonly CommandInteractionOption[], defs: re
 export function checkImagePrompt(attachment: Pick<Attachment, 'name' | 'contentType' | 'size'>): string | undefined {
   const type = attachment.contentType?.split(';')[0]?.trim().toLowerCase() ?? null;
   if (!type || !IMAGE_TYPES.includes(type)) return imagePromptTypeText(attachment.name, type);
-  if (attachment.size > MAX_IMAGE_PROMPT_BYTES) return imagePromptSizeText(attachment.name, attachment.size, MAX_IMAGE_PROMPT_BYTES);
+  if (!(attachment.size <= MAX_IMAGE_PROMPT_BYTES)) return imagePromptSizeText(attachment.name, attachment.size, MAX_IMAGE_PROMPT_BYTES);
   return undefined;
 }
 
@@ -49,6 +50,9 @@ export function readFluxInput(data: readonly CommandInteractionOption[], config:
     if (typeof value === 'object') continue;
     input[name === 'image_prompt_url' ? 'image_prompt' : name] = value;
   }
+  const link = values.get('image_prompt_url');
+  // A typed link is checked here so the person hears why at once; the CDN link of an attachment comes from Discord.
+  if (typeof link === 'string' && isPrivateLink(link)) return { ok: false, text: invalidInputText('image_prompt_url must not point to a private or local network address') };
   const attachment = values.get('image_prompt');
   if (attachment !== undefined && typeof attachment === 'object') {
     if (values.has('image_prompt_url')) return { ok: false, text: BOTH_IMAGE_PROMPTS_TEXT };
