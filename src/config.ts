@@ -80,8 +80,12 @@ export const ConfigSchema = z
     JOB_RETENTION_DAYS: intSetting(30, 1),
     WORKER_CONCURRENCY: intSetting(50, 1),
     PROVIDER_CONCURRENCY: intSetting(20, 1),
+    IMAGE_CONCURRENCY: intSetting(16, 1, 1000),
     PROVIDER_RATE_PER_MINUTE: intSetting(600, 1),
     SHUTDOWN_TIMEOUT_MS: intSetting(30_000, 0),
+    RETRY_ATTEMPTS: intSetting(2, 1, 100),
+    RETRY_BASE_MS: intSetting(1000, 1, 600_000),
+    JOB_LOCK_MS: intSetting(30_000, 1000, 3_600_000),
     LOG_LEVEL: optionalString
       .transform((v) => v ?? 'info')
       .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level' })),

@@ -5,6 +5,7 @@ import { coreOptions } from './core-options.js';
 import { createProviders } from './core/providers/registry.js';
 import { setupWebhooks } from './core/providers/webhooks/index.js';
 import { startReconciler } from './core/queue/reconciler.js';
+import { DEFAULT_RETRY_POLICY } from './core/queue/retry-policy.js';
 import { Metrics } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
@@ -44,8 +45,13 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
       providers,
       deliveries: Object.fromEntries(adapters.map((a) => [a.platform, a.delivery])),
       concurrency: config.WORKER_CONCURRENCY,
+      imageConcurrency: config.IMAGE_CONCURRENCY,
       limits,
       ...(webhooks ? { webhookUrl: webhooks.webhookUrl, completion: webhooks.completion } : {}),
+      policy: { ...DEFAULT_RETRY_POLICY, attemptsPerProvider: config.RETRY_ATTEMPTS, baseBackoffMs: config.RETRY_BASE_MS },
+      // A job whose worker vanished (crash, or a Redis reply lost in an outage) runs again after about this long.
+      lockDurationMs: config.JOB_LOCK_MS,
+      stalledIntervalMs: config.JOB_LOCK_MS,
     });
     await worker.start();
     stops.push(startReconciler(core.queue, core.quotas, logger.child({ module: 'reconciler' })));

@@ -13,6 +13,7 @@ import { GenerationService } from './queue/generation-service.js';
 import { GenerationWorker, type GenerationWorkerOptions } from './queue/generation-worker.js';
 import { ProviderLimiter, type ProviderLimit } from './queue/provider-limiter.js';
 import { ProgressFeed } from './queue/progress-feed.js';
+import { ImageSlots } from './queue/image-slots.js';
 import type { RetryPolicy } from './queue/retry-policy.js';
 import type { PipelineMetrics } from './metrics.js';
 
@@ -41,6 +42,8 @@ export interface WorkerSetup {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   progressIntervalMs?: number;
+  /** Images one worker process holds in memory at once (download → stash → upload). Default 16. */
+  imageConcurrency?: number;
 }
 
 /**
@@ -121,6 +124,7 @@ export class FluxbotCore {
       records: this.records,
       stash: new ImageStash(this.connect({ maxRetriesPerRequest: null }), this.prefix),
       logger: this.options.logger.child({ module: 'worker' }),
+      imageSlots: new ImageSlots(setup.imageConcurrency ?? 16),
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(setup.limits ? { limiter: new ProviderLimiter(this.connect({ maxRetriesPerRequest: null }), this.prefix) } : {}),
     };

@@ -31,6 +31,11 @@ export interface GenerateOptions {
   resume?: ProviderCheckpoint;
   /** Provider-side progress (queue position, percent), for status messages. */
   onProgress?: (progress: ProviderProgress) => void;
+  /**
+   * Awaited right before the output image is downloaded (or drawn): resolves when the worker may hold one more image
+   * in memory. Many generations can wait on a provider at once cheaply; holding their images all at once cannot.
+   */
+  imageSlot?: () => Promise<void>;
   /** Webhook URL the provider should call on completion (only when `PUBLIC_URL` is set). */
   webhookUrl?: string;
   /**

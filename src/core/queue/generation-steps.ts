@@ -9,11 +9,14 @@ import type { CompletionNotifier, GeneratedImage, ImageProvider, ProviderCheckpo
 import type { AdmissionGate } from './admission.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { noMetrics, type PipelineMetrics } from '../metrics.js';
+import type { ImageSlots } from './image-slots.js';
 import type { ProviderLimit, ProviderLimiter } from './provider-limiter.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 import type { StepWrites } from './step-writes.js';
 
 export interface StepDeps {
+  /** Bounds the images this worker holds in memory at once (see ImageSlots). */
+  imageSlots?: ImageSlots;
   /** Where pipeline measurements go (Prometheus in the app). */
   metrics?: PipelineMetrics;
   providers: readonly ImageProvider[];
@@ -67,6 +70,27 @@ export async function runGenerationJob(
   signal: AbortSignal | undefined,
   handBack: Promise<never>,
 ): Promise<GenerationJobResult> {
+  // The image slot is taken when the image is about to be held (download, or a stored image read back) and given
+  // back when the job leaves this worker, however it leaves.
+  let release: (() => void) | undefined;
+  const imageSlot = async () => {
+    if (!release && deps.imageSlots) release = await deps.imageSlots.acquire();
+  };
+  try {
+    return await runJob(deps, job, token, signal, handBack, imageSlot);
+  } finally {
+    release?.();
+  }
+}
+
+async function runJob(
+  deps: StepDeps,
+  job: Job<GenerationJobData, GenerationJobResult>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  handBack: Promise<never>,
+  imageSlot: () => Promise<void>,
+): Promise<GenerationJobResult> {
   const ctx: Ctx = { job, token, data: job.data, log: deps.logger.child({ jobId: job.id }) };
   if (ctx.data.delivered) return finishDelivered(deps, ctx);
   const metrics = deps.metrics ?? noMetrics;
@@ -75,12 +99,13 @@ export async function runGenerationJob(
 
   let image: GeneratedImage | undefined;
   if (ctx.data.stored) {
+    await imageSlot();
     const bytes = await deps.stash.get(ctx.data.jobId);
     if (bytes) image = { ...ctx.data.stored, bytes, ms: ctx.data.stored.generationMs };
     if (image) deps.onStage?.(job, { stage: 'delivering' });
   }
   // A new image is stored together with the 'delivering' stage (one round trip).
-  if (!image) image = await generate(deps, ctx, signal, handBack);
+  if (!image) image = await generate(deps, ctx, signal, handBack, imageSlot);
 
   const delivery = deps.deliveries[ctx.data.target.platform];
   if (!delivery) throw new UnrecoverableError(`no delivery configured for ${ctx.data.target.platform}`);
@@ -153,7 +178,13 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
   };
 }
 
-async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefined, handBack: Promise<never>): Promise<GeneratedImage> {
+async function generate(
+  deps: StepDeps,
+  ctx: Ctx,
+  signal: AbortSignal | undefined,
+  handBack: Promise<never>,
+  imageSlot: () => Promise<void>,
+): Promise<GeneratedImage> {
   const { job, data } = ctx;
   const provider = deps.providers[data.providerIndex];
   if (!provider) return fail(deps, ctx, new FluxError('unavailable', 'no provider left', 'No image service is available right now.', false));
@@ -173,6 +204,7 @@ async function generate(deps: StepDeps, ctx: Ctx, signal: AbortSignal | undefine
       ...(webhookUrl ? { webhookUrl } : {}),
       ...(completion ? { completion } : {}),
       checkpoint,
+      imageSlot,
       onProgress: (p) =>
         deps.onStage?.(job, {
           stage: 'generating',

@@ -101,6 +101,7 @@ export class BflProvider implements ImageProvider {
       }
       const ready = await this.poll(task, signal, options.onProgress, options.completion);
       // Download before anything else: the sample URL expires about ten minutes after the task is Ready.
+      await options.imageSlot?.();
       const sample = await this.download(ready.sample, signal);
       const image = await fitImage(sample, { format: params.format, quality: params.quality });
       return {

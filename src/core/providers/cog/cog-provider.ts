@@ -84,6 +84,7 @@ export class CogProvider implements ImageProvider {
       const state = readPrediction(this.name, res.body);
       // Synchronous answers are terminal; an unfinished one means the container ignored our contract.
       if (!state.done) throw new ProviderUnavailable(this.name, `the prediction answered status ${res.body.status ?? 'unknown'} without output`);
+      await options.imageSlot?.();
       const image = await fetchOutputImage(state.url, request, {
         source: this.name,
         signal,

@@ -107,6 +107,7 @@ export class FalProvider implements ImageProvider {
           result = await this.waitForResult(run, signal, options);
         }
       }
+      await options.imageSlot?.();
       const image = await this.download(result, call, request, signal);
       return {
         ...image,

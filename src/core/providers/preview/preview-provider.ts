@@ -30,6 +30,7 @@ export class PreviewProvider implements ImageProvider {
     if (!options.resume) await options.checkpoint?.({ provider: 'preview', id });
     options.onProgress?.({ state: 'running', fraction: 0 });
     if (this.latencyMs > 0) await sleep(this.latencyMs, options.signal);
+    await options.imageSlot?.();
     const bytes = await renderPlaceholder(request);
     const image = await inspectImage(bytes);
     return {

@@ -100,6 +100,7 @@ export class ReplicateProvider implements ImageProvider {
         await this.saveCheckpoint(id, params, options);
       }
       const { url, seed } = await this.waitForOutput(id, prediction, signal, options.onProgress, options.completion);
+      await options.imageSlot?.();
       const image = await fetchOutputImage(url, request, {
         source: this.name,
         signal,
