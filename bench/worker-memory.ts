@@ -63,13 +63,14 @@ async function child(): Promise<void> {
     WORKER_CONCURRENCY: concurrency!,
     PROVIDER_CONCURRENCY: concurrency!,
     PROVIDER_RATE_PER_MINUTE: '100000',
+    ...(process.env.IMAGE_CONCURRENCY ? { IMAGE_CONCURRENCY: process.env.IMAGE_CONCURRENCY } : {}),
   });
   const metrics = new Metrics();
   const core = new FluxbotCore({ metrics, redisUrl: config.REDIS_URL, prefix: prefix!, logger, quotas: QUOTAS });
   await core.ready();
   const providers = createProviders(config);
   const limits = Object.fromEntries(providers.map((p) => [p.name, { concurrency: config.PROVIDER_CONCURRENCY, rate: config.PROVIDER_RATE_PER_MINUTE, windowMs: 60_000 }]));
-  const worker = core.createWorker({ providers, deliveries: { discord: new CountingDelivery() }, concurrency: config.WORKER_CONCURRENCY, limits });
+  const worker = core.createWorker({ providers, deliveries: { discord: new CountingDelivery() }, concurrency: config.WORKER_CONCURRENCY, imageConcurrency: config.IMAGE_CONCURRENCY, limits });
   await worker.start();
   metrics.watchQueue(core.queue);
   process.stdout.write('ready\n');

@@ -57,6 +57,29 @@ export class HandBack extends Error {
   }
 }
 
+/**
+ * `work`, or a HandBack rejection as soon as `handBack` aborts. Not `Promise.race` with a worker-wide promise: a
+ * promise that never settles keeps every race's reaction, and with it every job's result (its image), for the
+ * worker's lifetime. The listener here is removed as soon as the work settles.
+ */
+export function unlessHandedBack<T>(work: Promise<T>, handBack: AbortSignal): Promise<T> {
+  if (handBack.aborted) return Promise.reject(new HandBack());
+  return new Promise<T>((resolve, reject) => {
+    const onHandBack = () => reject(new HandBack());
+    handBack.addEventListener('abort', onHandBack, { once: true });
+    work.then(
+      (value) => {
+        handBack.removeEventListener('abort', onHandBack);
+        resolve(value);
+      },
+      (err: unknown) => {
+        handBack.removeEventListener('abort', onHandBack);
+        reject(err);
+      },
+    );
+  });
+}
+
 type Ctx = { job: Job<GenerationJobData, GenerationJobResult>; token: string | undefined; data: GenerationJobData; log: Logger };
 
 /**
@@ -68,7 +91,7 @@ export async function runGenerationJob(
   job: Job<GenerationJobData, GenerationJobResult>,
   token: string | undefined,
   signal: AbortSignal | undefined,
-  handBack: Promise<never>,
+  handBack: AbortSignal,
 ): Promise<GenerationJobResult> {
   // The image slot is taken when the image is about to be held (download, or a stored image read back) and given
   // back when the job leaves this worker, however it leaves.
@@ -88,7 +111,7 @@ async function runJob(
   job: Job<GenerationJobData, GenerationJobResult>,
   token: string | undefined,
   signal: AbortSignal | undefined,
-  handBack: Promise<never>,
+  handBack: AbortSignal,
   imageSlot: () => Promise<void>,
 ): Promise<GenerationJobResult> {
   const ctx: Ctx = { job, token, data: job.data, log: deps.logger.child({ jobId: job.id }) };
@@ -182,7 +205,7 @@ async function generate(
   deps: StepDeps,
   ctx: Ctx,
   signal: AbortSignal | undefined,
-  handBack: Promise<never>,
+  handBack: AbortSignal,
   imageSlot: () => Promise<void>,
 ): Promise<GeneratedImage> {
   const { job, data } = ctx;
@@ -225,11 +248,11 @@ async function generate(
   try {
     const limit = deps.limits?.[provider.name];
     if (deps.limiter && limit) {
-      const slot = await Promise.race([deps.limiter.withSlot(provider.name, `${data.jobId}`, limit, 5000, call), handBack]);
+      const slot = await unlessHandedBack(deps.limiter.withSlot(provider.name, `${data.jobId}`, limit, 5000, call), handBack);
       if ('retryInMs' in slot) return delay(ctx, slot.retryInMs, {});
       image = slot.value;
     } else {
-      image = await Promise.race([call(), handBack]);
+      image = await unlessHandedBack(call(), handBack);
     }
   } catch (err) {
     if (err instanceof HandBack) return delay(ctx, 0, {});

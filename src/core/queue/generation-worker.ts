@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { toFluxError } from '../errors.js';
 import type { CancelBus } from './cancel-bus.js';
 import { DEFAULT_PREFIX, QUEUE_NAME } from './generation-queue.js';
-import { finalizeFailure, HandBack, runGenerationJob, type JobProgress, type StepDeps } from './generation-steps.js';
+import { finalizeFailure, runGenerationJob, type JobProgress, type StepDeps } from './generation-steps.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { StepWrites } from './step-writes.js';
 
@@ -30,19 +30,15 @@ export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage' | 'cla
 export class GenerationWorker {
   readonly worker: Worker<GenerationJobData, GenerationJobResult>;
   private stopListening: (() => Promise<void>) | undefined;
-  private handBackNow!: () => void;
-  private readonly handBack: Promise<never>;
+  /** Aborted when the shutdown deadline passes: running jobs are handed back to the queue. */
+  private readonly handBack = new AbortController();
   private readonly lastProgress = new Map<string, number>();
   private readonly deps: StepDeps;
 
   constructor(private readonly options: GenerationWorkerOptions) {
-    this.handBack = new Promise<never>((_, reject) => {
-      this.handBackNow = () => reject(new HandBack());
-    });
-    this.handBack.catch(() => undefined);
     this.worker = new Worker<GenerationJobData, GenerationJobResult>(
       QUEUE_NAME,
-      (job, token, signal) => runGenerationJob(this.deps, job, token, signal, this.handBack),
+      (job, token, signal) => runGenerationJob(this.deps, job, token, signal, this.handBack.signal),
       {
         connection: options.connection,
         prefix: options.prefix ?? DEFAULT_PREFIX,
@@ -78,7 +74,7 @@ export class GenerationWorker {
    */
   async close(deadlineMs = 30_000): Promise<void> {
     const closing = this.worker.close();
-    const timer = setTimeout(() => this.handBackNow(), deadlineMs);
+    const timer = setTimeout(() => this.handBack.abort(), deadlineMs);
     try {
       await closing;
     } finally {
