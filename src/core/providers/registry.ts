@@ -41,7 +41,17 @@ export function createProvider(name: ProviderName, s: ProviderSettings, o: Provi
   switch (name) {
     case 'replicate':
       if (!s.REPLICATE_API_TOKEN) throw new Error('REPLICATE_API_TOKEN is not set');
-      return new ReplicateProvider({ baseUrl: s.REPLICATE_API_URL, token: s.REPLICATE_API_TOKEN, allowPrivateDownloads, ...common, ...polling });
+      // A short `Prefer: wait`: Replicate tells the prediction id only when the held answer returns, and until the id
+      // is checkpointed a crashed or handed-back job cannot be resumed (its successor would pay for a new prediction).
+      // Five seconds keeps that window small and still answers most schnell/dev generations in one request.
+      return new ReplicateProvider({
+        baseUrl: s.REPLICATE_API_URL,
+        token: s.REPLICATE_API_TOKEN,
+        allowPrivateDownloads,
+        preferWaitSeconds: 5,
+        ...common,
+        ...polling,
+      });
     case 'fal':
       if (!s.FAL_KEY) throw new Error('FAL_KEY is not set');
       return new FalProvider({ key: s.FAL_KEY, baseUrl: s.FAL_QUEUE_URL, allowPrivateDownloads, ...common, ...polling });

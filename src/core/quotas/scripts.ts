@@ -15,10 +15,16 @@ import { LuaScript } from './lua-script.js';
  *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight
  * ARGV: 1 jobId, 2 userKey, 3 guildKey, 4 day, 5 now (ms), 6 daily/user, 7 concurrent/user, 8 daily/guild,
  *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms)
- * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position}.
+ * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position}; the same
+ * jobId and dedupe key again (a resent command) answers 'accepted' without charging twice.
  */
 export const admitScript = new LuaScript(`
 local original = redis.call('GET', KEYS[1])
+-- This very call again: ioredis resends a command whose reply was lost when Redis went away after running it. Job
+-- ids are unique per call, so answer as the first run did instead of "duplicate" (which would lose the job).
+if original == ARGV[1] and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return {'accepted', tonumber(redis.call('GET', KEYS[11]) or '1')}
+end
 if original then return {'duplicate', original} end
 -- The same job id twice would overwrite a reservation and leak its charge.
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {'duplicate', ARGV[1]} end
