@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { ConfigSchema } from '../../src/config.js';
 
-/** Settings the app reads: stripped from the inherited environment so only the test's own reach the child. */
-const APP_SETTING = /^(REDIS_|ROLE$|HTTP_PORT$|PUBLIC_URL$|DISCORD_|SLACK_|PROVIDERS$|REPLICATE_|FAL_|BFL_|COG_|ALLOW_PRIVATE|PREVIEW_|FLUX_MODEL$|QUOTA_|JOB_RETENTION|WORKER_|PROVIDER_|SHUTDOWN_|LOG_|RETRY_)/;
+/** Settings the app reads (from its own schema): stripped from the inherited environment so only the test's own reach the child. */
+const APP_SETTINGS = new Set(Object.keys((ConfigSchema as unknown as { in: { shape: Record<string, unknown> } }).in.shape));
 
 /** One log line of the child (pino JSON). */
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
@@ -32,7 +33,7 @@ export class AppProcess {
    * until `/readyz` answers 200 (unless `waitReady` is false: then only until the HTTP endpoint listens).
    */
   static async start(name: string, env: Record<string, string>, options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<AppProcess> {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !APP_SETTING.test(k)));
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !APP_SETTINGS.has(k)));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...inherited, HTTP_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
