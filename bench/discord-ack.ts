@@ -19,7 +19,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { once } from 'node:events';
+import { Client, Events, GatewayIntentBits, MessageFlags } from 'discord.js';
 import { pino } from 'pino';
+import { Agent } from 'undici';
 import { DiscordAdapter } from '../src/bots/discord/discord-adapter.js';
 import { loadConfig } from '../src/config.js';
 import { FluxbotCore } from '../src/core/core.js';
@@ -28,7 +31,8 @@ import { dropPrefix, testPrefix } from '../test/helpers/core.js';
 
 const USERS = 50;
 
-type FakeRequest = { type: 'burst'; commands: number } | { type: 'drain' } | { type: 'close' };
+/** `untracked`: not waited for by `drain` (the bare discord.js client never answers privately). */
+type FakeRequest = { type: 'burst'; commands: number; untracked?: boolean } | { type: 'drain' } | { type: 'close' };
 type FakeAnswer =
   | { type: 'started'; apiUrl: string; guildId: string; floorUrl: string }
   | { type: 'burst'; dispatchedInMs: number; ackMs: number[]; refused: number }
@@ -62,7 +66,7 @@ async function fakeThread(): Promise<void> {
   const all: DispatchedInteraction[] = [];
   const started = Date.now();
 
-  async function burst(commands: number): Promise<void> {
+  async function burst(commands: number, untracked = false): Promise<void> {
     const sent: Array<{ at: number; i: DispatchedInteraction }> = [];
     const begin = Date.now();
     for (let n = 0; n < commands; n++) {
@@ -73,14 +77,14 @@ async function fakeThread(): Promise<void> {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const dispatchedInMs = Date.now() - begin;
-    all.push(...sent.map((s) => s.i));
+    if (!untracked) all.push(...sent.map((s) => s.i));
     const acks = await Promise.all(sent.map(({ i }) => fake.waitFor((c) => c.route === 'interactionCallback' && c.params.interactionId === i.id, 60_000)));
     send({ type: 'burst', dispatchedInMs, ackMs: acks.map((call, n) => call.at - sent[n]!.at), refused: acks.filter((c) => c.status !== 204).length });
   }
 
   port.on('message', (req: FakeRequest) => {
     void (async () => {
-      if (req.type === 'burst') return burst(req.commands);
+      if (req.type === 'burst') return burst(req.commands, req.untracked);
       if (req.type === 'drain') {
         // Every command's private answer: the status posts and answers go at discord.js's 50 requests/s global limit.
         await Promise.all(all.map((i) => fake.waitFor((c) => c.route === 'editOriginal' && c.params.token === i.token, 300_000)));
@@ -151,18 +155,30 @@ async function main(commands: number): Promise<void> {
   await core.ready();
   const progress = core.createProgressFeed();
   await progress.ready();
+  const summary = (b: Extract<FakeAnswer, { type: 'burst' }>) => ({ dispatchedInMs: b.dispatchedInMs, ackMs: percentiles(b.ackMs), acksRefused: b.refused });
+
+  // The floor discord.js itself sets: a bare client whose only work is the defer, on the same connection pool settings.
+  const bare = new Client({ intents: GatewayIntentBits.Guilds, rest: { api: apiUrl, agent: new Agent({ connections: 128, keepAliveTimeout: 30_000 }) } });
+  bare.on(Events.InteractionCreate, (i) => {
+    if (i.isChatInputCommand()) void i.deferReply({ flags: MessageFlags.Ephemeral }).catch(() => undefined);
+  });
+  const bareReady = once(bare, Events.ClientReady);
+  await bare.login('bench-token');
+  await bareReady;
+  await ask('burst', { type: 'burst', commands: 5, untracked: true });
+  const bareDiscordJs = summary(await ask('burst', { type: 'burst', commands, untracked: true }));
+  await bare.destroy();
+
   const config = loadConfig({ DISCORD_TOKEN: 'bench-token', DISCORD_API_URL: apiUrl, DISCORD_GUILD_ID: guildId });
   const adapter = new DiscordAdapter({ config, core, logger, progress });
   await adapter.start();
-
-  const summary = (b: Extract<FakeAnswer, { type: 'burst' }>) => ({ dispatchedInMs: b.dispatchedInMs, ackMs: percentiles(b.ackMs), acksRefused: b.refused });
   await ask('burst', { type: 'burst', commands: 5 }); // loads discord.js's lazily required interaction classes
   const burst = summary(await ask('burst', { type: 'burst', commands }));
   const drained = await ask('drained', { type: 'drain' });
   const counts = await core.queue.getJobCounts();
   console.log(
     JSON.stringify(
-      { commands, ...burst, transportFloorMs, allAnsweredMs: drained.ms, jobsQueued: counts.prioritized, node: process.version, cpus: availableParallelism() },
+      { commands, ...burst, bareDiscordJsAckMs: bareDiscordJs.ackMs, transportFloorMs, allAnsweredMs: drained.ms, jobsQueued: counts.prioritized, node: process.version, cpus: availableParallelism() },
       null,
       2,
     ),

@@ -3,6 +3,7 @@ import { Client, Events, GatewayIntentBits, Partials, REST, Routes, type ClientO
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { AdapterDeps, PlatformAdapter } from '../adapter.js';
+import { AckGate } from '../shared/ack-gate.js';
 import { StatusTracker } from '../shared/status-tracker.js';
 import { discordCommandPayload } from './commands.js';
 import { DiscordDelivery, renderStatus } from './discord-delivery.js';
@@ -67,7 +68,7 @@ export class DiscordAdapter implements PlatformAdapter {
       ...shards,
     });
     this.client = client;
-    const svc: DiscordServices = { core, config, logger: this.logger, rest: this.rest, tracker: this.tracker };
+    const svc: DiscordServices = { core, config, logger: this.logger, rest: this.rest, tracker: this.tracker, acks: new AckGate() };
     // Listener errors surface here (discord.js turns rejections into 'error'); the process never dies of them.
     client.on(Events.Error, (err) => this.logger.error({ err }, 'discord client error'));
     client.on(Events.ShardError, (err, shardId) => this.logger.warn({ err, shardId }, 'gateway connection error'));

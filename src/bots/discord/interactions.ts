@@ -16,6 +16,7 @@ const ALREADY_ACKNOWLEDGED = 40060;
 export async function handleInteraction(svc: DiscordServices, interaction: Interaction): Promise<void> {
   if (!interaction.isChatInputCommand()) return;
   const log = svc.logger.child({ interactionId: interaction.id, command: interaction.commandName, user: interaction.user.id });
+  svc.acks.enter();
   try {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   } catch (err) {
@@ -25,7 +26,10 @@ export async function handleInteraction(svc: DiscordServices, interaction: Inter
     if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate interaction ignored');
     else log.warn({ err }, 'could not acknowledge the interaction');
     return;
+  } finally {
+    svc.acks.leave();
   }
+  await svc.acks.idle();
   try {
     if (!interaction.inGuild()) return await replyPrivately(interaction, GUILD_ONLY_TEXT, log);
     switch (interaction.commandName) {

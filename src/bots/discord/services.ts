@@ -5,6 +5,7 @@ import type { Config } from '../../config.js';
 import type { FluxbotCore } from '../../core/core.js';
 import { isFluxError } from '../../core/errors.js';
 import type { Requester } from '../../core/ports.js';
+import type { AckGate } from '../shared/ack-gate.js';
 import type { StatusTracker } from '../shared/status-tracker.js';
 
 /** A status message the bot role keeps current. */
@@ -23,6 +24,8 @@ export interface DiscordServices {
   rest: REST;
   /** Present when the process has a progress feed (bot role). */
   tracker: StatusTracker<StatusMessage> | undefined;
+  /** Acks of a burst go out before any command's slower work. */
+  acks: AckGate;
 }
 
 /** Interaction tokens die after 15 minutes; past this age the bot no longer uses one (a margin for clock skew). */
