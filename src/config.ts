@@ -80,7 +80,7 @@ export const ConfigSchema = z
     JOB_RETENTION_DAYS: intSetting(30, 1),
     WORKER_CONCURRENCY: intSetting(50, 1),
     PROVIDER_CONCURRENCY: intSetting(20, 1),
-    IMAGE_CONCURRENCY: intSetting(16, 1, 1000),
+    IMAGE_CONCURRENCY: intSetting(8, 1, 1000),
     PROVIDER_RATE_PER_MINUTE: intSetting(600, 1),
     SHUTDOWN_TIMEOUT_MS: intSetting(30_000, 0),
     RETRY_ATTEMPTS: intSetting(2, 1, 100),

@@ -42,7 +42,7 @@ export interface WorkerSetup {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   progressIntervalMs?: number;
-  /** Images one worker process holds in memory at once (download → stash → upload). Default 16. */
+  /** Images one worker process holds in memory at once (download → stash → upload). Default 8. */
   imageConcurrency?: number;
 }
 
@@ -124,7 +124,7 @@ export class FluxbotCore {
       records: this.records,
       stash: new ImageStash(this.connect({ maxRetriesPerRequest: null }), this.prefix),
       logger: this.options.logger.child({ module: 'worker' }),
-      imageSlots: new ImageSlots(setup.imageConcurrency ?? 16),
+      imageSlots: new ImageSlots(setup.imageConcurrency ?? 8),
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(setup.limits ? { limiter: new ProviderLimiter(this.connect({ maxRetriesPerRequest: null }), this.prefix) } : {}),
     };
