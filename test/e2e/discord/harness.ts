@@ -57,6 +57,8 @@ export interface HarnessOptions {
   /** Register commands in the guild (default) or globally. */
   guildCommands?: boolean;
   replicateLatencyMs?: number;
+  /** More configuration variables (e.g. `DISCORD_SHARDS`), as the environment would give them. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -84,6 +86,7 @@ export class Harness {
       DISCORD_TOKEN: 'fake-bot-token',
       DISCORD_API_URL: h.fake.apiUrl,
       ...(options.guildCommands === false ? {} : { DISCORD_GUILD_ID: h.fake.guild.id }),
+      ...options.env,
     });
     await h.startBot();
     return h;

@@ -1,7 +1,7 @@
 import type { APIAttachment } from 'discord.js';
 import { FakeServer } from '../fake-server.js';
 import { FaultBook, matches, type Fault, type RouteMatcher } from './faults.js';
-import { FakeGateway, type GatewayConnection, type GatewayFrame } from './gateway.js';
+import { FakeGateway, shardOf, type GatewayConnection, type GatewayDispatch, type GatewayFrame, type GatewaySessionInfo } from './gateway.js';
 import type { DiscordCall } from './http.js';
 import { snowflake } from './ids.js';
 import { buildInteraction, type InteractionInit } from './interaction.js';
@@ -23,6 +23,11 @@ export interface FakeDiscordOptions extends Partial<DiscordSettings> {
   token?: string;
   /** Gateway heartbeat interval sent in HELLO; default 41250 ms as on Discord. */
   heartbeatIntervalMs?: number;
+  /**
+   * Shards `GET /gateway/bot` recommends (default 1). Each IDENTIFY `shard: [id, count]` is its own session that
+   * gets only the guilds (and guild events) of that shard; an IDENTIFY with fewer shards closes with 4011.
+   */
+  shards?: number;
 }
 
 /** A reaction a test makes as some user. */
@@ -79,6 +84,7 @@ export class FakeDiscord {
     this.gateway = new FakeGateway(this.state, url.replace(/^http/, 'ws'), {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
       token: options.token,
+      ...(options.shards === undefined ? {} : { shards: options.shards }),
     });
   }
 
@@ -126,6 +132,11 @@ export class FakeDiscord {
     const guild = this.guilds[0];
     if (!guild) throw new Error('fake discord: no guild configured');
     return guild;
+  }
+
+  /** The shard id whose gateway session gets a guild's events, by the count `/gateway/bot` reports. */
+  shardOf(guildId: string): number {
+    return shardOf(guildId, this.gateway.shardCount);
   }
 
   /** A channel or thread by id or name. */
@@ -229,6 +240,16 @@ export class FakeDiscord {
     return this.gateway.connections;
   }
 
+  /** Every dispatch the gateway sent, with the shard whose session got it. */
+  get gatewayDispatches(): GatewayDispatch[] {
+    return this.gateway.dispatches.entries;
+  }
+
+  /** The current gateway session of every shard that identified, by shard id. */
+  get gatewaySessions(): GatewaySessionInfo[] {
+    return this.gateway.sessionList;
+  }
+
   /** Resolves with the first frame (past or future) with this op that matches the optional predicate. */
   waitForGatewayOp(op: number, predicate: (frame: GatewayFrame) => boolean = () => true, timeoutMs = 10_000): Promise<GatewayFrame> {
     return this.gateway.frames.waitFor((f) => f.op === op && predicate(f), timeoutMs, `FakeDiscord.waitForGatewayOp(${op})`);
@@ -293,19 +314,19 @@ export class FakeDiscord {
     }
   }
 
-  /** Cuts the gateway connection (close 4000 by default, `abrupt` for a TCP reset); the client resumes. */
-  dropSocket(options: { code?: number; abrupt?: boolean } = {}): void {
+  /** Cuts a shard's gateway connection (shard 0 by default; close 4000, `abrupt` for a TCP reset); the client resumes. */
+  dropSocket(options: { code?: number; abrupt?: boolean; shard?: number } = {}): void {
     this.gateway.dropSocket(options);
   }
 
-  /** Sends op 9; unless `resumable`, the session is gone and the client must IDENTIFY again. */
-  invalidSession(resumable = false): void {
-    this.gateway.invalidSession(resumable);
+  /** Sends op 9 on a shard (default 0); unless `resumable`, its session is gone and the client must IDENTIFY again. */
+  invalidSession(resumable = false, shard = 0): void {
+    this.gateway.invalidSession(resumable, shard);
   }
 
-  /** Sends op 7; the client reconnects and resumes. */
-  requestReconnect(): void {
-    this.gateway.requestReconnect();
+  /** Sends op 7 on a shard (default 0); the client reconnects and resumes. */
+  requestReconnect(shard = 0): void {
+    this.gateway.requestReconnect(shard);
   }
 
   private get context(): RouteContext {

@@ -9,8 +9,9 @@ import { ok, type RouteContext, type RouteDef } from './context.js';
 function gatewayBot(ctx: RouteContext): Reply {
   return ok({
     url: `${ctx.baseUrl.replace(/^http/, 'ws')}${GATEWAY_PATH}`,
-    shards: 1,
-    session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+    shards: ctx.gateway.shardCount,
+    // max_concurrency = shards: discord.js identifies every shard at once instead of one per 5 s.
+    session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: ctx.gateway.shardCount },
   });
 }
 
