@@ -26,13 +26,12 @@ export class AckGate {
   idle(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.maxWaitMs);
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        self.waiters = self.waiters.filter((w) => w !== done);
+        this.waiters = this.waiters.filter((w) => w !== done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, this.maxWaitMs);
       this.waiters.push(done);
     });
   }

@@ -1,86 +1,15 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Logger } from 'pino';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { FluxError, GenerationCanceled, toFluxError } from '../errors.js';
 import { fitImage } from '../images/image.js';
-import type { ImageStash } from '../jobs/image-stash.js';
-import type { JobRecordStore } from '../jobs/job-records.js';
-import type { DeliveryPort, Platform } from '../ports.js';
-import type { CompletionNotifier, GeneratedImage, ImageProvider, ProviderCheckpoint } from '../providers/provider.js';
-import type { AdmissionGate } from './admission.js';
+import { noMetrics } from '../metrics.js';
+import type { GeneratedImage, ProviderCheckpoint } from '../providers/provider.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
-import { noMetrics, type PipelineMetrics } from '../metrics.js';
-import type { ImageSlots } from './image-slots.js';
-import type { ProviderLimit, ProviderLimiter } from './provider-limiter.js';
-import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
-import type { StepWrites } from './step-writes.js';
+import { delay, fail, onProviderError } from './job-endings.js';
+import { HandBack, unlessHandedBack, type StepContext as Ctx, type StepDeps } from './step-context.js';
 
-export interface StepDeps {
-  /** Bounds the images this worker holds in memory at once (see ImageSlots). */
-  imageSlots?: ImageSlots;
-  /** Where pipeline measurements go (Prometheus in the app). */
-  metrics?: PipelineMetrics;
-  providers: readonly ImageProvider[];
-  deliveries: Partial<Record<Platform, DeliveryPort>>;
-  quotas: AdmissionGate;
-  records: JobRecordStore;
-  stash: ImageStash;
-  logger: Logger;
-  limiter?: ProviderLimiter;
-  limits?: Partial<Record<string, ProviderLimit>>;
-  policy?: RetryPolicy;
-  /** Webhook URL for a job's provider call (set when PUBLIC_URL is configured). */
-  webhookUrl?: (jobId: string, provider: string) => string | undefined;
-  /** With a webhook URL: the wait between polls that a webhook for the prediction ends early. */
-  completion?: (jobId: string, provider: string) => CompletionNotifier | undefined;
-  /** The worker's batched per-job writes (image + checkpoint; delivered + record + release). */
-  writes: StepWrites;
-  /** Called with stage changes for status messages; throttled by the caller. */
-  onStage?: (job: Job<GenerationJobData>, progress: JobProgress) => void;
-  /**
-   * Like onStage, for progress written together with a checkpoint: returns the progress to write when the throttle
-   * lets it through (and counts it as sent), undefined when there is nothing to send.
-   */
-  claimStage?: (job: Job<GenerationJobData>, progress: JobProgress) => JobProgress | undefined;
-}
-
-export interface JobProgress {
-  stage: 'generating' | 'delivering';
-  provider?: string;
-  queuePosition?: number;
-  fraction?: number;
-}
-
-/** Thrown to hand a job back (shutdown deadline passed): the job goes back to the queue and resumes elsewhere. */
-export class HandBack extends Error {
-  constructor() {
-    super('worker shutting down; job handed back');
-  }
-}
-
-/**
- * `work`, or a HandBack rejection as soon as `handBack` aborts. Not `Promise.race` with a worker-wide promise: a
- * promise that never settles keeps every race's reaction, and with it every job's result (its image), for the
- * worker's lifetime. The listener here is removed as soon as the work settles.
- */
-export function unlessHandedBack<T>(work: Promise<T>, handBack: AbortSignal): Promise<T> {
-  if (handBack.aborted) return Promise.reject(new HandBack());
-  return new Promise<T>((resolve, reject) => {
-    const onHandBack = () => reject(new HandBack());
-    handBack.addEventListener('abort', onHandBack, { once: true });
-    work.then(
-      (value) => {
-        handBack.removeEventListener('abort', onHandBack);
-        resolve(value);
-      },
-      (err: unknown) => {
-        handBack.removeEventListener('abort', onHandBack);
-        reject(err);
-      },
-    );
-  });
-}
-
-type Ctx = { job: Job<GenerationJobData, GenerationJobResult>; token: string | undefined; data: GenerationJobData; log: Logger };
+export type { JobProgress, StepDeps } from './step-context.js';
+export { HandBack, unlessHandedBack } from './step-context.js';
+export { fail, finalizeFailure } from './job-endings.js';
 
 /**
  * One job: provider → stored image → delivery, with a checkpoint in the job after each step so a re-run after a
@@ -277,65 +206,4 @@ async function generate(
   };
   await deps.writes.storeImage(job, ctx.data, image.bytes, deps.claimStage?.(job, { stage: 'delivering' }));
   return image;
-}
-
-async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError, resumed: boolean): Promise<never> {
-  const { data } = ctx;
-  // A resumed prediction that fails again (task gone, result expired, stored error) will fail the same way each time:
-  // the next try starts a new one. An expired output of a resumed prediction is such a case, not bad input.
-  if (resumed && error.code === 'image_invalid' && data.providerFailures + 1 < (deps.policy ?? DEFAULT_RETRY_POLICY).attemptsPerProvider) {
-    const { checkpoint: _stale, ...rest } = ctx.data;
-    ctx.data = rest;
-    return delay(ctx, 0, { providerFailures: data.providerFailures + 1 });
-  }
-  const decision = decideRetry(error, {
-    providerFailures: data.providerFailures,
-    rateLimitWaits: data.rateLimitWaits,
-    hasNextProvider: data.providerIndex + 1 < deps.providers.length,
-  }, deps.policy ?? DEFAULT_RETRY_POLICY);
-  ctx.log.warn({ code: error.code, provider: error.provider, decision: decision.action, err: error.message }, 'provider error');
-  if (error.code !== 'canceled') (deps.metrics ?? noMetrics).providerError(error.provider ?? deps.providers[data.providerIndex]?.name ?? 'unknown', error.code);
-  switch (decision.action) {
-    case 'wait':
-      return delay(ctx, decision.delayMs, { rateLimitWaits: data.rateLimitWaits + 1 });
-    case 'retry': {
-      const { checkpoint: _dropped, ...rest } = ctx.data;
-      ctx.data = decision.keepCheckpoint && !resumed ? ctx.data : rest;
-      return delay(ctx, decision.delayMs, { providerFailures: data.providerFailures + 1 });
-    }
-    case 'failover': {
-      const { checkpoint: _dropped, ...rest } = ctx.data;
-      ctx.data = rest;
-      return delay(ctx, decision.delayMs, { providerIndex: data.providerIndex + 1, providerFailures: 0, rateLimitWaits: 0 });
-    }
-    case 'fail':
-      return fail(deps, ctx, error);
-  }
-}
-
-/** Puts the job back in the queue for later without spending a BullMQ attempt. */
-async function delay(ctx: Ctx, ms: number, changes: Partial<GenerationJobData>): Promise<never> {
-  ctx.data = { ...ctx.data, ...changes };
-  await ctx.job.updateData(ctx.data);
-  await ctx.job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), ctx.token);
-  throw new DelayedError();
-}
-
-/** Ends the job without an image: refund once, tell the person why, and fail without retry. */
-export async function fail(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
-  ctx.data = { ...ctx.data, failure: { code: error.code, message: error.userMessage } };
-  await ctx.job.updateData(ctx.data).catch(() => undefined);
-  await finalizeFailure(deps, ctx.data, error, ctx.log);
-  throw new UnrecoverableError(error.userMessage);
-}
-
-/** Refund and notify exactly once (the release decides who notifies), for any path that ends a job without an image. */
-export async function finalizeFailure(deps: Pick<StepDeps, 'quotas' | 'deliveries' | 'metrics'>, data: GenerationJobData, error: FluxError, log: Logger): Promise<void> {
-  const released = await deps.quotas.release(data.jobId, 'refunded');
-  if (!released) return;
-  (deps.metrics ?? noMetrics).finished('failed');
-  log.info({ code: error.code }, 'job ended without an image; quota refunded');
-  await deps.deliveries[data.target.platform]
-    ?.notifyFailure({ jobId: data.jobId, requester: data.requester, target: data.target, request: data.request }, error)
-    .catch((err: unknown) => log.warn({ err }, 'could not tell the person about the failure'));
 }

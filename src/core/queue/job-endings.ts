@@ -1,0 +1,71 @@
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import type { FluxError } from '../errors.js';
+import { noMetrics } from '../metrics.js';
+import type { GenerationJobData } from './job-data.js';
+import { decideRetry, DEFAULT_RETRY_POLICY } from './retry-policy.js';
+import type { StepContext as Ctx, StepDeps } from './step-context.js';
+
+/* How a generation attempt ends when the provider fails: wait, retry, fail over (all without spending a BullMQ
+ * attempt), or give up with a refund and a reason. */
+
+export async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError, resumed: boolean): Promise<never> {
+  const { data } = ctx;
+  // A resumed prediction that fails again (task gone, result expired, stored error) will fail the same way each time:
+  // the next try starts a new one. An expired output of a resumed prediction is such a case, not bad input.
+  if (resumed && error.code === 'image_invalid' && data.providerFailures + 1 < (deps.policy ?? DEFAULT_RETRY_POLICY).attemptsPerProvider) {
+    const { checkpoint: _stale, ...rest } = ctx.data;
+    ctx.data = rest;
+    return delay(ctx, 0, { providerFailures: data.providerFailures + 1 });
+  }
+  const decision = decideRetry(error, {
+    providerFailures: data.providerFailures,
+    rateLimitWaits: data.rateLimitWaits,
+    hasNextProvider: data.providerIndex + 1 < deps.providers.length,
+  }, deps.policy ?? DEFAULT_RETRY_POLICY);
+  ctx.log.warn({ code: error.code, provider: error.provider, decision: decision.action, err: error.message }, 'provider error');
+  if (error.code !== 'canceled') (deps.metrics ?? noMetrics).providerError(error.provider ?? deps.providers[data.providerIndex]?.name ?? 'unknown', error.code);
+  switch (decision.action) {
+    case 'wait':
+      return delay(ctx, decision.delayMs, { rateLimitWaits: data.rateLimitWaits + 1 });
+    case 'retry': {
+      const { checkpoint: _dropped, ...rest } = ctx.data;
+      ctx.data = decision.keepCheckpoint && !resumed ? ctx.data : rest;
+      return delay(ctx, decision.delayMs, { providerFailures: data.providerFailures + 1 });
+    }
+    case 'failover': {
+      const { checkpoint: _dropped, ...rest } = ctx.data;
+      ctx.data = rest;
+      return delay(ctx, decision.delayMs, { providerIndex: data.providerIndex + 1, providerFailures: 0, rateLimitWaits: 0 });
+    }
+    case 'fail':
+      return fail(deps, ctx, error);
+  }
+}
+
+/** Puts the job back in the queue for later without spending a BullMQ attempt. */
+export async function delay(ctx: Ctx, ms: number, changes: Partial<GenerationJobData>): Promise<never> {
+  ctx.data = { ...ctx.data, ...changes };
+  await ctx.job.updateData(ctx.data);
+  await ctx.job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), ctx.token);
+  throw new DelayedError();
+}
+
+/** Ends the job without an image: refund once, tell the person why, and fail without retry. */
+export async function fail(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
+  ctx.data = { ...ctx.data, failure: { code: error.code, message: error.userMessage } };
+  await ctx.job.updateData(ctx.data).catch(() => undefined);
+  await finalizeFailure(deps, ctx.data, error, ctx.log);
+  throw new UnrecoverableError(error.userMessage);
+}
+
+/** Refund and notify exactly once (the release decides who notifies), for any path that ends a job without an image. */
+export async function finalizeFailure(deps: Pick<StepDeps, 'quotas' | 'deliveries' | 'metrics'>, data: GenerationJobData, error: FluxError, log: Logger): Promise<void> {
+  const released = await deps.quotas.release(data.jobId, 'refunded');
+  if (!released) return;
+  (deps.metrics ?? noMetrics).finished('failed');
+  log.info({ code: error.code }, 'job ended without an image; quota refunded');
+  await deps.deliveries[data.target.platform]
+    ?.notifyFailure({ jobId: data.jobId, requester: data.requester, target: data.target, request: data.request }, error)
+    .catch((err: unknown) => log.warn({ err }, 'could not tell the person about the failure'));
+}
