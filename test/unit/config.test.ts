@@ -48,4 +48,11 @@ describe('configuration', () => {
     expect(names.length).toBeGreaterThan(30);
     for (const name of names) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
   });
+
+  it('the README settings table names every setting too', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const names = Object.keys((ConfigSchema as unknown as { in: { shape: Record<string, unknown> } }).in.shape);
+    const missing = names.filter((name) => !readme.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
 });
