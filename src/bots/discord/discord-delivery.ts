@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DiscordAPIError, Routes, type APIChannel, type APIMessage, type REST, type RawFile } from 'discord.js';
 import type { Logger } from 'pino';
 import type { FluxError } from '../../core/errors.js';
@@ -53,6 +54,10 @@ export class DiscordDelivery implements DeliveryPort {
       allowed_mentions: { users: [d.requester.userId] },
       ...(where.replyTo ? { message_reference: { message_id: where.replyTo, fail_if_not_exists: false } } : {}),
       ...(files.length > 0 ? { attachments: [{ id: 0, filename: name }] } : {}),
+      // A job re-run after a crash between posting and checkpointing posts with the same nonce: Discord answers the
+      // message it already created instead of posting the image twice.
+      nonce: deliveryNonce(d.jobId),
+      enforce_nonce: true,
     };
     const message = (await this.rest.post(Routes.channelMessages(where.channelId), { body, files })) as APIMessage;
     if (withheld) this.logger.info({ jobId: d.jobId }, 'NSFW-flagged image withheld in a non-NSFW channel');
@@ -112,4 +117,9 @@ export class DiscordDelivery implements DeliveryPort {
       throw err;
     }
   }
+}
+
+/** Discord nonces are at most 25 characters: a digest of the job id (one job, one image message). */
+export function deliveryNonce(jobId: string): string {
+  return createHash('sha256').update(`fluxbot:${jobId}`).digest('base64url').slice(0, 25);
 }

@@ -54,6 +54,8 @@ export interface MessageBody {
   poll?: unknown;
   flags?: unknown;
   message_reference?: unknown;
+  nonce?: unknown;
+  enforce_nonce?: unknown;
 }
 
 /**

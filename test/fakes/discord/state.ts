@@ -44,6 +44,8 @@ export class DiscordState {
   readonly guilds = new Map<string, FakeGuild>();
   readonly channels = new Map<string, FakeChannel>();
   readonly messages = new Map<string, FakeMessage>();
+  /** `enforce_nonce` messages by channel and nonce: a repeat answers the first message instead of posting again. */
+  readonly nonces = new Map<string, string>();
   /** CDN path (`/cdn/...`, no query) → bytes. */
   readonly files = new Map<string, { bytes: Buffer; contentType: string }>();
   /** `global` or a guild id → commands in registration order. */

@@ -34,7 +34,12 @@ function createChannelMessage(ctx: RouteContext, call: DiscordCall): Reply {
   const body = (call.body ?? {}) as MessageBody;
   const problem = checkMessage(body, call.files, { uploadLimitBytes: ctx.settings.uploadLimitBytes, creating: true });
   if (problem) return problem;
+  // Discord's enforce_nonce: the same nonce in the same channel (within minutes) returns the message already created.
+  const nonceKey = body.enforce_nonce === true && (typeof body.nonce === 'string' || typeof body.nonce === 'number') ? `${channel.id}:${body.nonce}` : undefined;
+  const earlier = nonceKey === undefined ? undefined : ctx.state.messages.get(ctx.state.nonces.get(nonceKey) ?? '');
+  if (earlier && !earlier.deleted) return messageReply(ctx, earlier);
   const message = createMessage(ctx, channel.id, body, call.files);
+  if (nonceKey !== undefined) ctx.state.nonces.set(nonceKey, message.id);
   emitMessage(ctx, 'MESSAGE_CREATE', message);
   return messageReply(ctx, message);
 }
