@@ -64,6 +64,7 @@ export const ConfigSchema = z
     BFL_API_KEY: optionalString,
     BFL_API_URL: url('https://api.bfl.ai/v1'),
     COG_URL: optionalUrl(),
+    COG_MODEL: optionalString.pipe(z.enum(MODEL_IDS, { error: `must be one of ${MODEL_IDS.join(', ')}` }).optional()),
     ALLOW_PRIVATE_URLS: optionalString
       .transform((v) => (v === undefined ? 'false' : v.toLowerCase()))
       .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }))

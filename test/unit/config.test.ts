@@ -10,6 +10,11 @@ describe('configuration', () => {
     expect(c.DISCORD_API_URL).toBe('https://discord.com/api');
   });
 
+  it('reads the Cog model and refuses an unknown one', () => {
+    expect(loadConfig({ COG_URL: 'http://gpu:5000', COG_MODEL: 'flux-dev' }).COG_MODEL).toBe('flux-dev');
+    expect(() => loadConfig({ COG_URL: 'http://gpu:5000', COG_MODEL: 'sdxl' })).toThrow(/COG_MODEL: must be one of/);
+  });
+
   it('orders providers by PROVIDERS, else the configured ones', () => {
     expect(loadConfig({ FAL_KEY: 'k', REPLICATE_API_TOKEN: 'r' }).PROVIDERS).toEqual(['replicate', 'fal']);
     expect(loadConfig({ FAL_KEY: 'k', REPLICATE_API_TOKEN: 'r', PROVIDERS: 'fal, replicate' }).PROVIDERS).toEqual(['fal', 'replicate']);

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../models.js';
+import type { ModelId, ProviderName } from '../models.js';
 import { BflProvider } from './bfl/bfl-provider.js';
 import { CogProvider } from './cog/cog-provider.js';
 import { FalProvider } from './fal/fal-provider.js';
@@ -18,6 +18,8 @@ export interface ProviderSettings {
   /** Sent to BFL as `webhook_secret` with each webhook URL (set when webhooks are on). */
   BFL_WEBHOOK_SECRET?: string | undefined;
   COG_URL?: string | undefined;
+  /** The model the Cog container serves; requests for other models go to the next provider. */
+  COG_MODEL?: ModelId | undefined;
   /** Let downloads reach private/loopback hosts (self-hosted setups, tests). */
   ALLOW_PRIVATE_URLS?: boolean | undefined;
   /** Simulated latency of the preview provider. */
@@ -67,7 +69,7 @@ export function createProvider(name: ProviderName, s: ProviderSettings, o: Provi
       });
     case 'cog':
       if (!s.COG_URL) throw new Error('COG_URL is not set');
-      return new CogProvider({ baseUrl: s.COG_URL, ...common });
+      return new CogProvider({ baseUrl: s.COG_URL, ...(s.COG_MODEL ? { model: s.COG_MODEL } : {}), ...common });
     case 'preview':
       return new PreviewProvider({ latencyMs: s.PREVIEW_LATENCY_MS ?? 0 });
   }
