@@ -194,7 +194,7 @@ async function measure(config: string, subject: Subject, withWebhooks: boolean):
   await http.close();
   await webhooks?.close();
   await core.close(1000);
-  await dropPrefix(prefix);
+  await dropPrefix(prefix, REDIS);
   await subject.close();
   return row;
 }

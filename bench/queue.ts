@@ -20,6 +20,7 @@ import { FluxbotCore } from '../src/core/core.js';
 import { ReplicateProvider } from '../src/core/providers/replicate/replicate-provider.js';
 import { parseFluxRequest } from '../src/core/request.js';
 import { MemoryDelivery } from '../test/fakes/memory-delivery.js';
+import { dropPrefix } from '../test/helpers/core.js';
 import { startReplicateFakeProcess } from './child-fake.js';
 
 const args = process.argv.slice(2);
@@ -52,21 +53,6 @@ interface Throughput {
   /** Commands Redis executed per job (Lua scripts' inner commands included; other clients' too on a shared Redis). */
   redisCommandsPerJob: number;
   cpuMsPerJob: number;
-}
-
-/** Deletes every key under a prefix. */
-async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 function pct(sorted: number[], p: number): number {
@@ -141,7 +127,7 @@ async function submitLatency(): Promise<{ p50: number; p99: number; max: number;
   }
   times.sort((a, b) => a - b);
   await core.close(100);
-  await dropPrefix(prefix);
+  await dropPrefix(prefix, REDIS);
   return { p50: pct(times, 50), p99: pct(times, 99), max: pct(times, 100), n: times.length };
 }
 
@@ -171,7 +157,7 @@ async function rawBullmq(redis: Redis): Promise<Throughput> {
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  await dropPrefix(prefix);
+  await dropPrefix(prefix, REDIS);
   return result;
 }
 
@@ -198,7 +184,7 @@ async function pipeline(redis: Redis): Promise<Throughput> {
   if (delivery.failures.length > 0) throw new Error(`${delivery.failures.length} jobs failed`);
   await core.close(1000);
   fake.stop();
-  await dropPrefix(prefix);
+  await dropPrefix(prefix, REDIS);
   return result;
 }
 

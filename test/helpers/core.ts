@@ -25,9 +25,9 @@ export async function makeCore(overrides: Partial<CoreOptions> = {}): Promise<Fl
   return core;
 }
 
-/** Deletes every key under a prefix. */
-export async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+/** Deletes every key under a prefix (tests and benchmarks). */
+export async function dropPrefix(prefix: string, redisUrl = REDIS_URL): Promise<void> {
+  const redis = new Redis(redisUrl);
   try {
     let cursor = '0';
     do {

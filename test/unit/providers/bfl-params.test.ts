@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnsupportedByProvider } from '../../../src/core/errors.js';
+import { expectUnsupported } from '../../helpers/refusal.js';
 import { MODEL_IDS, MODELS } from '../../../src/core/models.js';
 import { bflEndpoint, bflParams, withBflExtras } from '../../../src/core/providers/bfl/params.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
@@ -10,15 +10,7 @@ function req(input: FluxRequestInput): FluxRequest {
   return parsed.request;
 }
 
-function refusal(request: FluxRequest): UnsupportedByProvider {
-  try {
-    bflParams(request);
-  } catch (err) {
-    expect(err).toBeInstanceOf(UnsupportedByProvider);
-    return err as UnsupportedByProvider;
-  }
-  throw new Error('expected bflParams to refuse the request');
-}
+const refusal = (request: FluxRequest) => expectUnsupported(() => bflParams(request));
 
 describe('BFL parameters: one exact body per model', () => {
   it('flux-pro sends the resolved pixel size and every pro field', () => {

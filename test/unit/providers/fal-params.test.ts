@@ -1,5 +1,5 @@
+import { expectUnsupported } from '../../helpers/refusal.js';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedByProvider } from '../../../src/core/errors.js';
 import { MODELS, type ModelId } from '../../../src/core/models.js';
 import { falAppId } from '../../../src/core/providers/fal/queue-client.js';
 import { toFalCall, type FalCall } from '../../../src/core/providers/fal/params.js';
@@ -11,15 +11,7 @@ function req(input: Partial<FluxRequestInput>): FluxRequest {
   return parsed.request;
 }
 
-function refusal(fn: () => unknown): UnsupportedByProvider {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UnsupportedByProvider);
-    return err as UnsupportedByProvider;
-  }
-  throw new Error('expected UnsupportedByProvider');
-}
+const refusal = expectUnsupported;
 
 describe('toFalCall: the exact call for every model with its defaults', () => {
   const expected: Record<ModelId, FalCall> = {

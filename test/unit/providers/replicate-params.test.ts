@@ -1,5 +1,5 @@
+import { expectUnsupported } from '../../helpers/refusal.js';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedByProvider } from '../../../src/core/errors.js';
 import { MODEL_IDS } from '../../../src/core/models.js';
 import { isModerationError, outputUrl, readPrediction } from '../../../src/core/providers/replicate/prediction.js';
 import { toReplicateParams } from '../../../src/core/providers/replicate/params.js';
@@ -13,15 +13,7 @@ function req(input: Record<string, unknown>): FluxRequest {
   return r.request;
 }
 
-function refusal(fn: () => unknown): UnsupportedByProvider {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UnsupportedByProvider);
-    return err as UnsupportedByProvider;
-  }
-  throw new Error('expected UnsupportedByProvider');
-}
+const refusal = expectUnsupported;
 
 describe('toReplicateParams: the exact input per model', () => {
   it('flux-pro sends every FLUX.1 [pro] field, with the size only for custom', () => {
