@@ -70,6 +70,20 @@ describe('Discord adapter resilience', () => {
     expect(h.fake.calls.filter((c) => c.status === 401)).toEqual([]);
   });
 
+  it('does not answer through an interaction token older than 14 minutes, and still delivers through the bot token', async () => {
+    h = await Harness.start({ provider: 'preview' });
+    // An interaction whose id says it was created 14.5 minutes ago (its token has less than a minute left).
+    const i = h.flux({ prompt: 'an old command', aspect_ratio: '1:1' }, { user: 'alice', createdAt: Date.now() - 14.5 * 60_000 });
+    const image = await h.image();
+    expect(image.channelId).toBeDefined();
+    const status = h.fake.messages('general').find((m) => m.content.includes('an old command'))!;
+    await expect.poll(() => h!.fake.message(status.id)!.content).toContain('✅ Done');
+    // Acked at once, then never touched again through the token: no webhook edit, no follow-up.
+    expect(h.fake.callsTo((c) => c.route === 'interactionCallback' && c.params.interactionId === i.id)).toHaveLength(1);
+    expect(h.fake.calls.filter((c) => c.route && WEBHOOK_ROUTES.has(c.route) && c.params.token === i.token)).toEqual([]);
+    expect(h.log.warnings.map((w) => w.msg)).toContain('interaction token too old to answer; reply dropped');
+  });
+
   it('answers a failing command in plain words and keeps serving the next ones', async () => {
     h = await Harness.start({ provider: 'preview' });
     // Discord fails the status message post (500, retried by discord.js, then given up).

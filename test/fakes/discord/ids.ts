@@ -8,9 +8,9 @@ let increment = 0n;
  * A fresh, valid snowflake: discord.js derives `createdAt` from ids, so they must carry a real timestamp.
  * Ids rise strictly within the process, as Discord's do for one worker.
  */
-export function snowflake(): string {
+export function snowflake(at: number = Date.now()): string {
   increment = (increment + 1n) & 0xfffn;
-  const id = ((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | (1n << 17n) | increment;
+  const id = ((BigInt(Math.round(at)) - DISCORD_EPOCH) << 22n) | (1n << 17n) | increment;
   return id.toString();
 }
 

@@ -26,6 +26,8 @@ export interface InteractionInit {
   /** The bot's permissions in the channel (`app_permissions`); default computed. */
   appPermissions?: bigint | string;
   locale?: string;
+  /** When the interaction was created (its id's timestamp, from which discord.js derives `createdTimestamp`). */
+  createdAt?: number;
 }
 
 const STRING = 3;
@@ -69,7 +71,7 @@ export function buildInteraction(state: DiscordState, init: InteractionInit, upl
   const usedResolved = Object.fromEntries(Object.entries(resolved).filter(([, v]) => Object.keys(v as object).length > 0));
   const permissions = BigInt(init.permissions ?? state.memberPermissions(guild.id, user.id));
   const record: FakeInteraction = {
-    id: snowflake(),
+    id: snowflake(init.createdAt),
     token: interactionToken(),
     applicationId: state.applicationId,
     guildId: guild.id,
