@@ -25,7 +25,4 @@ export class ImageStash {
     return this.redis.getBuffer(this.key(jobId));
   }
 
-  async delete(jobId: string): Promise<void> {
-    await this.redis.del(this.key(jobId));
-  }
 }

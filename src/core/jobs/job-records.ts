@@ -52,11 +52,6 @@ export class JobRecordStore {
     return `${this.prefix}:record:${platform}:${messageId}`;
   }
 
-  async save(record: JobRecord): Promise<void> {
-    const { key, value, ttlSeconds } = this.entry(record);
-    await this.redis.set(key, value, 'EX', ttlSeconds);
-  }
-
   /** Key, value and lifetime of a record, for callers that write it together with other state in one round trip. */
   entry(record: JobRecord): { key: string; value: string; ttlSeconds: number } {
     return { key: this.key(record.platform, record.messageId), value: JSON.stringify(record), ttlSeconds: this.ttlSeconds };

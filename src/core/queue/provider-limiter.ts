@@ -103,8 +103,4 @@ export class ProviderLimiter {
       await this.redis.zrem(holders, holder).catch(() => undefined);
     }
   }
-
-  async inFlight(provider: string): Promise<number> {
-    return this.redis.zcard(this.keys(provider)[0]);
-  }
 }
