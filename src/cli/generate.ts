@@ -59,7 +59,7 @@ export async function generateCommand(argv: string[], config: Config, out: (line
     output_quality: num(values['output-quality']),
   };
   for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
-  const parsed = parseFluxRequest(input as FluxRequestInput, { defaultModel: config.FLUX_MODEL });
+  const parsed = parseFluxRequest(input as FluxRequestInput, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: config.ALLOW_PRIVATE_URLS });
   if (!parsed.ok) throw parsed.error;
 
   let names: ProviderName[] = [...config.PROVIDERS];

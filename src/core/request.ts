@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInput } from './errors.js';
+import { isPrivateLink } from './images/url-guard.js';
 import {
   ASPECT_RATIOS,
   FIELD_RANGES,
@@ -95,6 +96,11 @@ export interface ParseOptions {
   defaultModel?: ModelId;
   /** Seed source when the request names none; injectable for tests. */
   randomSeed?: () => number;
+  /**
+   * Accept image prompt links to private or loopback addresses. Off for everything a server member types (the
+   * provider, or a Cog box on the operator's network, would fetch it); the operator CLI follows ALLOW_PRIVATE_URLS.
+   */
+  allowPrivateImageLinks?: boolean;
 }
 
 export function randomSeed(): number {
@@ -119,6 +125,9 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
   const model = input_.model ?? options.defaultModel ?? 'flux-pro';
   const spec = MODELS[model];
 
+  if (input_.image_prompt !== undefined && !options.allowPrivateImageLinks && isPrivateLink(input_.image_prompt)) {
+    return fail('image_prompt must not point to a private or local network address', 'image_prompt');
+  }
   const refuse = (field: string) => fail(`${field} is not supported by ${model}`, field);
   if (input_.image_prompt !== undefined && !spec.imagePrompt) return refuse('image_prompt');
   if (input_.prompt_upsampling !== undefined && !spec.promptUpsampling) return refuse('prompt_upsampling');

@@ -170,6 +170,15 @@ describe('refusals name the field', () => {
     expect(refused({ prompt: 'x', model: 'flux-schnell', steps: 5 }).message).toMatch(/between 1 and 4 for flux-schnell/);
   });
 
+  it('refuses image prompt links into private networks unless the caller allows them (operators, tests)', () => {
+    for (const link of ['http://127.0.0.1/a.png', 'http://169.254.169.254/latest', 'http://[::1]/a.png', 'http://2130706433/x', 'http://localhost:8080/a.png']) {
+      const err = refused({ prompt: 'x', image_prompt: link });
+      expect([err.field, err.message]).toEqual(['image_prompt', 'image_prompt must not point to a private or local network address']);
+      expect(ok({ prompt: 'x', image_prompt: link }, { allowPrivateImageLinks: true }).image_prompt).toBe(link);
+    }
+    expect(ok({ prompt: 'x', image_prompt: 'https://cdn.example.com/a.png' }).image_prompt).toBe('https://cdn.example.com/a.png');
+  });
+
   it('accepts an inline image prompt as a data URI (private files fetched by an adapter)', () => {
     const r = ok({ prompt: 'x', image_prompt: 'data:image/png;base64,iVBORw0KGgo=' });
     expect(r.image_prompt).toMatch(/^data:image\/png/);

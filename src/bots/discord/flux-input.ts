@@ -2,7 +2,6 @@ import type { Attachment, CommandInteractionOption } from 'discord.js';
 import { FLUX_OPTIONS } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
 import type { Config } from '../../config.js';
-import { isPrivateLink } from '../../core/images/url-guard.js';
 import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
 import { BOTH_IMAGE_PROMPTS_TEXT, imagePromptSizeText, imagePromptTypeText, invalidInputText } from './discord-text.js';
 
@@ -50,17 +49,16 @@ export function readFluxInput(data: readonly CommandInteractionOption[], config:
     if (typeof value === 'object') continue;
     input[name === 'image_prompt_url' ? 'image_prompt' : name] = value;
   }
-  const link = values.get('image_prompt_url');
-  // A typed link is checked here so the person hears why at once; the CDN link of an attachment comes from Discord.
-  if (typeof link === 'string' && isPrivateLink(link)) return { ok: false, text: invalidInputText('image_prompt_url must not point to a private or local network address') };
   const attachment = values.get('image_prompt');
-  if (attachment !== undefined && typeof attachment === 'object') {
+  const fromAttachment = attachment !== undefined && typeof attachment === 'object';
+  if (fromAttachment) {
     if (values.has('image_prompt_url')) return { ok: false, text: BOTH_IMAGE_PROMPTS_TEXT };
     const problem = checkImagePrompt(attachment);
     if (problem) return { ok: false, text: problem };
     input.image_prompt = attachment.url;
   }
-  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL });
+  // A typed link must not point into a private network; an attachment's link is Discord's own CDN.
+  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: fromAttachment });
   if (!parsed.ok) return { ok: false, text: invalidInputText(parsed.error.message) };
   return parsed;
 }

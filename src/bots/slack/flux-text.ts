@@ -1,6 +1,5 @@
 import { FLUX_OPTIONS } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
-import { isPrivateLink } from '../../core/images/url-guard.js';
 import { badValueText, unknownOptionText } from './slack-text.js';
 
 /** An image prompt that lives in Slack (private): resolved with the bot token after the ack. */
@@ -89,7 +88,6 @@ export function convert(option: CommandOption, value: string): Converted {
       const fileId = slackFileId(v);
       if (fileId) return { slackFile: { fileId } };
       if (!/^https?:\/\//i.test(v)) return { error: badValueText(option, `\`${v}\` is not a link`) };
-      if (isPrivateLink(v)) return { error: badValueText(option, `\`${v}\` points to a private or local network address`) };
       return { value: v };
     }
     default:
