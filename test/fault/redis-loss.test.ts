@@ -47,7 +47,9 @@ describe('Redis loss (own redis-server, AOF on, killed and restarted)', () => {
     const bot = await deployment.add('bot');
     const worker = await deployment.add('worker');
     for (let i = 0; i < QUEUED; i++) expect((await deployment.flux(i, `queued-${i} a harbour at night`)).ok).toBe(true);
-    // The first generation has started; the rest wait in the queue.
+    // Every command is admitted (a Slack command is acked before it is submitted, so this must be waited for, or the
+    // last ones may meet the outage and be rightly refused), the first generation has started, the rest wait.
+    await expect.poll(async () => Object.values(await jobCounts()).reduce((a, b) => a + b, 0), { timeout: 15_000 }).toBe(QUEUED);
     await replicate.waitFor((c) => c.method === 'POST' && c.path.endsWith('/predictions'), 15_000);
     expect(deployment.images().length).toBeLessThan(QUEUED);
 
