@@ -13,6 +13,7 @@
  * concurrency, after the same number of untimed warm-up jobs (so both are measured warm). Prints JSON.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -53,6 +54,12 @@ interface Throughput {
   /** Commands Redis executed per job (Lua scripts' inner commands included; other clients' too on a shared Redis). */
   redisCommandsPerJob: number;
   cpuMsPerJob: number;
+  /** CPU ms per job of the Redis server (INFO used_cpu_*; on a shared Redis other clients' work too). */
+  redisCpuMsPerJob: number;
+  /** CPU ms per job of the provider fake's process (pipeline only). */
+  fakeCpuMsPerJob?: number;
+  /** Share of the machine's CPU time (all cores) that was busy while this part ran (/proc/stat). */
+  machineBusy: string;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -64,23 +71,54 @@ async function commandsProcessed(redis: Redis): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)![1]);
 }
 
-/** Times `work` (which handles `jobs` jobs): wall clock, this process's CPU, round trips and server commands. */
-async function measure(redis: Redis, jobs: number, work: () => Promise<void>): Promise<Throughput> {
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)![1]);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
+}
+
+/** utime + stime of a process, in ms (Linux /proc; clock ticks are 100 Hz here). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Busy and total jiffies of all cores together (/proc/stat's first line). */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - cpu[3]! - (cpu[4] ?? 0), total };
+}
+
+/**
+ * Times `work` (which handles `jobs` jobs): wall clock, this process's CPU, round trips and server commands; and the
+ * CPU of the Redis server, of the fake's process (`fakePid`) and of the whole machine, to show where the cores went.
+ */
+async function measure(redis: Redis, jobs: number, work: () => Promise<void>, fakePid?: number): Promise<Throughput> {
   const cmd0 = await commandsProcessed(redis);
+  const redisCpu0 = await redisCpuMs(redis);
+  const fake0 = fakePid === undefined ? 0 : processCpuMs(fakePid);
+  const machine0 = machineJiffies();
   const sent0 = sent;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await work();
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const machine1 = machineJiffies();
+  const fake1 = fakePid === undefined ? 0 : processCpuMs(fakePid);
   const trips = sent - sent0;
-  const cmds = (await commandsProcessed(redis)) - cmd0 - 1; // minus the INFO above
+  const cmds = (await commandsProcessed(redis)) - cmd0 - 2; // minus the two INFOs above
+  const redisCpu = (await redisCpuMs(redis)) - redisCpu0;
   const round = (n: number, d: number) => Math.round(n * d) / d;
   return {
     jobsPerSec: Math.round(jobs / secs),
     roundTripsPerJob: round(trips / jobs, 10),
     redisCommandsPerJob: round(cmds / jobs, 10),
     cpuMsPerJob: round((cpu.user + cpu.system) / 1000 / jobs, 100),
+    redisCpuMsPerJob: round(redisCpu / jobs, 100),
+    ...(fakePid === undefined ? {} : { fakeCpuMsPerJob: round((fake1 - fake0) / jobs, 100) }),
+    machineBusy: `${Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100)}%`,
   };
 }
 
@@ -180,7 +218,7 @@ async function pipeline(redis: Redis): Promise<Throughput> {
   const result = await measure(redis, JOBS, async () => {
     await inBatches(WARMUP, JOBS, submit);
     await delivery.until(() => delivery.recorded.length === WARMUP + JOBS, 600_000);
-  });
+  }, fake.child.pid);
   if (delivery.failures.length > 0) throw new Error(`${delivery.failures.length} jobs failed`);
   await core.close(1000);
   fake.stop();

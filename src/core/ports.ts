@@ -65,6 +65,12 @@ export interface DeliveryRequest {
   generationMs: number;
   /** Set for rerolls: the message this one rerolls. */
   rerollOf?: string;
+  /**
+   * Set when an earlier run of this job may already have posted the image: the job runs again after its image was
+   * stored (a crash or a failed delivery attempt). `since` is when the job was submitted (epoch ms). A platform
+   * without an idempotent post looks for that earlier post before posting again.
+   */
+  redelivery?: { since: number };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import { guildKey, userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
 import { withNewSeed, type FluxRequest } from '../request.js';
-import type { Admission, AdmissionGate, RefusalReason } from './admission.js';
+import { MAX_PRIORITY, type Admission, type AdmissionGate, type RefusalReason } from './admission.js';
 import type { CancelBus } from './cancel-bus.js';
 import type { GenerationQueue } from './generation-queue.js';
 import type { GenerationJobData } from './job-data.js';
@@ -62,6 +62,8 @@ export class GenerationService {
       dedupeKey: opts.dedupeKey,
       userKey: userKey(requester),
       guildKey: guildKey(requester),
+      // The admission also counts the jobs ahead in the queue: no second round trip for the position.
+      queue: { wait: this.options.queue.toKey('wait'), prioritized: this.options.queue.toKey('prioritized') },
     });
     if (admission.status === 'refused') (this.options.metrics ?? noMetrics).refusal(admission.reason);
     if (admission.status !== 'accepted') return admission;
@@ -87,14 +89,14 @@ export class GenerationService {
     };
     try {
       // Priority = the person's in-flight position: everyone's first job runs before anyone's second.
-      await this.options.queue.add(data.kind, data, { jobId, priority: Math.min(admission.position, 2_097_151) });
+      await this.options.queue.add(data.kind, data, { jobId, priority: Math.min(admission.position, MAX_PRIORITY) });
     } catch (err) {
       await this.options.quotas.release(jobId, 'refunded').catch(() => undefined);
       throw err;
     }
     this.options.logger.info({ jobId, user: userKey(requester), model: request.model, kind: data.kind }, 'job queued');
     if (data.kind === 'reroll') (this.options.metrics ?? noMetrics).reroll();
-    return { status: 'queued', jobId, position: await this.positionOf(admission.position), userPosition: admission.position };
+    return { status: 'queued', jobId, position: admission.ahead ?? 0, userPosition: admission.position };
   }
 
   /**
@@ -137,13 +139,5 @@ export class GenerationService {
     }
     await this.options.cancels.request(jobId);
     return { status: 'canceling' };
-  }
-
-  /** How many prioritized jobs would run before a job with this priority. */
-  private async positionOf(priority: number): Promise<number> {
-    const priorities = Array.from({ length: Math.min(priority, 50) }, (_, i) => i + 1);
-    const counts = await this.options.queue.getCountsPerPriority(priorities);
-    const ahead = Object.values(counts).reduce((a, b) => a + b, 0);
-    return Math.max(0, ahead - 1);
   }
 }

@@ -50,6 +50,8 @@ async function runJob(
   if (firstStart) metrics.queueWait(Math.max(0, Date.now() - job.timestamp));
 
   let image: GeneratedImage | undefined;
+  // Stored by an earlier run, which may have got as far as posting it before it crashed or its delivery failed.
+  const storedBefore = ctx.data.stored !== undefined;
   if (ctx.data.stored) {
     await imageSlot();
     const bytes = await deps.stash.get(ctx.data.jobId);
@@ -73,6 +75,7 @@ async function runJob(
       model: ctx.data.request.model,
       generationMs: image.ms,
       ...(ctx.data.rerollOf === undefined ? {} : { rerollOf: ctx.data.rerollOf }),
+      ...(storedBefore ? { redelivery: { since: ctx.data.submittedAt } } : {}),
     });
   } catch (err) {
     // Delivery faults use BullMQ's own attempts; the stored image is reused by the next attempt.
@@ -146,7 +149,8 @@ async function generate(
     await job.updateData(ctx.data);
     ctx.log.info({ provider: cp.provider, predictionId: cp.id }, 'prediction checkpointed');
   };
-  deps.onStage?.(job, { stage: 'generating', provider: provider.name });
+  // No 'generating' progress here: every run of a job begins with BullMQ's own 'active' event, which the feed already
+  // reports as started (shown as generating); a progress write of the same state would cost a Redis round trip.
   const webhookUrl = deps.webhookUrl?.(data.jobId, provider.name);
   const completion = webhookUrl ? deps.completion?.(data.jobId, provider.name) : undefined;
   const call = async () => {

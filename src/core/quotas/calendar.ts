@@ -10,8 +10,12 @@ const SEARCH_SPAN_MS = 50 * 3600_000;
 export class ZonedCalendar {
   readonly timeZone: string;
   private readonly format: Intl.DateTimeFormat;
-  // Most calls fall on the same day as the previous one; the midnight search is only repeated when the day changes.
-  private cached: { day: string; resetAt: number } | undefined;
+  /**
+   * The day last looked up: every instant from `from` up to (not including) `resetAt` falls on `day`, since dates
+   * only move forward. Most calls land there, and then neither formatToParts (tens of µs each) nor the midnight
+   * search runs: admission asks for both on every command.
+   */
+  private span: { day: string; from: number; resetAt: number } | undefined;
 
   constructor(timeZone: string) {
     try {
@@ -24,6 +28,12 @@ export class ZonedCalendar {
 
   /** The calendar date at `epochMs` in this zone, as `YYYY-MM-DD`. */
   dayOf(epochMs: number): string {
+    const span = this.span;
+    if (span && epochMs >= span.from && epochMs < span.resetAt) return span.day;
+    return this.formatDay(epochMs);
+  }
+
+  private formatDay(epochMs: number): string {
     let year = '';
     let month = '';
     let day = '';
@@ -40,17 +50,23 @@ export class ZonedCalendar {
    * first existing instant of the next day where a DST change skips midnight.
    */
   nextMidnight(epochMs: number): number {
-    const today = this.dayOf(epochMs);
-    if (this.cached?.day === today) return this.cached.resetAt;
+    const span = this.span;
+    if (span && epochMs >= span.from && epochMs < span.resetAt) return span.resetAt;
+    const today = this.formatDay(epochMs);
+    if (span?.day === today && epochMs < span.resetAt) {
+      // Earlier on the known day (a clock set back): the same midnight.
+      span.from = epochMs;
+      return span.resetAt;
+    }
     // Dates only move forward, so "is it still today?" is monotonic in time: binary search to the millisecond.
     let lo = epochMs;
     let hi = epochMs + SEARCH_SPAN_MS;
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
-      if (this.dayOf(mid) === today) lo = mid;
+      if (this.formatDay(mid) === today) lo = mid;
       else hi = mid;
     }
-    this.cached = { day: today, resetAt: hi };
+    this.span = { day: today, from: epochMs, resetAt: hi };
     return hi;
   }
 }

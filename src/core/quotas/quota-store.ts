@@ -3,15 +3,16 @@ import { QuotaContext, type QuotaOptions } from './context.js';
 import { reconcile } from './reconcile.js';
 import { parseReservation, releaseKeys } from './reservation.js';
 import { admitScript, releaseScript } from './scripts.js';
-import type {
-  Admission,
-  AdmitInput,
-  QuotaPort,
-  ReconcileOptions,
-  ReconcileResult,
-  RefusalReason,
-  Refused,
-  ReleaseOutcome,
+import {
+  MAX_PRIORITY,
+  type Admission,
+  type AdmitInput,
+  type QuotaPort,
+  type ReconcileOptions,
+  type ReconcileResult,
+  type RefusalReason,
+  type Refused,
+  type ReleaseOutcome,
 } from './types.js';
 import { requireCount, requireKey } from './validate.js';
 
@@ -62,6 +63,7 @@ export class QuotaStore implements QuotaPort {
         keys.grant('guild', guildKey),
         keys.inflight('user', userKey),
         keys.inflight('guild', guildKey),
+        ...(input.queue ? [input.queue.wait, input.queue.prioritized] : []),
       ],
       [
         jobId,
@@ -75,6 +77,7 @@ export class QuotaStore implements QuotaPort {
         defaults.concurrentPerGuild,
         today.dayKeyTtlMs,
         this.dedupeTtlMs,
+        MAX_PRIORITY,
       ],
     );
     return toAdmission(reply, jobId, today.resetAt);
@@ -116,7 +119,7 @@ export class QuotaStore implements QuotaPort {
 function toAdmission(reply: unknown, jobId: string, resetAt: number): Admission {
   if (!Array.isArray(reply)) throw new Error('quota admit script returned an unexpected reply');
   const [status, a, b, c, d] = reply as unknown[];
-  if (status === 'accepted') return { status, jobId, position: Number(a) };
+  if (status === 'accepted') return { status, jobId, position: Number(a), ...(b === undefined ? {} : { ahead: Number(b) }) };
   if (status === 'duplicate') return { status, jobId: String(a) };
   const reason = REASONS.find((r) => r === a);
   if (status !== 'refused' || reason === undefined) throw new Error('quota admit script returned an unexpected reply');

@@ -13,17 +13,31 @@ import { LuaScript } from './lua-script.js';
 /**
  * KEYS: 1 dedupe, 2 reservations, 3 subjects, 4 user ban, 5 user limits, 6 guild limits, 7 user day, 8 guild day,
  *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight
+ *       [13 BullMQ wait list, 14 BullMQ prioritized set: of the queue the job will join, to count the jobs ahead]
  * ARGV: 1 jobId, 2 userKey, 3 guildKey, 4 day, 5 now (ms), 6 daily/user, 7 concurrent/user, 8 daily/guild,
- *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms)
- * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position}; the same
- * jobId and dedupe key again (a resent command) answers 'accepted' without charging twice.
+ *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms), 12 the highest job priority (BullMQ's)
+ * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position[, ahead]}; the
+ * same jobId and dedupe key again (a resent command) answers 'accepted' without charging twice.
+ *
+ * `ahead` (with keys 13 and 14): the jobs that will run before this one once it is added with priority = position:
+ * the wait list (no priority, runs first) and the prioritized jobs of the same or a higher priority. BullMQ scores a
+ * prioritized job `priority * 2^32 + counter` (its getPriorityScore), so those are the scores below (p + 1) * 2^32.
+ * Counted here, the submit needs no second round trip for its queue position.
  */
 export const admitScript = new LuaScript(`
+local function answer(position)
+  if #KEYS < 14 then return {'accepted', position} end
+  local p = math.min(position, tonumber(ARGV[12]))
+  -- %d: the bound reaches 2^53, past the 14 digits Lua's number-to-string conversion keeps.
+  local below = string.format('%d', (p + 1) * 4294967296 - 1)
+  return {'accepted', position, redis.call('LLEN', KEYS[13]) + redis.call('ZCOUNT', KEYS[14], 0, below)}
+end
+
 local original = redis.call('GET', KEYS[1])
 -- This very call again: ioredis resends a command whose reply was lost when Redis went away after running it. Job
 -- ids are unique per call, so answer as the first run did instead of "duplicate" (which would lose the job).
 if original == ARGV[1] and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
-  return {'accepted', tonumber(redis.call('GET', KEYS[11]) or '1')}
+  return answer(tonumber(redis.call('GET', KEYS[11]) or '1'))
 end
 if original then return {'duplicate', original} end
 -- The same job id twice would overwrite a reservation and leak its charge.
@@ -74,7 +88,7 @@ redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({
   u = ARGV[2], g = ARGV[3], d = ARGV[4], ub = userBucket, gb = guildBucket, ug = userGen, gg = guildGen, at = ARGV[5],
 }))
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[11])
-return {'accepted', position}
+return answer(position)
 `);
 
 /**

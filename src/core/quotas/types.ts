@@ -21,6 +21,9 @@ export interface QuotaDefaults {
   concurrentPerGuild: number;
 }
 
+/** BullMQ's highest job priority (2^21 - 1): a job's priority is its position in its person's in-flight jobs, capped here. */
+export const MAX_PRIORITY = 2_097_151;
+
 /** One request to admit. The caller builds every identifier. */
 export interface AdmitInput {
   /** The queue job id this reservation is for; release() and the reconciler refer to it. */
@@ -29,6 +32,11 @@ export interface AdmitInput {
   dedupeKey: string;
   userKey: string;
   guildKey: string;
+  /**
+   * BullMQ's wait list and prioritized set of the queue the job will join (same hash tag as the quota keys): when
+   * given, an admission also counts the jobs that will run before this one (`Accepted.ahead`).
+   */
+  queue?: { wait: string; prioritized: string };
 }
 
 export type RefusalReason = 'banned' | 'user_daily' | 'guild_daily' | 'user_concurrent' | 'guild_concurrent';
@@ -38,6 +46,8 @@ export interface Accepted {
   status: 'accepted';
   jobId: string;
   position: number;
+  /** Jobs that will run before this one once it is queued with priority `position` (only with `AdmitInput.queue`). */
+  ahead?: number;
 }
 
 /**

@@ -30,6 +30,38 @@ describe('fairness', () => {
     // Stronger: everyone's first image comes before anyone's second.
     expect(order.slice(0, 6).sort()).toEqual(['alice-1', 'bob', 'carol', 'dave', 'erin', 'frank']);
   });
+
+  it('each submit answers how many jobs will run before it, and they then start in that order', async () => {
+    core = await makeCore();
+    const submits: Array<[string, string]> = [
+      ['alice', 'alice-1'],
+      ['alice', 'alice-2'],
+      ['alice', 'alice-3'],
+      ['bob', 'bob-1'],
+      ['carol', 'carol-1'],
+      ['bob', 'bob-2'],
+    ];
+    const ahead: Record<string, number> = {};
+    for (const [who, prompt] of submits) {
+      const r = await core.service.submit(req(prompt), person(who), target, { dedupeKey: prompt });
+      if (r.status !== 'queued') throw new Error(`not queued: ${r.status}`);
+      ahead[prompt] = r.position;
+    }
+    // Priority = the person's in-flight position; equal priorities keep their order of arrival.
+    expect(ahead).toEqual({ 'alice-1': 0, 'alice-2': 1, 'alice-3': 2, 'bob-1': 1, 'carol-1': 2, 'bob-2': 4 });
+
+    const provider = new ScriptedProvider('preview');
+    const delivery = new MemoryDelivery();
+    await core.createWorker({ providers: [provider], deliveries: { discord: delivery }, concurrency: 1 }).start();
+    await delivery.until(() => delivery.recorded.length === submits.length, 30_000);
+    const order = provider.calls.map((c) => c.request.prompt);
+    expect(order).toEqual(['alice-1', 'bob-1', 'carol-1', 'alice-2', 'bob-2', 'alice-3']);
+    // Answered before the later submits existed, each count is exactly the jobs started before it among the earlier ones.
+    for (const [, prompt] of submits) {
+      const earlier = submits.slice(0, submits.findIndex(([, p]) => p === prompt)).map(([, p]) => p);
+      expect(order.slice(0, order.indexOf(prompt)).filter((p) => earlier.includes(p))).toHaveLength(ahead[prompt]!);
+    }
+  });
 });
 
 describe('cancel', () => {

@@ -55,6 +55,17 @@ describe('ZonedCalendar', () => {
     expect(cal.nextMidnight(Date.UTC(2026, 10, 21, 23))).toBe(Date.UTC(2026, 10, 22));
   });
 
+  it('answers from the remembered day exactly as a fresh calendar does, forwards, backwards and across DST', () => {
+    // Instants over three days around New York's fall-back change, visited in a shuffled order (a clock that jumps
+    // both ways), each checked against a calendar that has remembered nothing.
+    const ny = new ZonedCalendar('America/New_York');
+    const instants = Array.from({ length: 200 }, (_, i) => Date.UTC(2026, 9, 31, 0) + ((i * 7919) % 200) * 1_296_000);
+    for (const at of [...instants, Date.UTC(2026, 10, 1, 4) - 1, Date.UTC(2026, 10, 1, 4), Date.UTC(2026, 10, 2, 5) - 1, Date.UTC(2026, 10, 2, 5)]) {
+      const fresh = new ZonedCalendar('America/New_York');
+      expect([ny.nextMidnight(at), ny.dayOf(at)], new Date(at).toISOString()).toEqual([fresh.nextMidnight(at), new ZonedCalendar('America/New_York').dayOf(at)]);
+    }
+  });
+
   it('rejects an unknown zone as invalid input', () => {
     expect(() => new ZonedCalendar('Mars/Olympus_Mons')).toThrow(InvalidInput);
   });
