@@ -3,26 +3,29 @@
  * from its INTERACTION_CREATE dispatch to its defer callback arriving at the fake Discord. Target p99 < 100 ms
  * (Discord's limit is 3 s).
  *
- *   npx tsx bench/discord-ack.ts [commands=500]      (Redis on 127.0.0.1:6379; everything else is local)
+ *   npx tsx bench/discord-ack.ts [commands=500] [--adapter-only]   (Redis on 127.0.0.1:6379; everything else is local)
  *
  * The bot is the real one: discord.js 14 logged in to the fake gateway and the DiscordAdapter handling each command
  * in full after its ack (validation, status message, admission in Redis, enqueue, private answer). No generation
  * worker runs. The fake Discord runs in a worker thread, as Discord runs elsewhere: the bot's thread does only the
  * bot's work, and both ends of each measurement are taken by the fake's clock.
  *
- * In a burst discord.js opens one HTTP connection per concurrent callback, and on a small machine that dominates:
- * `transportFloorMs` is the same number of concurrent POSTs from the bot's thread to a bare HTTP server in the fake's
- * thread, with no bot and no Discord logic (cold: new connections; warm: kept alive), i.e. what the machine allows.
- * Prints a JSON summary.
+ * Measured warm, as a running bot meets a burst: an untimed burst of 100 commands first (discord.js's lazily loaded
+ * classes, the JIT, the connection pool), whose private answers are let out before the timed burst starts.
+ * `bareDiscordJsAckMs` is a plain discord.js client whose only work is the defer, warmed the same way;
+ * `transportFloorMs` is the same number of concurrent POSTs with undici's `request` over the adapter's pool settings
+ * to a bare HTTP server in the fake's thread, with no bot and no Discord logic (cold: new connections; warm: kept
+ * alive). `--adapter-only` skips those two (for --cpu-prof). Prints a JSON summary.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Client, Events, GatewayIntentBits, MessageFlags } from 'discord.js';
 import { pino } from 'pino';
-import { Agent } from 'undici';
+import { Agent, request } from 'undici';
 import { DiscordAdapter } from '../src/bots/discord/discord-adapter.js';
 import { loadConfig } from '../src/config.js';
 import { FluxbotCore } from '../src/core/core.js';
@@ -30,6 +33,10 @@ import { FakeDiscord, type DispatchedInteraction } from '../test/fakes/discord/i
 import { dropPrefix, testPrefix } from '../test/helpers/core.js';
 
 const USERS = 50;
+/** `--adapter-only`: measure the adapter alone (no transport floor, no bare client), e.g. under --cpu-prof. */
+const ADAPTER_ONLY = process.argv.includes('--adapter-only');
+/** Commands of the untimed warm-up burst before each measured one. */
+const WARMUP = 100;
 
 /** `untracked`: not waited for by `drain` (the bare discord.js client never answers privately). */
 type FakeRequest = { type: 'burst'; commands: number; untracked?: boolean } | { type: 'drain' } | { type: 'close' };
@@ -100,21 +107,26 @@ async function fakeThread(): Promise<void> {
   send({ type: 'started', apiUrl: fake.apiUrl, guildId: fake.guild.id, floorUrl: `http://127.0.0.1:${(floor.address() as AddressInfo).port}/` });
 }
 
-/** `n` concurrent POSTs to a bare server (fetch is undici, as discord.js's REST): cold, then over kept-alive connections. */
+/**
+ * `n` concurrent POSTs to a bare server with undici's `request` over the adapter's pool settings (128 kept-alive
+ * connections), as discord.js's REST sends: cold (new connections), then warm (kept alive).
+ */
 async function transportFloor(url: string, n: number): Promise<{ cold: Percentiles; warm: Percentiles }> {
+  const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
   const burst = async (): Promise<Percentiles> =>
     percentiles(
       await Promise.all(
         Array.from({ length: n }, async () => {
           const begin = Date.now();
-          const res = await fetch(url, { method: 'POST', body: '{"type":5}', headers: { 'content-type': 'application/json' } });
-          await res.arrayBuffer();
+          const res = await request(url, { method: 'POST', body: '{"type":5}', headers: { 'content-type': 'application/json' }, dispatcher: agent });
+          await res.body.dump();
           return Date.now() - begin;
         }),
       ),
     );
   const cold = await burst();
   const warm = await burst();
+  await agent.close();
   return { cold, warm };
 }
 
@@ -141,7 +153,7 @@ async function main(commands: number): Promise<void> {
     }
   };
   const { apiUrl, guildId, floorUrl } = await ask('started');
-  const transportFloorMs = await transportFloor(floorUrl, commands);
+  const transportFloorMs = ADAPTER_ONLY ? undefined : await transportFloor(floorUrl, commands);
 
   const logger = pino({ level: 'silent' });
   const prefix = testPrefix('bench-ack');
@@ -158,27 +170,38 @@ async function main(commands: number): Promise<void> {
   const summary = (b: Extract<FakeAnswer, { type: 'burst' }>) => ({ dispatchedInMs: b.dispatchedInMs, ackMs: percentiles(b.ackMs), acksRefused: b.refused });
 
   // The floor discord.js itself sets: a bare client whose only work is the defer, on the same connection pool settings.
-  const bare = new Client({ intents: GatewayIntentBits.Guilds, rest: { api: apiUrl, agent: new Agent({ connections: 128, keepAliveTimeout: 30_000 }) } });
-  bare.on(Events.InteractionCreate, (i) => {
-    if (i.isChatInputCommand()) void i.deferReply({ flags: MessageFlags.Ephemeral }).catch(() => undefined);
-  });
-  const bareReady = once(bare, Events.ClientReady);
-  await bare.login('bench-token');
-  await bareReady;
-  await ask('burst', { type: 'burst', commands: 5, untracked: true });
-  const bareDiscordJs = summary(await ask('burst', { type: 'burst', commands, untracked: true }));
-  await bare.destroy();
+  const bareDiscordJs = ADAPTER_ONLY ? undefined : await bareClient(apiUrl, (req) => ask('burst', req), commands);
 
   const config = loadConfig({ DISCORD_TOKEN: 'bench-token', DISCORD_API_URL: apiUrl, DISCORD_GUILD_ID: guildId });
   const adapter = new DiscordAdapter({ config, core, logger, progress });
   await adapter.start();
-  await ask('burst', { type: 'burst', commands: 5 }); // loads discord.js's lazily required interaction classes
+  // Warm-up (discord.js's lazily loaded classes, JIT, the connection pool), then its private answers are let out so
+  // they do not overlap the measured burst.
+  await ask('burst', { type: 'burst', commands: WARMUP });
+  await ask('drained', { type: 'drain' });
+  const elu0 = performance.eventLoopUtilization();
+  const ticks0 = cpuTicks();
   const burst = summary(await ask('burst', { type: 'burst', commands }));
+  const elu = performance.eventLoopUtilization(elu0);
+  const botThreadBusy = `${Math.round(elu.utilization * 100)}% (${Math.round(elu.active)} ms)`;
+  const machine = machineShare(ticks0);
   const drained = await ask('drained', { type: 'drain' });
   const counts = await core.queue.getJobCounts();
   console.log(
     JSON.stringify(
-      { commands, ...burst, bareDiscordJsAckMs: bareDiscordJs.ackMs, transportFloorMs, allAnsweredMs: drained.ms, jobsQueued: counts.prioritized, node: process.version, cpus: availableParallelism() },
+      {
+        commands,
+        warmupCommands: WARMUP,
+        ...burst,
+        botThreadBusy,
+        machine,
+        bareDiscordJs,
+        transportFloorMs,
+        allAnsweredMs: drained.ms,
+        jobsQueued: counts.prioritized,
+        node: process.version,
+        cpus: availableParallelism(),
+      },
       null,
       2,
     ),
@@ -189,5 +212,40 @@ async function main(commands: number): Promise<void> {
   await dropPrefix(prefix);
 }
 
-if (isMainThread) await main(Number(process.argv[2] ?? 500));
+/** The machine's CPU time counters, all cores together (/proc/stat, in clock ticks). */
+function cpuTicks(): number[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+}
+
+/**
+ * Since `since`: the share of the machine's CPU time that was busy, and the share stolen by the hypervisor (time this
+ * VM wanted to run and could not, one source of the noise between runs).
+ */
+function machineShare(since: number[]): { busy: string; steal: string } {
+  const d = cpuTicks().map((v, i) => v - (since[i] ?? 0));
+  const total = d.reduce((a, b) => a + b, 0) || 1;
+  const pct = (n: number) => `${Math.round((n / total) * 100)}%`;
+  return { busy: pct(total - (d[3] ?? 0) - (d[4] ?? 0) - (d[7] ?? 0)), steal: pct(d[7] ?? 0) };
+}
+
+/** A plain discord.js client whose only work is the ephemeral defer; warmed up like the adapter, then measured. */
+async function bareClient(apiUrl: string, burst: (req: FakeRequest) => Promise<Extract<FakeAnswer, { type: 'burst' }>>, commands: number) {
+  const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
+  const bare = new Client({ intents: GatewayIntentBits.Guilds, rest: { api: apiUrl, agent } });
+  bare.on(Events.InteractionCreate, (i) => {
+    if (i.isChatInputCommand()) void i.deferReply({ flags: MessageFlags.Ephemeral }).catch(() => undefined);
+  });
+  const bareReady = once(bare, Events.ClientReady);
+  await bare.login('bench-token');
+  await bareReady;
+  await burst({ type: 'burst', commands: WARMUP, untracked: true });
+  const elu0 = performance.eventLoopUtilization();
+  const measured = await burst({ type: 'burst', commands, untracked: true });
+  const elu = performance.eventLoopUtilization(elu0);
+  await bare.destroy();
+  await agent.close();
+  return { dispatchedInMs: measured.dispatchedInMs, ackMs: percentiles(measured.ackMs), botThreadBusy: `${Math.round(elu.utilization * 100)}% (${Math.round(elu.active)} ms)` };
+}
+
+if (isMainThread) await main(Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 500));
 else if ((workerData as { fake?: boolean } | undefined)?.fake) await fakeThread();

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
-import { Client, Events, GatewayIntentBits, Partials, REST, Routes, type ClientOptions } from 'discord.js';
+import { Client, DefaultUserAgent, Events, GatewayIntentBits, Partials, REST, Routes, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { AdapterDeps, PlatformAdapter } from '../adapter.js';
 import { AckGate } from '../shared/ack-gate.js';
+import { AckThread } from './ack-thread.js';
 import { StatusTracker } from '../shared/status-tracker.js';
 import { discordCommandPayload } from './commands.js';
 import { DiscordDelivery, renderStatus } from './discord-delivery.js';
@@ -27,6 +28,8 @@ export class DiscordAdapter implements PlatformAdapter {
   private readonly logger: Logger;
   private client: Client | undefined;
   private tracker: StatusTracker<StatusMessage> | undefined;
+  /** Sends interaction acks off the main thread (see ack-thread.ts). */
+  private acker: AckThread | undefined;
   /**
    * One keep-alive connection pool for every Discord REST call, bounded: in a burst of commands, undici's default
    * (a new connection per concurrent request) spends most of the 3 s ack budget opening sockets; 128 warm connections
@@ -68,7 +71,16 @@ export class DiscordAdapter implements PlatformAdapter {
       ...shards,
     });
     this.client = client;
-    const svc: DiscordServices = { core, config, logger: this.logger, rest: this.rest, tracker: this.tracker, acks: new AckGate() };
+    this.acker = new AckThread({ apiUrl: config.DISCORD_API_URL, version: this.rest.options.version, userAgent: DefaultUserAgent, logger: this.logger });
+    const svc: DiscordServices = {
+      core,
+      config,
+      logger: this.logger,
+      rest: this.rest,
+      tracker: this.tracker,
+      acks: new AckGate(),
+      acker: this.acker,
+    };
     // Listener errors surface here (discord.js turns rejections into 'error'); the process never dies of them.
     client.on(Events.Error, (err) => this.logger.error({ err }, 'discord client error'));
     client.on(Events.ShardError, (err, shardId) => this.logger.warn({ err, shardId }, 'gateway connection error'));
@@ -99,6 +111,8 @@ export class DiscordAdapter implements PlatformAdapter {
     this.tracker = undefined;
     await this.client?.destroy();
     this.client = undefined;
+    await this.acker?.close();
+    this.acker = undefined;
   }
 
   /** The gateway client while started (undefined before `start()` and after `stop()`). */

@@ -1,4 +1,5 @@
-import { MessageFlags, type Interaction } from 'discord.js';
+import { MessageFlags, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
+import type { Logger } from 'pino';
 import { runAdmin, runQuota } from './admin-commands.js';
 import { isDiscordError } from './discord-delivery.js';
 import { GUILD_ONLY_TEXT, UNKNOWN_COMMAND_TEXT } from './discord-text.js';
@@ -9,6 +10,42 @@ import { replyPrivately, unexpectedText, type DiscordServices } from './services
 const ALREADY_ACKNOWLEDGED = 40060;
 
 /**
+ * The ephemeral defer, from the ack thread when there is one (see ack-thread.ts), else through discord.js. False when
+ * the interaction is not ours to answer: a second delivery of the same interaction finds it acknowledged (the first
+ * one owns it, and the dedupe key `discord:interaction:<id>` would charge it once anyway); any other failure means
+ * Discord no longer takes an answer (too late, or unreachable): nothing was submitted, so nothing is charged.
+ */
+async function acknowledge(svc: DiscordServices, interaction: ChatInputCommandInteraction, log: Logger): Promise<boolean> {
+  const outcome = await svc.acker?.defer(interaction.id, interaction.token, MessageFlags.Ephemeral);
+  if (outcome?.ok === true) return markDeferred(interaction);
+  if (outcome !== undefined && outcome.ok === false) {
+    if (outcome.code === ALREADY_ACKNOWLEDGED) log.info('duplicate interaction ignored');
+    else log.warn({ status: outcome.status, code: outcome.code, reason: outcome.message }, 'could not acknowledge the interaction');
+    return false;
+  }
+  try {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    return true;
+  } catch (err) {
+    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) {
+      // The ack thread died with this ack in flight and it had landed: the interaction is ours, acknowledged.
+      if (outcome?.ok === 'lost') return markDeferred(interaction);
+      log.info('duplicate interaction ignored');
+    } else {
+      log.warn({ err }, 'could not acknowledge the interaction');
+    }
+    return false;
+  }
+}
+
+/** What discord.js's deferReply records after its own callback, so editReply and followUp work as usual. */
+function markDeferred(interaction: ChatInputCommandInteraction): true {
+  interaction.deferred = true;
+  interaction.ephemeral = true;
+  return true;
+}
+
+/**
  * Handles one slash command. The ack (an ephemeral defer) goes out first, before any Redis or provider call, so
  * Discord's 3 s limit holds however slow the rest is. Whatever goes wrong afterwards is logged and answered in
  * plain words; nothing thrown here reaches the client.
@@ -17,18 +54,13 @@ export async function handleInteraction(svc: DiscordServices, interaction: Inter
   if (!interaction.isChatInputCommand()) return;
   const log = svc.logger.child({ interactionId: interaction.id, command: interaction.commandName, user: interaction.user.id });
   svc.acks.enter();
+  let acked: boolean;
   try {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  } catch (err) {
-    // A second delivery of the same interaction finds it acknowledged: the first one owns it (and the dedupe key
-    // `discord:interaction:<id>` would charge it once anyway). Any other failure means Discord no longer takes an
-    // answer (too late, or unreachable): nothing was submitted, so nothing is charged.
-    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate interaction ignored');
-    else log.warn({ err }, 'could not acknowledge the interaction');
-    return;
+    acked = await acknowledge(svc, interaction, log);
   } finally {
     svc.acks.leave();
   }
+  if (!acked) return;
   await svc.acks.idle();
   try {
     if (!interaction.inGuild()) return await replyPrivately(interaction, GUILD_ONLY_TEXT, log);

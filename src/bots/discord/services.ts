@@ -6,6 +6,7 @@ import type { FluxbotCore } from '../../core/core.js';
 import { isFluxError } from '../../core/errors.js';
 import type { Requester } from '../../core/ports.js';
 import type { AckGate } from '../shared/ack-gate.js';
+import type { AckThread } from './ack-thread.js';
 import type { StatusTracker } from '../shared/status-tracker.js';
 
 /** A status message the bot role keeps current. */
@@ -26,6 +27,8 @@ export interface DiscordServices {
   tracker: StatusTracker<StatusMessage> | undefined;
   /** Acks of a burst go out before any command's slower work. */
   acks: AckGate;
+  /** Sends the acks from a worker thread (absent: through discord.js's REST). */
+  acker?: AckThread | undefined;
 }
 
 /** Interaction tokens die after 15 minutes; past this age the bot no longer uses one (a margin for clock skew). */
