@@ -61,6 +61,21 @@ describe('SIGTERM to each role mid-job (real processes)', () => {
     for (let i = 0; i < 3; i++) expect(deployment.imagesTagged(`bot-gone-${i} `)).toHaveLength(1);
   });
 
+  it('bot: a command acked just before SIGTERM is still queued before the process exits, and delivered', async () => {
+    const bot = await deployment.add('bot', { SHUTDOWN_TIMEOUT_MS: '5000' });
+    await deployment.add('worker');
+    // The status message (posted after the ack, before the enqueue) is held back a second by a 429: the SIGTERM
+    // lands while the command is acked but not yet queued.
+    deployment.slack.rateLimitNext('chat.postMessage', 1);
+    expect((await deployment.flux(0, 'acked-then-term a lighthouse')).ok).toBe(true);
+    await deployment.slack.until(() => deployment.slack.callsTo('chat.postMessage').find((c) => c.status === 429), 5_000, 'the held status post');
+    expect(await bot.kill('SIGTERM')).toBe(0);
+    // The bot exited only after it had retried the post and queued the job: a worker delivers it.
+    expect(deployment.slack.callsTo('chat.postMessage').map((c) => c.status)).toEqual([429, 200]);
+    await deployment.delivered(1);
+    expect(deployment.imagesTagged('acked-then-term')).toHaveLength(1);
+  });
+
   it('all: hands the running job back on a short deadline; the next process delivers it once', async () => {
     const first = await deployment.add('all', { SHUTDOWN_TIMEOUT_MS: '300' });
     await deployment.flux(0, 'all-role a lighthouse');

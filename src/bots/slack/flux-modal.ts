@@ -1,8 +1,9 @@
 import type { types, ViewOutput } from '@slack/bolt';
+import { z } from 'zod';
 import { FLUX_OPTIONS } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
 import { convert, type SlackFileRef } from './flux-text.js';
-import { checkFileMeta, type SlackFileMeta } from './image-prompt.js';
+import { checkFileMeta } from './image-prompt.js';
 import { describeValues, MODAL_TITLE } from './slack-text.js';
 
 /** callback_id of the /flux modal. */
@@ -73,13 +74,35 @@ export function modalChannel(view: ViewOutput): string | undefined {
   }
 }
 
-type ElementState = {
-  type?: string;
-  value?: string | null;
-  selected_option?: { value?: string } | null;
-  selected_options?: Array<{ value?: string }>;
-  files?: SlackFileMeta[];
-};
+/**
+ * One element's state as Slack sends it. Checked, not cast: a value of another shape (a changed or buggy client) is
+ * answered as an error under its field instead of throwing inside the handler, which would leave the form unanswered.
+ */
+const ElementState = z.object({
+  type: z.string().optional(),
+  value: z.string().nullable().optional(),
+  selected_option: z.object({ value: z.string() }).nullable().optional(),
+  selected_options: z.array(z.object({ value: z.string() })).optional(),
+  files: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string().optional(),
+        mimetype: z.string().optional(),
+        size: z.number().optional(),
+        url_private_download: z.string().optional(),
+        url_private: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+type ElementState = z.infer<typeof ElementState>;
+const StateValues = z.record(z.string(), z.record(z.string(), z.unknown()));
+
+const UNREADABLE_FIELD = 'This field could not be read; please enter it again.';
+const UNREADABLE_FORM = 'The form could not be read; please close it and open it again.';
+/** Keys that must not name an error (they are the errors object's own machinery, or empty). */
+const UNSAFE_KEYS = new Set(['', '__proto__', 'constructor', 'prototype']);
 
 export type ModalInput =
   | { ok: true; input: Record<string, unknown>; slackFile?: SlackFileRef }
@@ -90,9 +113,11 @@ export type ModalInput =
  * checked like typed options; problems come back keyed by the block id so Slack shows them under the field.
  */
 export function readModal(view: ViewOutput): ModalInput {
-  const states = new Map<string, { blockId: string; state: ElementState }>();
-  for (const [blockId, actions] of Object.entries(view.state.values)) {
-    for (const [actionId, state] of Object.entries(actions)) states.set(actionId, { blockId, state: state as ElementState });
+  const values = StateValues.safeParse((view as { state?: { values?: unknown } }).state?.values);
+  if (!values.success) return { ok: false, errors: { [FLUX_OPTIONS[0]!.name]: UNREADABLE_FORM } };
+  const states = new Map<string, { blockId: string; state: unknown }>();
+  for (const [blockId, actions] of Object.entries(values.data)) {
+    for (const [actionId, state] of Object.entries(actions)) states.set(actionId, { blockId, state });
   }
   const input: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
@@ -100,7 +125,13 @@ export function readModal(view: ViewOutput): ModalInput {
   for (const option of FLUX_OPTIONS) {
     const found = states.get(option.name);
     if (!found) continue;
-    const { blockId, state } = found;
+    const blockId = blockFor(states, option.name);
+    const parsed = ElementState.safeParse(found.state);
+    if (!parsed.success) {
+      errors[blockId] = UNREADABLE_FIELD;
+      continue;
+    }
+    const state: ElementState = parsed.data;
     if (option.type === 'attachment') {
       const file = state.files?.[0];
       if (!file) continue;
@@ -128,7 +159,9 @@ export function readModal(view: ViewOutput): ModalInput {
 /** The block id holding an option's element (for `response_action: errors` on a field the core named). */
 export function blockFor(states: Map<string, { blockId: string }> | ViewOutput, field: string | undefined): string {
   const name = field ?? 'prompt';
-  if (states instanceof Map) return states.get(name)?.blockId ?? name;
-  for (const [blockId, actions] of Object.entries(states.state.values)) if (name in actions) return blockId;
-  return name;
+  const blockId =
+    states instanceof Map
+      ? states.get(name)?.blockId
+      : Object.entries(states.state.values).find(([, actions]) => actions && typeof actions === 'object' && name in actions)?.[0];
+  return blockId === undefined || UNSAFE_KEYS.has(blockId) ? name : blockId;
 }

@@ -17,7 +17,7 @@ export const MAX_IMAGE_PROMPT_BYTES = 10 * 1024 * 1024;
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
 /** What is wrong with a file as an image prompt, judged from its metadata; undefined when it looks fine. */
-export function checkFileMeta(file: Pick<SlackFileMeta, 'mimetype' | 'size' | 'name'>): string | undefined {
+export function checkFileMeta(file: { mimetype?: string | undefined; size?: number | undefined; name?: string | undefined }): string | undefined {
   if (!file.mimetype || !IMAGE_TYPES.includes(file.mimetype)) return `${file.name ?? 'The file'} is not a PNG, JPEG or WebP image`;
   if (file.size !== undefined && file.size > MAX_IMAGE_PROMPT_BYTES) return `${file.name ?? 'The file'} is larger than ${formatBytes(MAX_IMAGE_PROMPT_BYTES)}`;
   return undefined;

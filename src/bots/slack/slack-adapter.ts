@@ -62,6 +62,9 @@ export class SlackAdapter implements PlatformAdapter {
     this.delivery = new SlackDelivery(client, deps.logger.child({ module: 'slack-delivery' }), options.sharePolling ?? DEFAULT_SHARE_POLLING);
   }
 
+  /** Listener runs in progress (commands, modal submissions, reactions), awaited on stop. */
+  private readonly inFlight = new Set<Promise<void>>();
+
   get socketMode(): boolean {
     return this.config.SLACK_APP_TOKEN !== undefined;
   }
@@ -93,6 +96,17 @@ export class SlackAdapter implements PlatformAdapter {
       trustedFileHosts: [new URL(this.config.SLACK_API_URL).host],
     };
     this.board = svc.board;
+    // Every listener run is tracked until it ends: a command acked just before a shutdown still gets its admission,
+    // enqueue and answer (stop() waits for them) instead of being dropped between its ack and its job.
+    app.use(async ({ next }) => {
+      const run = next();
+      this.inFlight.add(run);
+      try {
+        await run;
+      } finally {
+        this.inFlight.delete(run);
+      }
+    });
     registerCommands(app, svc);
     registerModal(app, svc);
     registerReactions(app, svc);
@@ -113,12 +127,14 @@ export class SlackAdapter implements PlatformAdapter {
   }
 
   async stop(): Promise<void> {
-    await this.board?.detach();
     const app = this.app;
     this.app = undefined;
     this.started = false;
     this.socketConnected = false;
+    // No new requests first; then the ones already taken finish (their Web API calls still work), then the board.
     if (app) await app.stop();
+    await Promise.allSettled([...this.inFlight]);
+    await this.board?.detach();
   }
 
   isReady(): boolean {

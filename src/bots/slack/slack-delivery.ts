@@ -30,6 +30,8 @@ interface FileWithShares {
  * interaction token or response_url, which expire). Also marks the status message and adds the 🔄 reaction.
  */
 export class SlackDelivery implements DeliveryPort {
+  private botUserId: Promise<string> | undefined;
+
   constructor(
     private readonly client: webApi.WebClient,
     private readonly logger: Logger,
@@ -38,13 +40,26 @@ export class SlackDelivery implements DeliveryPort {
 
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
     const { channelId, threadId } = d.target;
-    const ext = d.image.format;
+    // The job id in the name finds this job's upload again: Slack's uploads have no idempotency key (Discord's
+    // messages have a nonce), so a job run again after a crash or a failed attempt looks for its earlier upload first.
+    const filename = `flux-${d.image.seed}-${d.jobId}.${d.image.format}`;
+    if (d.redelivery) {
+      // A lookup that fails must not cost the image: then it is posted (perhaps a second time) rather than lost.
+      const earlier = await this.findUpload(filename, d.redelivery.since).catch((err: unknown) => {
+        this.logger.warn({ err, jobId: d.jobId }, 'could not look for an earlier upload of this job; posting it');
+        return undefined;
+      });
+      if (earlier) {
+        this.logger.info({ jobId: d.jobId, fileId: earlier.id }, 'image already posted by an earlier run of this job; not posting again');
+        return this.posted(earlier, d, channelId, threadId);
+      }
+    }
     // Without a thread (no status message) the image goes to the channel itself and starts its own thread.
     const destination = threadId === undefined ? { channel_id: channelId } : { channel_id: channelId, thread_ts: threadId };
     const result = await this.client.filesUploadV2({
       ...destination,
       file: d.image.bytes,
-      filename: `flux-${d.image.seed}.${ext}`,
+      filename,
       title: d.request.prompt.slice(0, 250),
       alt_text: d.request.prompt.slice(0, 1000),
       initial_comment: imageCaption({
@@ -60,13 +75,35 @@ export class SlackDelivery implements DeliveryPort {
       }),
     });
     const completed = (result.files as unknown as Array<{ files?: FileWithShares[] }>)[0]?.files?.[0];
-    const ts = shareTs(completed, channelId, threadId) ?? (completed?.id ? await this.pollShares(completed.id, channelId, threadId) : undefined);
+    return this.posted(completed, d, channelId, threadId);
+  }
+
+  /** The message carrying an uploaded file: its ts from the file's shares, polled for while Slack is still sharing it. */
+  private async posted(file: FileWithShares | undefined, d: DeliveryRequest, channelId: string, threadId: string | undefined): Promise<DeliveredMessage> {
+    const ts = shareTs(file, channelId, threadId) ?? (file?.id ? await this.pollShares(file.id, channelId, threadId) : undefined);
     if (ts === undefined) {
       // The image is posted; only its ts is unknown, so a reaction cannot find it. Posting again would duplicate it.
-      this.logger.warn({ jobId: d.jobId, fileId: completed?.id }, 'Slack did not report where the upload was shared; reroll by reaction unavailable');
-      return { platform: 'slack', messageId: `file:${completed?.id ?? d.jobId}`, channelId, threadId: threadId ?? undefined };
+      this.logger.warn({ jobId: d.jobId, fileId: file?.id }, 'Slack did not report where the upload was shared; reroll by reaction unavailable');
+      return { platform: 'slack', messageId: `file:${file?.id ?? d.jobId}`, channelId, threadId: threadId ?? undefined };
     }
     return { platform: 'slack', messageId: ts, channelId, threadId: threadId ?? ts };
+  }
+
+  /**
+   * This bot's upload named `filename` since `since` (epoch ms), if there is one: files.list filtered to the bot's own
+   * uploads (by user, not by channel: an upload Slack has not finished sharing is in no channel yet), newest first.
+   */
+  private async findUpload(filename: string, since: number): Promise<FileWithShares | undefined> {
+    this.botUserId ??= this.client.auth.test().then((r) => {
+      if (typeof r.user_id !== 'string') throw new Error('auth.test did not name the bot user');
+      return r.user_id;
+    });
+    const user = await this.botUserId.catch((err: unknown) => {
+      this.botUserId = undefined;
+      throw err;
+    });
+    const list = await this.client.files.list({ user, ts_from: String(Math.floor(since / 1000) - 60), types: 'images', count: 100 });
+    return (list.files as Array<FileWithShares & { name?: string }> | undefined)?.find((f) => f.name === filename);
   }
 
   async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {

@@ -41,6 +41,41 @@ describe('delivery edge cases', () => {
     expect(fake.workspace.reactions).toEqual([]);
   });
 
+  it('a delivery that fails after its upload is retried without posting the image a second time', async () => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    // The upload goes through, then finding where Slack shared it fails: the attempt fails after the image is posted.
+    fake.setMissingShares({ afterInfoCalls: 2 });
+    fake.failNext('files.info', 'internal_error', { status: 500 });
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:5' });
+    const [image] = await h.delivered(1);
+
+    // The retry found the first upload (files.list, the bot's own files) instead of uploading again.
+    expect(fake.callsTo('files.completeUploadExternal')).toHaveLength(1);
+    expect(fake.callsTo('files.list')).toHaveLength(1);
+    expect(fake.callsTo('files.info')[0]?.status).toBe(500);
+    expect(h.images()).toHaveLength(1);
+    expect(await h.core.records.find('slack', image?.ts ?? '')).toMatchObject({ seed: 5, channelId: CHANNEL });
+    expect(await h.usedToday(MEMBER)).toBe(1);
+  });
+
+  it('when that lookup itself fails (e.g. a missing scope), the retry posts the image rather than losing it', async () => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    fake.setMissingShares({ afterInfoCalls: 2 });
+    fake.failNext('files.info', 'internal_error', { status: 500 });
+    fake.failNext('files.list', 'missing_scope');
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:6' });
+    const [image] = await h.delivered(1);
+
+    expect(fake.callsTo('files.list')[0]?.response).toMatchObject({ ok: false, error: 'missing_scope' });
+    expect(fake.callsTo('files.completeUploadExternal')).toHaveLength(2);
+    expect(await h.core.records.find('slack', image?.ts ?? '')).toMatchObject({ seed: 6 });
+    expect(await h.usedToday(MEMBER)).toBe(1);
+  });
+
   it('waits out a rate-limited Web API call (429 with Retry-After) and carries on', async () => {
     h = await SlackHarness.start('http', { adapter: { retryConfig: { retries: 1, factor: 1, minTimeout: 0, maxTimeout: 0 } } });
     const { fake } = h;

@@ -34,7 +34,7 @@ describe.each(MODES)('/flux with typed options (%s mode)', (mode) => {
     expect(image?.thread_ts).toBe(status?.ts);
     expect(image?.text).toContain('*a lighthouse at dawn, in fog*');
     expect(image?.text).toMatch(/FLUX1\.1 \[pro\] · seed 42 · 1344×768 · \d+\.\d s · requested by <@U0MEMBER>/);
-    expect(image?.files?.[0]?.name).toBe('flux-42.png');
+    expect(image?.files?.[0]?.name).toMatch(/^flux-42-j[0-9a-f]{32}\.png$/); // the seed, and the job id (found again by a re-run)
     const bytes = fake.fileBytes(image?.files?.[0]?.id ?? '');
     expect((await sharp(bytes).metadata()).format).toBe('png');
 

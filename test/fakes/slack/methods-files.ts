@@ -59,6 +59,7 @@ export class FileStore {
       'files.getUploadURLExternal': { token: 'bot', handle: (ctx) => this.getUploadUrl(ctx) },
       'files.completeUploadExternal': { token: 'bot', handle: (ctx) => this.complete(ctx) },
       'files.info': { token: 'bot', handle: (ctx) => this.info(ctx) },
+      'files.list': { token: 'bot', handle: (ctx) => this.list(ctx) },
     };
   }
 
@@ -143,6 +144,31 @@ export class FileStore {
       }
     }
     return { ok: true, file: structuredClone(file), comments: [], response_metadata: { next_cursor: '' } };
+  }
+
+  /**
+   * files.list: the workspace's files, newest first, filtered like Slack's by `user` (who uploaded), `channel` (shared
+   * there: an upload whose share is still pending is in no channel yet), `ts_from`/`ts_to` (created, unix seconds) and
+   * `types` (`images` or `all`); paged by `count` (default 100, at most 1000) and `page`.
+   */
+  private list(ctx: ApiContext): ApiResult {
+    const user = str(ctx.args, 'user');
+    const channel = str(ctx.args, 'channel');
+    const from = Number(str(ctx.args, 'ts_from') ?? 0);
+    const to = Number(str(ctx.args, 'ts_to') ?? Number.MAX_SAFE_INTEGER);
+    const types = (str(ctx.args, 'types') ?? 'all').split(',');
+    const count = Math.min(1000, Number(str(ctx.args, 'count') ?? 100));
+    const page = Number(str(ctx.args, 'page') ?? 1);
+    if (![from, to, count, page].every(Number.isFinite) || count < 1 || page < 1) return fail('invalid_arguments');
+    if (types.some((t) => t !== 'all' && t !== 'images')) return fail('invalid_types');
+    const matching = [...this.ws.files.values()]
+      .filter((f) => user === undefined || f.user === user)
+      .filter((f) => channel === undefined || [...f.channels, ...f.groups, ...f.ims].includes(channel))
+      .filter((f) => f.created >= from && f.created <= to)
+      .filter((f) => types.includes('all') || f.mimetype.startsWith('image/'))
+      .sort((a, b) => b.created - a.created);
+    const files = matching.slice((page - 1) * count, page * count).map((f) => structuredClone(f));
+    return { ok: true, files, paging: { count, total: matching.length, page, pages: Math.max(1, Math.ceil(matching.length / count)) } };
   }
 
   /** Posts the message carrying the files and records where they were shared (now, or later if shares are "missing"). */
