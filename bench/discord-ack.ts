@@ -3,19 +3,23 @@
  * from its INTERACTION_CREATE dispatch to its defer callback arriving at the fake Discord. Target p99 < 100 ms
  * (Discord's limit is 3 s).
  *
- *   npx tsx bench/discord-ack.ts [commands=500] [--adapter-only]   (Redis on 127.0.0.1:6379; everything else is local)
+ *   npx tsx bench/discord-ack.ts [commands=500] [--adapter-only] [--reconnect]   (Redis on 127.0.0.1:6379; all else local)
  *
  * The bot is the real one: discord.js 14 logged in to the fake gateway and the DiscordAdapter handling each command
  * in full after its ack (validation, status message, admission in Redis, enqueue, private answer). No generation
  * worker runs. The fake Discord runs in a worker thread, as Discord runs elsewhere: the bot's thread does only the
  * bot's work, and both ends of each measurement are taken by the fake's clock.
  *
- * Measured warm, as a running bot meets a burst: an untimed burst of 100 commands first (discord.js's lazily loaded
- * classes, the JIT, the connection pool), whose private answers are let out before the timed burst starts.
- * `bareDiscordJsAckMs` is a plain discord.js client whose only work is the defer, warmed the same way;
+ * One burst: the 500 INTERACTION_CREATE payloads are built first and then sent back to back (the fake yields to its
+ * HTTP side between frames), so the burst lasts as long as sending 500 frames takes (tens of ms), not as long as the
+ * fake takes to build them. Measured warm, as a running bot meets a burst: an untimed burst of 100 commands first
+ * (discord.js's lazily loaded classes, the JIT, the connection pools), whose private answers are let out before the
+ * timed burst starts; the fake keeps idle connections open meanwhile, as Discord's edge does (`--reconnect`: closed
+ * after Node's default 5 s, so the measured burst opens every connection anew).
+ * `bareDiscordJs` is a plain discord.js client whose only work is the defer, warmed the same way;
  * `transportFloorMs` is the same number of concurrent POSTs with undici's `request` over the adapter's pool settings
  * to a bare HTTP server in the fake's thread, with no bot and no Discord logic (cold: new connections; warm: kept
- * alive). `--adapter-only` skips those two (for --cpu-prof). Prints a JSON summary.
+ * alive): what any client on this machine pays. `--adapter-only` skips those two (for --cpu-prof). Prints JSON.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,12 +33,14 @@ import { Agent, request } from 'undici';
 import { DiscordAdapter } from '../src/bots/discord/discord-adapter.js';
 import { loadConfig } from '../src/config.js';
 import { FluxbotCore } from '../src/core/core.js';
-import { FakeDiscord, type DispatchedInteraction } from '../test/fakes/discord/index.js';
+import { FakeDiscord, type DiscordCall, type DispatchedInteraction } from '../test/fakes/discord/index.js';
 import { dropPrefix, testPrefix } from '../test/helpers/core.js';
 
 const USERS = 50;
 /** `--adapter-only`: measure the adapter alone (no transport floor, no bare client), e.g. under --cpu-prof. */
 const ADAPTER_ONLY = process.argv.includes('--adapter-only');
+/** `--reconnect`: the fake closes idle connections after 5 s, so the measured burst opens all its connections anew. */
+const RECONNECT = process.argv.includes('--reconnect');
 /** Commands of the untimed warm-up burst before each measured one. */
 const WARMUP = 100;
 
@@ -62,7 +68,9 @@ function percentiles(values: number[]): Percentiles {
 /** The fake Discord's thread: dispatches bursts and times each command by its own clock. */
 async function fakeThread(): Promise<void> {
   const port = parentPort!;
-  const fake = await FakeDiscord.start();
+  // Connections kept open between bursts, as Discord's edge does; with --reconnect, Node's default 5 s, so that every
+  // connection of the measured burst is new (the drain before it lasts longer than that).
+  const fake = await FakeDiscord.start(RECONNECT ? {} : { keepAliveTimeoutMs: 120_000 });
   const users = Array.from({ length: USERS }, (_, n) => fake.addMember({ username: `member${n}` }).id);
   const send = (a: FakeAnswer) => port.postMessage(a);
   const floor = createServer((req, res) => {
@@ -74,19 +82,32 @@ async function fakeThread(): Promise<void> {
   const started = Date.now();
 
   async function burst(commands: number, untracked = false): Promise<void> {
-    const sent: Array<{ at: number; i: DispatchedInteraction }> = [];
+    // Built before the burst (see prepareInteraction): during it the fake only sends frames and answers callbacks.
+    const prepared = Array.from({ length: commands }, (_, n) => fake.prepareInteraction({ name: 'flux', user: users[n % USERS]!, options: { prompt: `burst ${n}`, aspect_ratio: '1:1' } }));
+    const sentAt = new Map<string, number>();
+    const acks = new Map<string, DiscordCall>();
+    // One waiter for the whole burst (not one per command, which would cost each recorded call 500 predicate runs).
+    const allAcked = fake.waitFor(
+      (c) => {
+        const id = c.route === 'interactionCallback' ? c.params.interactionId : undefined;
+        if (id !== undefined && sentAt.has(id) && !acks.has(id)) acks.set(id, c);
+        return acks.size === commands;
+      },
+      60_000,
+    );
     const begin = Date.now();
-    for (let n = 0; n < commands; n++) {
-      const at = Date.now();
-      sent.push({ at, i: fake.interaction({ name: 'flux', user: users[n % USERS]!, options: { prompt: `burst ${n}`, aspect_ratio: '1:1' } }) });
+    for (const p of prepared) {
+      sentAt.set(p.id, Date.now());
+      const sent = p.dispatch();
+      if (!untracked) all.push(sent);
       // Back to the event loop between frames (no waiting): the fake's HTTP side answers callbacks meanwhile, as
       // Discord's gateway and API are separate machines.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const dispatchedInMs = Date.now() - begin;
-    if (!untracked) all.push(...sent.map((s) => s.i));
-    const acks = await Promise.all(sent.map(({ i }) => fake.waitFor((c) => c.route === 'interactionCallback' && c.params.interactionId === i.id, 60_000)));
-    send({ type: 'burst', dispatchedInMs, ackMs: acks.map((call, n) => call.at - sent[n]!.at), refused: acks.filter((c) => c.status !== 204).length });
+    await allAcked;
+    const calls = [...acks.entries()];
+    send({ type: 'burst', dispatchedInMs, ackMs: calls.map(([id, call]) => call.at - sentAt.get(id)!), refused: calls.filter(([, c]) => c.status !== 204).length });
   }
 
   port.on('message', (req: FakeRequest) => {

@@ -75,12 +75,21 @@ async function callback(id, token, flags) {
   }
 }
 
+// Outcomes go back in one message per event-loop turn: in a burst many answers arrive together.
+let outbox = [];
+function answer(n, outcome) {
+  if (outbox.length === 0) setImmediate(() => { const batch = outbox; outbox = []; parentPort.postMessage(batch); });
+  outbox.push({ n, outcome });
+}
+
 parentPort.on('message', (m) => {
   if (m === 'close') return void agent.close().finally(() => parentPort.close());
-  callback(m.id, m.token, m.flags).then(
-    (outcome) => parentPort.postMessage({ n: m.n, outcome }),
-    (err) => parentPort.postMessage({ n: m.n, outcome: { ok: false, status: 0, message: String(err) } }),
-  );
+  for (const ack of m) {
+    callback(ack.id, ack.token, ack.flags).then(
+      (outcome) => answer(ack.n, outcome),
+      (err) => answer(ack.n, { ok: false, status: 0, message: String(err) }),
+    );
+  }
 });
 `;
 
@@ -97,6 +106,7 @@ export class AckThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, (outcome: AckOutcome) => void>();
   private next = 0;
+  private outbox: Array<{ n: number; id: string; token: string; flags: number }> = [];
   private alive = true;
   private closing = false;
 
@@ -112,9 +122,11 @@ export class AckThread {
         userAgent: options.userAgent,
       },
     });
-    this.worker.on('message', ({ n, outcome }: { n: number; outcome: AckOutcome }) => {
-      this.pending.get(n)?.(outcome);
-      this.pending.delete(n);
+    this.worker.on('message', (batch: Array<{ n: number; outcome: AckOutcome }>) => {
+      for (const { n, outcome } of batch) {
+        this.pending.get(n)?.(outcome);
+        this.pending.delete(n);
+      }
     });
     this.worker.on('error', (err) => {
       options.logger.error({ err }, 'ack thread failed; acks go through discord.js');
@@ -132,8 +144,17 @@ export class AckThread {
     const n = this.next++;
     return new Promise((resolve) => {
       this.pending.set(n, resolve);
-      this.worker.postMessage({ n, id: interactionId, token, flags });
+      // Sent in one message per event-loop turn: a burst's interactions arrive several per turn, and each message
+      // costs both threads more than the ack's own bookkeeping.
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
+      this.outbox.push({ n, id: interactionId, token, flags });
     });
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (this.alive) this.worker.postMessage(batch);
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,11 @@ export interface FakeDiscordOptions extends Partial<DiscordSettings> {
    * gets only the guilds (and guild events) of that shard; an IDENTIFY with fewer shards closes with 4011.
    */
   shards?: number;
+  /**
+   * How long an idle HTTP connection is kept open. Default Node's 5 s; Discord's own edge keeps idle connections far
+   * longer, so a benchmark of a running bot sets more (its pool is then still warm when a burst comes).
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 /** A reaction a test makes as some user. */
@@ -96,6 +101,7 @@ export class FakeDiscord {
       const fake = holder.fake!;
       return route(fake.context, { faults: fake.faults, calls: fake.recorder, token: options.token }, call, res);
     });
+    if (options.keepAliveTimeoutMs !== undefined) server.server.keepAliveTimeout = options.keepAliveTimeoutMs;
     await server.listen();
     const fake = new FakeDiscord(server, options, server.url);
     holder.fake = fake;
@@ -164,10 +170,24 @@ export class FakeDiscord {
 
   /** Dispatches INTERACTION_CREATE for a slash command; see `InteractionInit` for defaults and checks. */
   interaction(init: InteractionInit): DispatchedInteraction {
+    return this.prepareInteraction(init).dispatch();
+  }
+
+  /**
+   * Builds a slash command's INTERACTION_CREATE (registered, so its callback is accepted) without sending it yet;
+   * `dispatch()` sends it. A burst benchmark builds its commands first, so that the fake's own work during the
+   * burst is only sending frames and answering callbacks, as Discord's gateway and API are other machines.
+   */
+  prepareInteraction(init: InteractionInit): { id: string; dispatch: () => DispatchedInteraction } {
     const { payload, record } = buildInteraction(this.state, init, this.settings.uploadLimitBytes);
-    const seq = this.gateway.dispatch('INTERACTION_CREATE', payload)!;
     const { id, token, applicationId, guildId, channelId, user } = record;
-    return { id, token, applicationId, guildId, channelId, userId: user.id, seq, payload };
+    return {
+      id,
+      dispatch: () => {
+        const seq = this.gateway.dispatch('INTERACTION_CREATE', payload)!;
+        return { id, token, applicationId, guildId, channelId, userId: user.id, seq, payload };
+      },
+    };
   }
 
   /**
