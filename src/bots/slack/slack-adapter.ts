@@ -147,6 +147,9 @@ export class SlackAdapter implements PlatformAdapter {
       slackApiUrl: this.config.SLACK_API_URL,
       retryConfig: { ...(this.options.retryConfig ?? DEFAULT_SLACK_RETRY) },
       logger: new PinoBoltLogger(this.deps.logger.child({ module: 'slack-web' })),
+      // The original request error carries the whole request, Authorization header included; the logger drops it
+      // too, but it has no business travelling with every failed call.
+      attachOriginalToWebAPIRequestError: false,
       ...this.options.clientOptions,
     };
   }
