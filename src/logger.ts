@@ -14,6 +14,9 @@ export const REDACT_PATHS = [
   '*.REPLICATE_API_TOKEN',
   '*.FAL_KEY',
   '*.BFL_API_KEY',
+  '*.WEBHOOK_SECRET',
+  '*.REPLICATE_WEBHOOK_SECRET',
+  '*.BFL_WEBHOOK_SECRET',
   'token',
   '*.token',
   'apiKey',
@@ -45,6 +48,8 @@ const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\br8_\w+/g, '[redacted]'],
   [/\b[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}/g, '[redacted]'],
   [/([?&](?:token|key|secret|signature)=)[^&#\s"']+/gi, '$1[redacted]'],
+  // A password in a URL (redis://:password@host).
+  [/(\/\/[^/@\s:]*:)[^@\s/]+@/g, '$1[redacted]@'],
 ];
 
 export function scrubSecrets(text: string): string {

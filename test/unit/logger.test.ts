@@ -25,8 +25,10 @@ describe('logger', () => {
     logger.info({ settings: config }, 'started');
     logger.child({ jobId: 'j1' }).warn({ req: { headers: { authorization: 'Bearer r8_secret', 'x-key': 'bfl-secret' } } }, 'call');
     logger.info({ token: 'tok-secret', provider: { apiKey: 'k-secret' } }, 'x');
+    const hooks = loadConfig({ PUBLIC_URL: 'https://bot.example.com', WEBHOOK_SECRET: 'hook-secret-0123456789', REPLICATE_WEBHOOK_SECRET: 'whsec_c2VjcmV0', REDIS_URL: 'redis://:redis-secret@10.0.0.5:6379' });
+    logger.info({ settings: hooks }, 'started');
     const text = lines.join('');
-    for (const secret of ['discord-secret', 'r8_secret', 'fal-secret', 'bfl-secret', 'tok-secret', 'k-secret']) expect(text).not.toContain(secret);
+    for (const secret of ['discord-secret', 'r8_secret', 'fal-secret', 'bfl-secret', 'tok-secret', 'k-secret', 'hook-secret', 'whsec_c2VjcmV0', 'redis-secret']) expect(text).not.toContain(secret);
     const first = JSON.parse(lines[0]!) as { msg: string; settings: { DISCORD_TOKEN: string; REDIS_URL: string } };
     expect(first.msg).toBe('started');
     expect(first.settings.DISCORD_TOKEN).toBe('[redacted]');
