@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 /**
  * Cancels reach whichever worker holds the job: BullMQ's `worker.cancelJob` only works in the process that runs
  * it, so a cancel is published on a Redis channel every worker listens to, and also left as a flag that a worker
- * checks when it picks the job up (for a cancel that lands between the queue and the worker).
+ * checks when the job runs again (a cancel that found the job locked by a worker that was then killed).
  */
 export class CancelBus {
   readonly channel: string;

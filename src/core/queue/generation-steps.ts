@@ -48,6 +48,11 @@ async function runJob(
   const metrics = deps.metrics ?? noMetrics;
   const firstStart = !ctx.data.stored && !ctx.data.checkpoint && ctx.data.providerIndex === 0 && ctx.data.providerFailures === 0 && ctx.data.rateLimitWaits === 0;
   if (firstStart) metrics.queueWait(Math.max(0, Date.now() - job.timestamp));
+  // A cancel that found the job locked is left as a flag besides the broadcast: the broadcast reaches no one when the
+  // worker that held the job was killed, and the job then runs again here. A first start needs no look (a cancel
+  // before it removes the job; one during it aborts the signal), so the common path pays no extra round trip.
+  const again = !firstStart || job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0;
+  if (again && (await deps.cancels?.isRequested(`${job.id}`))) return onProviderError(deps, ctx, new GenerationCanceled(), false);
 
   let image: GeneratedImage | undefined;
   // Stored by an earlier run, which may have got as far as posting it before it crashed or its delivery failed.
@@ -182,7 +187,8 @@ async function generate(
     const limit = deps.limits?.[provider.name];
     if (deps.limiter && limit) {
       const slot = await unlessHandedBack(deps.limiter.withSlot(provider.name, `${data.jobId}`, limit, 5000, call), handBack);
-      if ('retryInMs' in slot) return delay(ctx, slot.retryInMs, {});
+      // Canceled while it waited for a slot: end here rather than come back for one.
+      if ('retryInMs' in slot) return signal?.aborted ? onProviderError(deps, ctx, new GenerationCanceled(), false) : delay(ctx, slot.retryInMs, {});
       image = slot.value;
     } else {
       image = await unlessHandedBack(call(), handBack);

@@ -11,6 +11,7 @@ import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import type { ProviderLimit, ProviderLimiter } from './provider-limiter.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { StepWrites } from './step-writes.js';
+import type { CancelBus } from './cancel-bus.js';
 
 /* What the steps of one generation job share: their dependencies, the job's context, and the hand-back signal. */
 
@@ -34,6 +35,8 @@ export interface StepDeps {
   completion?: (jobId: string, provider: string) => CompletionNotifier | undefined;
   /** The worker's batched per-job writes (image + checkpoint; delivered + record + release). */
   writes: StepWrites;
+  /** Cancels left as a flag (the job was locked when the person canceled): read when a job runs again. */
+  cancels?: Pick<CancelBus, 'isRequested'>;
   /** Called with stage changes for status messages; throttled by the caller. */
   onStage?: (job: Job<GenerationJobData>, progress: JobProgress) => void;
   /**

@@ -1,6 +1,8 @@
+import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
+import { QUEUE_NAME } from '../../../src/core/queue/generation-queue.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
@@ -97,4 +99,50 @@ describe('cancel', () => {
     expect([view.usedToday, view.inFlight]).toEqual([0, 0]);
     expect(await core.service.cancel(r.jobId, alice)).toEqual({ status: 'finished' });
   });
+
+  it('a job canceled while it waits for a provider slot ends canceled and refunded, never reaching the provider', async () => {
+    core = await makeCore();
+    // One generation at a time toward the provider: the first holds the slot, the second waits for it (active).
+    const provider = new ScriptedProvider('replicate', [{ hangMs: 30_000 }]);
+    const delivery = new MemoryDelivery();
+    await core.createWorker({ providers: [provider], deliveries: { discord: delivery }, concurrency: 2, limits: { replicate: { concurrency: 1, rate: 1000 } } }).start();
+    const first = await core.service.submit(req('holder'), person('alice'), target, { dedupeKey: 'holder' });
+    await expect.poll(() => provider.calls.length).toBe(1);
+    const bob = person('bob');
+    const waiting = await core.service.submit(req('waiter'), bob, target, { dedupeKey: 'waiter' });
+    if (waiting.status !== 'queued' || first.status !== 'queued') throw new Error('not queued');
+    await expect.poll(async () => (await core.queue.getJob(waiting.jobId))?.getState()).toBe('active');
+
+    expect(await core.service.cancel(waiting.jobId, bob)).toEqual({ status: 'canceling' });
+    await delivery.until(() => delivery.failures.length === 1, 15_000);
+    expect(delivery.failures[0]!.error.code).toBe('canceled');
+    expect(provider.calls.map((c) => c.request.prompt)).toEqual(['holder']);
+    await expect.poll(async () => (await core.queue.getJob(waiting.jobId))?.getState()).toBe('failed');
+    const view = await core.admin.userView(userKey(bob), guildKey(bob));
+    expect([view.usedToday, view.inFlight]).toEqual([0, 0]);
+  }, 30_000);
+
+  it('a cancel that finds the job locked by a worker that then dies is honoured when the stalled job runs again', async () => {
+    core = await makeCore();
+    const alice = person('alice');
+    const r = await core.service.submit(req('orphan'), alice, target, { dedupeKey: 'orphan' });
+    if (r.status !== 'queued') throw new Error('not queued');
+    // A worker takes the job and dies at once (manual fetch, lock never renewed, no cancel listener: a killed process).
+    const dead = new Worker(QUEUE_NAME, null, { connection: core.connect({ maxRetriesPerRequest: null }), prefix: core.prefix, lockDuration: 1000 });
+    const taken = await dead.getNextJob('dead-worker-token');
+    expect(taken?.id).toBe(r.jobId);
+    await dead.close(true);
+    // Locked: it cannot be removed, and the broadcast reaches no one.
+    expect(await core.service.cancel(r.jobId, alice)).toEqual({ status: 'canceling' });
+
+    const provider = new ScriptedProvider('replicate');
+    const delivery = new MemoryDelivery();
+    await core.createWorker({ providers: [provider], deliveries: { discord: delivery }, stalledIntervalMs: 300, lockDurationMs: 1000 }).start();
+    await delivery.until(() => delivery.failures.length === 1, 15_000);
+    expect(delivery.failures[0]!.error.code).toBe('canceled');
+    expect(provider.calls).toHaveLength(0);
+    expect(delivery.delivered).toHaveLength(0);
+    const view = await core.admin.userView(userKey(alice), guildKey(alice));
+    expect([view.usedToday, view.inFlight]).toEqual([0, 0]);
+  }, 30_000);
 });
