@@ -118,7 +118,20 @@ export class GenerationService {
     };
     const more = opts.target;
     const target = async (): Promise<DeliveryTarget> => ({ ...base, ...(typeof more === 'function' ? await more() : more) });
-    return this.submit(withNewSeed(record.request), requester, target, { dedupeKey: opts.dedupeKey, kind: 'reroll', rerollOf: ref.messageId });
+    const again = (dedupeKey: string) => this.submit(withNewSeed(record.request), requester, target, { dedupeKey, kind: 'reroll', rerollOf: ref.messageId });
+    let result = await again(opts.dedupeKey);
+    // A reroll key that is not an event id (Discord's reactions have none: image + person) would keep a person from
+    // trying again for a day after their take failed (and was refunded). A duplicate whose job failed is therefore no
+    // duplicate: the next try is keyed after it, so a replay of this very event is still charged once.
+    for (let tries = 0; result.status === 'duplicate' && tries < 5 && (await this.failed(result.jobId)); tries++) {
+      result = await again(`${opts.dedupeKey}:after:${result.jobId}`);
+    }
+    return result;
+  }
+
+  private async failed(jobId: string): Promise<boolean> {
+    const job = await this.options.queue.getJob(jobId);
+    return (await job?.getState()) === 'failed';
   }
 
   /** Cancels a queued job at once (refunded), or asks the worker running it to stop. Only the owner or an admin may. */

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import { userKey, guildKey } from '../../../src/core/ports.js';
+import { GenerationFailed } from '../../../src/core/errors.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
+import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
@@ -63,6 +65,34 @@ describe('generation pipeline (admission → worker → provider → delivery)',
     expect((await core.admin.userView(userKey(bob), guildKey(bob))).usedToday).toBe(1);
     expect((await core.admin.userView(userKey(alice), guildKey(alice))).usedToday).toBe(1);
     expect(await core.service.reroll({ platform: 'discord', messageId: 'not-ours' }, bob, { dedupeKey: 'r-2' })).toEqual({ status: 'not_found' });
+  });
+
+  it('after a reroll failed (refunded), the same person may reroll that image again; a replay of the new one is charged once', async () => {
+    core = await makeCore();
+    const delivery = new MemoryDelivery();
+    // The original, then a reroll that fails for good, then the next try.
+    const provider = new ScriptedProvider('preview', ['ok', new GenerationFailed('preview', 'the model could not make this one')]);
+    await core.createWorker({ providers: [provider], deliveries: { discord: delivery } }).start();
+    const bob = person('bob');
+    await core.service.submit(request(), person('alice'), target, { dedupeKey: 'i-1' });
+    await delivery.until(() => delivery.delivered.length === 1);
+    const image = delivery.delivered[0]!.message.messageId;
+    // Discord's reaction key: the image and the person, the same for every reaction by bob on it.
+    const key = `discord:reaction:${image}:bob`;
+
+    const failing = await core.service.reroll({ platform: 'discord', messageId: image }, bob, { dedupeKey: key });
+    expect(failing.status).toBe('queued');
+    await delivery.until(() => delivery.failures.length === 1);
+    await expect.poll(async () => (await core.admin.userView(userKey(bob), guildKey(bob))).usedToday).toBe(0);
+
+    const retry = await core.service.reroll({ platform: 'discord', messageId: image }, bob, { dedupeKey: key });
+    expect(retry.status).toBe('queued');
+    // The same reaction event again (a gateway replay) while or after the retry runs: no second charge.
+    expect(await core.service.reroll({ platform: 'discord', messageId: image }, bob, { dedupeKey: key })).toMatchObject({ status: 'duplicate' });
+    await delivery.until(() => delivery.delivered.length === 2);
+    expect(await core.service.reroll({ platform: 'discord', messageId: image }, bob, { dedupeKey: key })).toMatchObject({ status: 'duplicate' });
+    expect((await core.admin.userView(userKey(bob), guildKey(bob))).usedToday).toBe(1);
+    expect(provider.calls).toHaveLength(3);
   });
 
   it('re-encodes an image that exceeds the destination upload limit', async () => {
