@@ -80,7 +80,7 @@ export class SlackDelivery implements DeliveryPort {
 
   /** The message carrying an uploaded file: its ts from the file's shares, polled for while Slack is still sharing it. */
   private async posted(file: FileWithShares | undefined, d: DeliveryRequest, channelId: string, threadId: string | undefined): Promise<DeliveredMessage> {
-    const ts = shareTs(file, channelId, threadId) ?? (file?.id ? await this.pollShares(file.id, channelId, threadId) : undefined);
+    const ts = shareTs(file, channelId, threadId) ?? (file?.id ? await this.pollShares(file.id, channelId, threadId, d.jobId) : undefined);
     if (ts === undefined) {
       // The image is posted; only its ts is unknown, so a reaction cannot find it. Posting again would duplicate it.
       this.logger.warn({ jobId: d.jobId, fileId: file?.id }, 'Slack did not report where the upload was shared; reroll by reaction unavailable');
@@ -108,8 +108,9 @@ export class SlackDelivery implements DeliveryPort {
 
   async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
     if (!message.messageId.startsWith('file:')) {
+      // A missing 🔄 costs only the affordance (a person's own 🔄 still rerolls); the status must still say done.
       await this.client.reactions.add({ channel: message.channelId, timestamp: message.messageId, name: REROLL_REACTION }).catch((err: unknown) => {
-        if (slackError(err) !== 'already_reacted') throw err;
+        if (slackError(err) !== 'already_reacted') this.logger.warn({ err, jobId: d.jobId }, 'could not add the 🔄 reaction to the image');
       });
     }
     await this.updateStatus(d.target, d.requester, d.request, d.rerollOf !== undefined, 'done');
@@ -136,11 +137,19 @@ export class SlackDelivery implements DeliveryPort {
     });
   }
 
-  /** Slack shares uploads asynchronously: poll files.info (bounded) until the share in our channel appears. */
-  private async pollShares(fileId: string, channelId: string, threadId: string | undefined): Promise<string | undefined> {
+  /**
+   * Slack shares uploads asynchronously: poll files.info (bounded) until the share in our channel appears. The image
+   * is posted by then, so a failed files.info (missing_scope, file_not_found, 5xx after the client's retries) ends the
+   * polling with the ts unknown instead of failing the delivery, whose retry would post the image again.
+   */
+  private async pollShares(fileId: string, channelId: string, threadId: string | undefined, jobId: string): Promise<string | undefined> {
     for (let attempt = 0; attempt < this.polling.attempts; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, this.polling.delayMs(attempt)));
-      const info = await this.client.files.info({ file: fileId });
+      const info = await this.client.files.info({ file: fileId }).catch((err: unknown) => {
+        this.logger.warn({ err, jobId, fileId }, 'files.info failed while looking for where the upload was shared');
+        return undefined;
+      });
+      if (!info) return undefined;
       const ts = shareTs(info.file as FileWithShares | undefined, channelId, threadId);
       if (ts !== undefined) return ts;
     }

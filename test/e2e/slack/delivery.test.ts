@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContentModerated } from '../../../src/core/errors.js';
+import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
 import { makeImage } from '../../fakes/fake-server.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import { CHANNEL, MEMBER, MODES, SlackHarness } from './harness.js';
@@ -44,17 +45,15 @@ describe('delivery edge cases', () => {
   it('a delivery that fails after its upload is retried without posting the image a second time', async () => {
     h = await SlackHarness.start('http');
     const { fake } = h;
-    // The upload goes through, then finding where Slack shared it fails: the attempt fails after the image is posted.
-    fake.setMissingShares({ afterInfoCalls: 2 });
-    fake.failNext('files.info', 'internal_error', { status: 500 });
+    // Slack posts the image but its answer to the upload's completion is lost: the attempt fails after the image is posted.
+    fake.failNext('files.completeUploadExternal', 'internal_error', { status: 500, processed: true });
 
     await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:5' });
     const [image] = await h.delivered(1);
 
     // The retry found the first upload (files.list, the bot's own files) instead of uploading again.
-    expect(fake.callsTo('files.completeUploadExternal')).toHaveLength(1);
+    expect(fake.callsTo('files.completeUploadExternal').map((c) => c.status)).toEqual([500]);
     expect(fake.callsTo('files.list')).toHaveLength(1);
-    expect(fake.callsTo('files.info')[0]?.status).toBe(500);
     expect(h.images()).toHaveLength(1);
     expect(await h.core.records.find('slack', image?.ts ?? '')).toMatchObject({ seed: 5, channelId: CHANNEL });
     expect(await h.usedToday(MEMBER)).toBe(1);
@@ -63,8 +62,7 @@ describe('delivery edge cases', () => {
   it('when that lookup itself fails (e.g. a missing scope), the retry posts the image rather than losing it', async () => {
     h = await SlackHarness.start('http');
     const { fake } = h;
-    fake.setMissingShares({ afterInfoCalls: 2 });
-    fake.failNext('files.info', 'internal_error', { status: 500 });
+    fake.failNext('files.completeUploadExternal', 'internal_error', { status: 500, processed: true });
     fake.failNext('files.list', 'missing_scope');
 
     await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:6' });
@@ -73,6 +71,50 @@ describe('delivery edge cases', () => {
     expect(fake.callsTo('files.list')[0]?.response).toMatchObject({ ok: false, error: 'missing_scope' });
     expect(fake.callsTo('files.completeUploadExternal')).toHaveLength(2);
     expect(await h.core.records.find('slack', image?.ts ?? '')).toMatchObject({ seed: 6 });
+    expect(await h.usedToday(MEMBER)).toBe(1);
+  });
+
+  it.each([
+    { error: 'internal_error', status: 500 },
+    { error: 'missing_scope', status: 200 },
+  ])('an upload whose message files.info cannot find ($error, HTTP $status) is posted once, and the job completes without a refund', async ({ error, status }) => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    fake.setMissingShares({ afterInfoCalls: 2 });
+    fake.failNext('files.info', error, { status, times: 20 });
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:8' });
+    const done = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.thread_ts === undefined && m.text.includes('Done')), 10_000, 'the status marked done');
+
+    expect(fake.callsTo('files.info').map((c) => c.response)).toEqual([{ ok: false, error }]);
+    expect(fake.callsTo('files.completeUploadExternal')).toHaveLength(1);
+    // Delivered on the first attempt: no redelivery lookup, so no retry.
+    expect(fake.callsTo('files.list')).toEqual([]);
+    expect(h.images()).toHaveLength(1);
+    expect(fake.messagesIn(CHANNEL, done.ts).filter((m) => m.text.includes('no image this time'))).toEqual([]);
+    await expect.poll(async () => (await h!.core.queue.getJobCounts('completed', 'failed'))).toEqual({ completed: 1, failed: 0 });
+    expect(await h.usedToday(MEMBER)).toBe(1);
+  });
+
+  it.each([
+    { error: 'missing_scope', status: 200 },
+    { error: 'internal_error', status: 500 },
+  ])('a 🔄 that cannot be added ($error, HTTP $status) still lets the worker mark the status message done', async ({ error, status }) => {
+    h = await SlackHarness.start('http', { worker: false });
+    const { fake } = h;
+    fake.failNext('reactions.add', error, { status });
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:9' });
+    await expect.poll(() => h!.jobCount()).toBe(1);
+    // The bot process that took the command goes away (a restart), so only the worker's own edit can mark it done.
+    await h.adapter.stop();
+    await h.core.createWorker({ providers: [new PreviewProvider()], deliveries: { slack: h.adapter.delivery } }).start();
+
+    const done = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.thread_ts === undefined && m.text.includes('Done')), 10_000, 'the status marked done');
+
+    expect(fake.callsTo('reactions.add').map((c) => c.response)).toEqual([{ ok: false, error }]);
+    expect(h.images(done.ts)).toHaveLength(1);
+    expect(fake.workspace.reactions).toEqual([]);
+    expect(await h.core.records.find('slack', h.images()[0]?.ts ?? '')).toMatchObject({ seed: 9, channelId: CHANNEL });
     expect(await h.usedToday(MEMBER)).toBe(1);
   });
 

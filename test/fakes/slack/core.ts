@@ -115,8 +115,11 @@ export class SlackFakeCore {
     this.api.rateLimitNext(method, retryAfterSec, times);
   }
 
-  /** The next `times` calls of `method` answer `{ok:false, error}`; with `status` (e.g. 503) at that HTTP status. */
-  failNext(method: string, error: string, options: { status?: number; times?: number } = {}): void {
+  /**
+   * The next `times` calls of `method` answer `{ok:false, error}`; with `status` (e.g. 503) at that HTTP status. With
+   * `processed` the method still runs and keeps its effects: only the answer is lost.
+   */
+  failNext(method: string, error: string, options: { status?: number; times?: number; processed?: boolean } = {}): void {
     this.api.failNext(method, error, options);
   }
 

@@ -38,6 +38,8 @@ interface Fault {
   status: number;
   error: string;
   retryAfterSec?: number;
+  /** The method runs (its effects stay) and only its answer is the error. */
+  processed?: boolean;
 }
 
 /** Arguments the WebClient sends as JSON strings; the fake decodes them so tests see objects. */
@@ -72,9 +74,13 @@ export class WebApi {
     this.queueFault(method, { status: 429, error: 'ratelimited', retryAfterSec }, times);
   }
 
-  /** The next `times` calls of `method` answer `{ok:false,error}` (HTTP 200 like Slack, or `status` for 5xx tests). */
-  failNext(method: string, error: string, options: { status?: number; times?: number } = {}): void {
-    this.queueFault(method, { status: options.status ?? 200, error }, options.times ?? 1);
+  /**
+   * The next `times` calls of `method` answer `{ok:false,error}` (HTTP 200 like Slack, or `status` for 5xx tests).
+   * With `processed`, the method still runs and keeps its effects (a message posted, a file shared): Slack did the
+   * work but its answer was lost, as with a 5xx from its edge after a slow call.
+   */
+  failNext(method: string, error: string, options: { status?: number; times?: number; processed?: boolean } = {}): void {
+    this.queueFault(method, { status: options.status ?? 200, error, ...(options.processed ? { processed: true } : {}) }, options.times ?? 1);
   }
 
   async handle(method: string, call: RecordedCall, res: ServerResponse): Promise<void> {
@@ -102,6 +108,7 @@ export class WebApi {
     if (authError) return { status: 200, response: fail(authError), headers: {} };
     const fault = this.faults.get(method)?.shift();
     if (fault) {
+      if (fault.processed) await spec.handle({ ...this.context(), args });
       const headers: Record<string, string> = fault.retryAfterSec === undefined ? {} : { 'retry-after': String(fault.retryAfterSec) };
       return { status: fault.status, response: fail(fault.error), headers };
     }
