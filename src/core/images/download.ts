@@ -1,8 +1,8 @@
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { ImageInvalid, ProviderTimeout, ProviderUnavailable } from '../errors.js';
 import { headerValue, httpAgent, MAX_REDIRECTIONS, RequestDeadline } from '../providers/http.js';
 import { inspectImage, type DecodedImage } from './image.js';
-import { assertFetchableUrl } from './url-guard.js';
+import { assertFetchableUrl, checkFetchableUrl, guardedLookup, type UrlGuardOptions, type UrlRefusal } from './url-guard.js';
 
 export interface DownloadOptions {
   /** Largest accepted body; bigger downloads stop early and fail. */
@@ -11,13 +11,24 @@ export interface DownloadOptions {
   timeoutMs?: number;
   headers?: Record<string, string>;
   fetch?: typeof fetch;
-  /** Check the host is public before fetching (links chosen by users). */
-  guard?: { allowPrivate?: boolean };
+  /**
+   * Check the host is public before fetching (links chosen by users): every redirect is then followed by hand and
+   * checked too, and (without `fetch`, which resolves names itself) connections go only to addresses checked.
+   * `allowPrivate` keeps only the first link's shape check and follows redirects as an unguarded download does.
+   */
+  guard?: UrlGuardOptions;
   /** Names the source in errors (`replicate`, `image prompt`). */
   source?: string;
 }
 
 export const DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024;
+
+/** Redirects followed for a guarded link (image hosts and signed-URL CDNs need one or two). */
+export const MAX_GUARDED_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Headers a redirect to another origin must not carry (as undici and fetch drop them). */
+const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 /**
  * Downloads an image at once (provider URLs expire within minutes to an hour), refusing bodies that are not images,
@@ -33,8 +44,15 @@ export async function downloadImage(url: string, options: DownloadOptions = {}):
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = new RequestDeadline(timeoutMs, options.signal);
   try {
-    const res = options.fetch ? await viaFetch(url, options, deadline) : await viaUndici(url, options, deadline);
+    const guard = options.guard?.allowPrivate ? undefined : options.guard;
+    const res = guard
+      ? await viaCheckedHops(url, guard, options, deadline)
+      : options.fetch
+        ? await viaFetch(url, options.headers ?? {}, options, deadline, 'follow')
+        : await viaUndici(url, options.headers ?? {}, deadline, httpAgent, MAX_REDIRECTIONS);
     const failed = (err: unknown) => {
+      // The guard's connection-time check (a name that resolved publicly to the first check, privately to the connection).
+      if (err instanceof ImageInvalid) return err;
       if (options.signal?.aborted) return err;
       if (deadline.timedOut) return new ProviderTimeout(source, timeoutMs, { cause: err });
       return new ProviderUnavailable(source, 'image download failed', undefined, { cause: err });
@@ -74,9 +92,74 @@ interface DownloadAnswer {
 /** A request that never got an answer: carries the client's error for the mapping above. */
 class NoAnswer extends Error {}
 
-async function viaUndici(url: string, options: DownloadOptions, deadline: RequestDeadline): Promise<DownloadAnswer | NoAnswer> {
+/**
+ * Follows a guarded link's redirects by hand, checking each hop with the guard before requesting it: a public link
+ * that answers 302 to `http://169.254.169.254/` must not make the bot fetch its own network. undici requests go
+ * through an Agent whose lookup refuses private addresses, so the connection reaches only an address that was judged.
+ */
+async function viaCheckedHops(url: string, guard: UrlGuardOptions, options: DownloadOptions, deadline: RequestDeadline): Promise<DownloadAnswer | NoAnswer> {
+  let current = new URL(url);
+  let headers = options.headers ?? {};
+  for (let hop = 0; ; hop++) {
+    const res = options.fetch
+      ? await viaFetch(current.href, headers, options, deadline, 'manual')
+      : await viaUndici(current.href, headers, deadline, guardedAgent(guard), 0);
+    if (res instanceof NoAnswer || !REDIRECT_STATUSES.has(res.status)) return res;
+    const location = res.header('location');
+    if (location === undefined) return res;
+    await res.discard();
+    if (hop === MAX_GUARDED_REDIRECTS) throw new ImageInvalid(`the link redirects more than ${MAX_GUARDED_REDIRECTS} times`);
+    const next = await checkRedirect(location, current, guard);
+    if (next.origin !== current.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())));
+    current = next;
+  }
+}
+
+const REDIRECT_REFUSALS: Record<UrlRefusal, string> = {
+  invalid: 'the link redirects to an invalid URL',
+  protocol: 'the link redirects to a link that is not http or https',
+  credentials: 'the link redirects to a link with credentials',
+  unresolved: 'the link redirects to a host that could not be resolved',
+  private: 'the link redirects to a private or local network address',
+};
+
+/**
+ * The redirect's target, or an ImageInvalid that names the redirect (the person only saw the first link). The
+ * wording does not depend on whether anything listens there: nothing was requested.
+ */
+async function checkRedirect(location: string, from: URL, guard: UrlGuardOptions): Promise<URL> {
+  let target: string;
   try {
-    const res = await request(url, { method: 'GET', headers: options.headers ?? {}, signal: deadline.signal, dispatcher: httpAgent, maxRedirections: MAX_REDIRECTIONS });
+    target = new URL(location, from).href;
+  } catch {
+    throw new ImageInvalid(REDIRECT_REFUSALS.invalid);
+  }
+  const checked = await checkFetchableUrl(target, guard);
+  if (typeof checked === 'string') throw new ImageInvalid(REDIRECT_REFUSALS[checked]);
+  return checked;
+}
+
+/** The default guard's pool, made on first use; guards with their own lookup or trusted addresses (tests) get theirs. */
+let defaultGuardedAgent: Dispatcher | undefined;
+const customGuardedAgents = new WeakMap<UrlGuardOptions, Dispatcher>();
+
+function guardedAgent(guard: UrlGuardOptions): Dispatcher {
+  const make = () => new Agent({ keepAliveTimeout: 10_000, connect: { lookup: guardedLookup(guard) } });
+  if (!guard.lookup && !guard.trustedAddresses) return (defaultGuardedAgent ??= make());
+  let agent = customGuardedAgents.get(guard);
+  if (!agent) customGuardedAgents.set(guard, (agent = make()));
+  return agent;
+}
+
+async function viaUndici(
+  url: string,
+  headers: Record<string, string>,
+  deadline: RequestDeadline,
+  dispatcher: Dispatcher,
+  maxRedirections: number,
+): Promise<DownloadAnswer | NoAnswer> {
+  try {
+    const res = await request(url, { method: 'GET', headers, signal: deadline.signal, dispatcher, maxRedirections });
     return {
       status: res.statusCode,
       header: (name) => headerValue(res.headers, name),
@@ -89,9 +172,15 @@ async function viaUndici(url: string, options: DownloadOptions, deadline: Reques
   }
 }
 
-async function viaFetch(url: string, options: DownloadOptions, deadline: RequestDeadline): Promise<DownloadAnswer | NoAnswer> {
+async function viaFetch(
+  url: string,
+  headers: Record<string, string>,
+  options: DownloadOptions,
+  deadline: RequestDeadline,
+  redirect: 'follow' | 'manual',
+): Promise<DownloadAnswer | NoAnswer> {
   try {
-    const res = await options.fetch!(url, { headers: options.headers ?? {}, signal: deadline.signal, redirect: 'follow' });
+    const res = await options.fetch!(url, { headers, signal: deadline.signal, redirect });
     return {
       status: res.status,
       header: (name) => res.headers.get(name) ?? undefined,

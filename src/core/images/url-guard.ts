@@ -1,5 +1,6 @@
+import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { isIP, BlockList } from 'node:net';
+import { isIP, BlockList, type LookupFunction } from 'node:net';
 import { ImageInvalid } from '../errors.js';
 
 /**
@@ -83,24 +84,75 @@ function ipv6Groups(address: string): number[] | undefined {
 export interface UrlGuardOptions {
   /** Allow loopback/private targets (tests and operators whose image hosts live on a private network). */
   allowPrivate?: boolean;
+  /** Resolves a host name to all its addresses; `dns.lookup` by default (tests point names at local servers). */
+  lookup?: (hostname: string) => Promise<LookupAddress[]>;
+  /** Private addresses accepted anyway (tests standing in a public host on loopback); compared as written. */
+  trustedAddresses?: readonly string[];
 }
+
+/** Why a link may not be fetched. */
+export type UrlRefusal = 'invalid' | 'protocol' | 'credentials' | 'unresolved' | 'private';
+
+const REFUSALS: Record<UrlRefusal, string> = {
+  invalid: 'the link is not a valid URL',
+  protocol: 'only http and https links are accepted',
+  credentials: 'links with credentials are not accepted',
+  unresolved: 'the link’s host could not be resolved',
+  private: 'links to private or local network addresses are not accepted',
+};
 
 /** Throws ImageInvalid unless `raw` is an http(s) URL whose host resolves only to public addresses. */
 export async function assertFetchableUrl(raw: string, options: UrlGuardOptions = {}): Promise<URL> {
+  const checked = await checkFetchableUrl(raw, options);
+  if (typeof checked === 'string') throw new ImageInvalid(REFUSALS[checked]);
+  return checked;
+}
+
+/** {@link assertFetchableUrl} for callers that word the refusal themselves (a redirect): the URL, or why not. */
+export async function checkFetchableUrl(raw: string, options: UrlGuardOptions = {}): Promise<URL | UrlRefusal> {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ImageInvalid('the link is not a valid URL');
+    return 'invalid';
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ImageInvalid('only http and https links are accepted');
-  if (url.username || url.password) throw new ImageInvalid('links with credentials are not accepted');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'protocol';
+  if (url.username || url.password) return 'credentials';
   if (options.allowPrivate) return url;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-  if (addresses.length === 0) throw new ImageInvalid('the link’s host could not be resolved');
-  if (addresses.some(isPrivateAddress)) throw new ImageInvalid('links to private or local network addresses are not accepted');
-  return url;
+  const resolved = await resolvePublic(url.hostname.replace(/^\[|\]$/g, ''), options);
+  return typeof resolved === 'string' ? resolved : url;
+}
+
+/** The addresses of `host` (itself when it is an address) when all are public. */
+async function resolvePublic(host: string, options: UrlGuardOptions): Promise<LookupAddress[] | 'unresolved' | 'private'> {
+  const family = isIP(host);
+  const resolve = options.lookup ?? ((name: string) => lookup(name, { all: true }));
+  const addresses = family !== 0 ? [{ address: host, family }] : await resolve(host).catch(() => []);
+  if (addresses.length === 0) return 'unresolved';
+  const trusted = options.trustedAddresses ?? [];
+  return addresses.some((a) => isPrivateAddress(a.address) && !trusted.includes(a.address)) ? 'private' : addresses;
+}
+
+/**
+ * A `net.connect` lookup for guarded downloads: it resolves the name once and hands the connection only addresses it
+ * has judged public. Checking a link and then letting the connection resolve the name again would let a host answer
+ * a public address to the check and a private one to the connection (DNS rebinding). Errors are ImageInvalid.
+ */
+export function guardedLookup(options: UrlGuardOptions = {}): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    resolvePublic(hostname, options).then(
+      (resolved) => {
+        if (typeof resolved === 'string') return callback(new ImageInvalid(REFUSALS[resolved]), '');
+        const family = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family;
+        const wanted = family === 4 || family === 6 ? resolved.filter((a) => a.family === family) : resolved;
+        const first = wanted[0];
+        if (!first) callback(new ImageInvalid(REFUSALS.unresolved), '');
+        else if (lookupOptions.all) callback(null, wanted);
+        else callback(null, first.address, first.family);
+      },
+      (err: Error) => callback(err, ''),
+    );
+  };
 }
 
 /**
