@@ -10,6 +10,19 @@ export interface SlackFileMeta {
   size?: number;
   url_private_download?: string;
   url_private?: string;
+  /** Who uploaded it. */
+  user?: string;
+  /** Where it is shared: public channels, private channels, DMs; `shares` by visibility, then channel. */
+  channels?: string[];
+  groups?: string[];
+  ims?: string[];
+  shares?: Record<string, Record<string, unknown>>;
+}
+
+/** Who asks to use a file as an image prompt, and in which conversation. */
+export interface FileViewer {
+  userId: string;
+  channelId: string;
 }
 
 /** Largest image prompt accepted (the data: URI of 10 MB fits the request schema's limit). */
@@ -31,19 +44,25 @@ export interface ImagePromptDeps {
   fetch?: typeof fetch;
 }
 
+const NOT_FOUND = 'the Slack file could not be found, or it is neither yours nor shared in this conversation';
+
 /**
  * Turns a private Slack file into a `data:` URI a provider accepts. Slack files need the bot token, which providers
  * do not have, so the bot downloads the file itself: its URL comes from files.info (never from the person), the token
  * goes only to Slack's own hosts, and the bytes must decode as a PNG, JPEG or WebP image of at most 10 MB.
+ *
+ * The bot sees files the person may not (a private channel or a DM the bot is in), so a person may use only their own
+ * files and files shared in the conversation they ask in; any other file reads as not found, so a file id reveals
+ * nothing about a file.
  */
-export async function slackFileDataUri(deps: ImagePromptDeps, fileId: string): Promise<string> {
+export async function slackFileDataUri(deps: ImagePromptDeps, fileId: string, viewer: FileViewer): Promise<string> {
   let file: SlackFileMeta | undefined;
   try {
     file = (await deps.client.files.info({ file: fileId })).file as SlackFileMeta | undefined;
   } catch (err) {
-    throw new ImageInvalid('the Slack file could not be found (is it shared in a channel I can see?)', { cause: err });
+    throw new ImageInvalid(NOT_FOUND, { cause: err });
   }
-  if (!file) throw new ImageInvalid('the Slack file could not be found');
+  if (!file || !mayUse(file, viewer)) throw new ImageInvalid(NOT_FOUND);
   const problem = checkFileMeta(file);
   if (problem) throw new ImageInvalid(problem.replace(/^\S+ is/, 'the file is'));
   const url = file.url_private_download ?? file.url_private;
@@ -56,6 +75,12 @@ export async function slackFileDataUri(deps: ImagePromptDeps, fileId: string): P
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   return toDataUri(image);
+}
+
+function mayUse(file: SlackFileMeta, viewer: FileViewer): boolean {
+  if (file.user === viewer.userId) return true;
+  const sharedIn = [...(file.channels ?? []), ...(file.groups ?? []), ...(file.ims ?? []), ...Object.values(file.shares ?? {}).flatMap((byChannel) => Object.keys(byChannel))];
+  return sharedIn.includes(viewer.channelId);
 }
 
 function isTrustedHost(raw: string, trusted: readonly string[]): boolean {

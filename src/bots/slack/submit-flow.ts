@@ -66,8 +66,9 @@ export async function submitRequest(svc: SlackServices, call: SubmitCall, reques
   const log = svc.logger.child({ user: call.requester.userId, dedupeKey: call.dedupeKey });
   if (slackFile) {
     try {
-      const trustedHosts = svc.trustedFileHosts;
-      request = { ...request, image_prompt: await slackFileDataUri({ client: call.client, botToken: svc.botToken, trustedHosts }, slackFile.fileId) };
+      const deps = { client: call.client, botToken: svc.botToken, trustedHosts: svc.trustedFileHosts };
+      const viewer = { userId: call.requester.userId, channelId: call.channelId };
+      request = { ...request, image_prompt: await slackFileDataUri(deps, slackFile.fileId, viewer) };
     } catch (err) {
       log.info({ err }, 'image prompt file refused');
       await call.reply(userTextFor(err));

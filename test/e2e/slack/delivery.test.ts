@@ -164,6 +164,29 @@ describe('delivery edge cases', () => {
     expect(await h.usedToday(MEMBER)).toBe(1);
   });
 
+  it('uses another person’s file only where it is shared: elsewhere it reads as not found, and nothing is charged', async () => {
+    h = await SlackHarness.start('http');
+    const { fake } = h;
+    const png = await makeImage(32, 32);
+    // Someone else's file, seen by the bot (e.g. in a private channel or a DM it is in) but not shared here.
+    const hidden = fake.addFile(png, { name: 'private.png', user: 'U0SOMEONE' });
+    const sharedHere = fake.addFile(png, { name: 'shared.png', user: 'U0SOMEONE', channels: [CHANNEL] });
+
+    for (const text of [`a cat image_prompt:${hidden.id}`, `a cat image_prompt:${hidden.url_private}`]) {
+      const refused = await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text });
+      const answer = await fake.until(() => fake.responsesTo(refused.responseUrl)[0], 10_000, 'the refusal');
+      expect((answer.body as { text: string }).text).toBe('The image could not be used: the Slack file could not be found, or it is neither yours nor shared in this conversation.');
+    }
+    // Its bytes were never fetched, nothing was posted or charged.
+    expect(fake.requests.filter((c) => c.path.startsWith('/files-pri/'))).toEqual([]);
+    expect(fake.callsTo('chat.postMessage')).toEqual([]);
+    expect(await h.usedToday(MEMBER)).toBe(0);
+
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: `a cat image_prompt:${sharedHere.id}` });
+    const [image] = await h.delivered(1);
+    expect((await h.core.records.find('slack', image?.ts ?? ''))?.request.image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
+  });
+
   it('keeps working after a command that fails (the bot is not in the channel)', async () => {
     h = await SlackHarness.start('http');
     const { fake } = h;

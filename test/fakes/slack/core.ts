@@ -67,6 +67,11 @@ export class SlackFakeCore {
     return this.api.calls;
   }
 
+  /** Every HTTP request the fake received (Web API, file downloads and uploads), in order. */
+  get requests(): RecordedCall[] {
+    return this.http.calls;
+  }
+
   /** Methods the app called that the fake does not implement (also printed when they happen). */
   get unknownMethods(): string[] {
     return this.api.unknownMethods;
@@ -137,8 +142,11 @@ export class SlackFakeCore {
     this.workspace.channels.set(channel.id, channel);
   }
 
-  /** Hosts a file as if a user uploaded it; `url_private_download` serves the bytes only with the bot token. */
-  addFile(bytes: Buffer, options: { name: string; mimetype?: string; title?: string; user?: string }): FakeFile {
+  /**
+   * Hosts a file as if a user uploaded it; `url_private_download` serves the bytes only with the bot token. `channels`:
+   * public channels it is shared in (default none: only its uploader's).
+   */
+  addFile(bytes: Buffer, options: { name: string; mimetype?: string; title?: string; user?: string; channels?: string[] }): FakeFile {
     return this.fileStore.addFile(bytes, options);
   }
 

@@ -64,8 +64,10 @@ export class FileStore {
   }
 
   /** Stores a file as if a user had uploaded it (e.g. an image prompt); its private URLs need the bot token. */
-  addFile(bytes: Buffer, options: { name: string; mimetype?: string; title?: string; user?: string }): FakeFile {
-    return this.createFile(randomId('F'), bytes, options.name, options.title ?? options.name, options.user ?? 'U0UPLOADER', options.mimetype);
+  addFile(bytes: Buffer, options: { name: string; mimetype?: string; title?: string; user?: string; channels?: string[] }): FakeFile {
+    const file = this.createFile(randomId('F'), bytes, options.name, options.title ?? options.name, options.user ?? 'U0UPLOADER', options.mimetype);
+    file.channels = [...(options.channels ?? [])];
+    return file;
   }
 
   /** `POST /upload/v1/<id>`: multipart field `body` (what the WebClient sends) or raw bytes. */
