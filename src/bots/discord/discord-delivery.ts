@@ -7,8 +7,9 @@ import type { FluxRequest } from '../../core/request.js';
 import type { StatusState } from '../shared/status-tracker.js';
 import { failureText, imageContent, imageEmbed, REROLL_EMOJI, statusHeader, statusText, threadName } from './discord-text.js';
 
-/** Discord error codes that mean "the bot may not do that here": fall back instead of retrying. */
-const NO_ACCESS = new Set([50001, 50013]);
+/** Discord's "Missing Access" (the bot cannot see the channel) and "Missing Permissions": not ours to retry. */
+export const MISSING_ACCESS = 50001;
+export const MISSING_PERMISSIONS = 50013;
 /** A thread already exists on the message (a retried delivery, or a reroll of an image in it). */
 const THREAD_EXISTS = 160004;
 
@@ -31,7 +32,8 @@ export const isDiscordError = (err: unknown, ...codes: number[]): err is Discord
 /**
  * The Discord side of delivery, on the REST API with the bot token only, so any worker process can run it without a
  * gateway connection. Images go into the job's thread: the thread the command was used in, or one started on the
- * status message; when the bot may not create threads, into the channel as a reply to the status message.
+ * status message; when Discord refuses the thread (no permission, or a channel without threads), into the channel
+ * as a reply to the status message.
  */
 export class DiscordDelivery implements DeliveryPort {
   constructor(
@@ -110,8 +112,11 @@ export class DiscordDelivery implements DeliveryPort {
       return { channelId: thread.id, threadId: thread.id };
     } catch (err) {
       if (isDiscordError(err, THREAD_EXISTS)) return { channelId: status.messageId, threadId: status.messageId };
-      if (isDiscordError(err) && (NO_ACCESS.has(Number(err.code)) || err.status === 403)) {
-        this.logger.info({ channelId: status.channelId }, 'may not create threads here; posting in the channel');
+      // Any other refusal means no thread here, and asking again would not change that: no access (50001, 50013, 403),
+      // a channel type without threads (50024: a voice or stage channel's text chat, or a thread the command was not
+      // known to be in). The image, already generated, goes into the channel instead. 5xx and network errors rethrow.
+      if (isDiscordError(err) && err.status >= 400 && err.status < 500) {
+        this.logger.info({ channelId: status.channelId, status: err.status, code: err.code }, 'cannot start a thread here; posting in the channel');
         return { channelId: status.channelId, replyTo: status.messageId };
       }
       throw err;

@@ -3,21 +3,31 @@ import type { Logger } from 'pino';
 import { submitText } from '../../commands/replies.js';
 import type { DeliveryTarget } from '../../core/ports.js';
 import type { SubmitResult } from '../../core/queue/generation-service.js';
-import { renderStatus } from './discord-delivery.js';
+import { isDiscordError, MISSING_ACCESS, MISSING_PERMISSIONS, renderStatus } from './discord-delivery.js';
 import { discordTime, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
 import { readFluxInput } from './flux-input.js';
 import { replyPrivately, requesterOf, type DiscordServices, type StatusMessage } from './services.js';
+
+const VIEW_CHANNEL: [bigint, string] = [P.ViewChannel, 'View Channel'];
+const sendMessages = (inThread: boolean): [bigint, string] =>
+  inThread ? [P.SendMessagesInThreads, 'Send Messages in Threads'] : [P.SendMessages, 'Send Messages'];
 
 /** What the bot needs in a channel to post status and images (thread creation is optional: it falls back). */
 function missingPermissions(interaction: ChatInputCommandInteraction, inThread: boolean): string[] {
   const perms = interaction.appPermissions;
   if (!perms) return [];
-  const needed: Array<[bigint, string]> = [
-    [inThread ? P.SendMessagesInThreads : P.SendMessages, inThread ? 'Send Messages in Threads' : 'Send Messages'],
-    [P.EmbedLinks, 'Embed Links'],
-    [P.AttachFiles, 'Attach Files'],
-  ];
+  const needed: Array<[bigint, string]> = [VIEW_CHANNEL, sendMessages(inThread), [P.EmbedLinks, 'Embed Links'], [P.AttachFiles, 'Attach Files']];
   return needed.filter(([bit]) => !perms.has(bit)).map(([, name]) => name);
+}
+
+/**
+ * The permission behind Discord refusing the status message, when the pre-check could not see it (permissions
+ * changed since the command was sent): 50001 is the channel itself, 50013 posting in it. Undefined for anything else.
+ */
+function refusedPermission(err: unknown, inThread: boolean): string | undefined {
+  if (isDiscordError(err, MISSING_ACCESS)) return VIEW_CHANNEL[1];
+  if (isDiscordError(err, MISSING_PERMISSIONS)) return sendMessages(inThread)[1];
+  return undefined;
 }
 
 /** Whether the channel (a thread: its parent) is marked NSFW. Unknown counts as not NSFW: images are withheld. */
@@ -72,7 +82,11 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
     result = await svc.core.service.submit(request, requester, postStatus, { dedupeKey: `discord:interaction:${interaction.id}` });
   } catch (err) {
     if (status) await deleteStatus(svc, status, log);
-    throw err;
+    // The status post was refused (the charge is refunded): retrying will not help until an admin changes permissions.
+    const refused = status ? undefined : refusedPermission(err, inThread);
+    if (refused === undefined) throw err;
+    log.warn({ err }, 'Discord refused the status message');
+    return replyPrivately(interaction, missingPermissionsText([refused]), log);
   }
   const reply = submitText(result, discordTime);
   if (result.status !== 'queued' || !status) return replyPrivately(interaction, reply.text, log);

@@ -18,18 +18,22 @@ const ALREADY_ACKNOWLEDGED = 40060;
 async function acknowledge(svc: DiscordServices, interaction: ChatInputCommandInteraction, log: Logger): Promise<boolean> {
   const outcome = await svc.acker?.defer(interaction.id, interaction.token, MessageFlags.Ephemeral);
   if (outcome?.ok === true) return markDeferred(interaction);
-  if (outcome !== undefined && outcome.ok === false) {
+  // Status 0: the thread's callback timed out or its connection broke, so Discord's answer is unknown; like a `lost`
+  // ack it may have landed. Both are acked again through discord.js, where "already acknowledged" then means ours.
+  const mayHaveLanded = outcome?.ok === 'lost' || (outcome?.ok === false && outcome.status === 0);
+  if (outcome?.ok === false && !mayHaveLanded) {
     if (outcome.code === ALREADY_ACKNOWLEDGED) log.info('duplicate interaction ignored');
     else log.warn({ status: outcome.status, code: outcome.code, reason: outcome.message }, 'could not acknowledge the interaction');
     return false;
   }
+  if (outcome?.ok === false) log.warn({ reason: outcome.message }, 'no answer to the ack thread’s callback; acking through discord.js');
   try {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     return true;
   } catch (err) {
     if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) {
-      // The ack thread died with this ack in flight and it had landed: the interaction is ours, acknowledged.
-      if (outcome?.ok === 'lost') return markDeferred(interaction);
+      // The ack thread's callback had landed after all (the thread died, or its answer never came back): ours.
+      if (mayHaveLanded) return markDeferred(interaction);
       log.info('duplicate interaction ignored');
     } else {
       log.warn({ err }, 'could not acknowledge the interaction');

@@ -89,6 +89,33 @@ describe('acks from the ack thread', () => {
     expect(callbacksOf(t.fake, i)).toEqual([]);
   });
 
+  it('when the thread’s callback fails in transit (connection cut on every try), the adapter acks through discord.js', async () => {
+    h = await Harness.start({ provider: 'preview' });
+    h.fake.dropNext('interactionCallback', 3); // the thread's three tries; none reached Discord
+    const i = h.flux({ prompt: 'a night ferry', aspect_ratio: '1:1' }, { user: 'alice' });
+    expect(await h.privateReply(i)).toMatch(/^Queued/);
+    const acks = callbacksOf(h.fake, i);
+    expect(acks.map((c) => c.status)).toEqual([0, 0, 0, 204]);
+    expect(acks[3]!.headers['user-agent']).not.toBe(DefaultUserAgent);
+    await h.image();
+    expect(await h.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
+  });
+
+  it('when the thread’s callback landed but its answer came too late, discord.js’s “already acknowledged” means the command is ours', async () => {
+    h = await Harness.start({ provider: 'preview' });
+    // Handled at once, answered after the thread's 2.5 s deadline: the thread reports a transport failure (status 0).
+    h.fake.delayNext('interactionCallback', 4000);
+    const i = h.flux({ prompt: 'a slow tide', aspect_ratio: '1:1' }, { user: 'alice' });
+    expect(await h.privateReply(i)).toMatch(/^Queued/);
+    expect(callbacksOf(h.fake, i).map((c) => [c.status, (c.response as { code?: number } | undefined)?.code])).toEqual([
+      [204, undefined],
+      [400, 40060],
+    ]);
+    await h.image();
+    expect(await h.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
+    expect(await h.jobCount()).toBe(1);
+  });
+
   it('when the thread dies, the adapter acks through discord.js and nothing is lost', async () => {
     h = await Harness.start();
     // The thread's end, as a crash would: terminated from outside.

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeImage } from '../../fakes/fake-server.js';
-import { Harness } from './harness.js';
+import { GUILD, Harness } from './harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -117,5 +117,20 @@ describe('/flux on Discord, end to end', () => {
     const status = h.fake.messages('no-threads').find((m) => m.content.includes('a windmill') && m.id !== image.id)!;
     expect(image.reference).toMatchObject({ message_id: status.id });
     expect(h.fake.callsTo('startThreadFromMessage').map((c) => c.status)).toEqual([403]);
+  });
+
+  it('posts in the channel, replying to the status message, where threads cannot exist (a voice channel’s text chat)', async () => {
+    h = await Harness.start({ provider: 'preview', fake: { guilds: [{ ...GUILD, channels: [...(GUILD.channels ?? []), { name: 'lounge', type: 2 }] }] } });
+    const i = h.flux({ prompt: 'a campfire', aspect_ratio: '1:1' }, { user: 'bob', channel: 'lounge' });
+    const image = await h.image();
+    expect(image.channelId).toBe(h.fake.channel('lounge').id);
+    const status = h.fake.messages('lounge').find((m) => m.content.includes('a campfire') && m.id !== image.id)!;
+    expect(image.reference).toMatchObject({ message_id: status.id });
+    // Discord answers 400 "Cannot execute action on this channel type" (50024): no retry, no second image.
+    expect(h.fake.callsTo('startThreadFromMessage').map((c) => [c.status, (c.response as { code: number }).code])).toEqual([[400, 50024]]);
+    expect(h.fake.messages('lounge').filter((m) => m.attachments.length > 0)).toHaveLength(1);
+    await expect.poll(() => h!.fake.message(status.id)!.content).toContain('✅ Done');
+    expect(await h.privateReply(i)).toMatch(/^Queued/);
+    expect(await h.usage('bob')).toEqual({ usedToday: 1, inFlight: 0 });
   });
 });

@@ -1,6 +1,7 @@
+import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeImage } from '../../fakes/fake-server.js';
-import { Harness } from './harness.js';
+import { GUILD, Harness } from './harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -57,5 +58,28 @@ describe('invalid /flux requests on Discord', () => {
       'I can’t post images here: I need the Send Messages permission in this channel. Ask a server admin, or use another channel.',
     );
     await expectNothingQueued(h);
+  });
+
+  it('refuses where the bot cannot see the channel, naming View Channel', async () => {
+    const hidden = { name: 'hidden', botDeny: PermissionFlagsBits.ViewChannel };
+    h = await Harness.start({ fake: { guilds: [{ ...GUILD, channels: [...(GUILD.channels ?? []), hidden] }] } });
+    const i = h.flux({ prompt: 'x' }, { user: 'alice', channel: 'hidden' });
+    expect(await h.privateReply(i)).toBe(
+      'I can’t post images here: I need the View Channel permission in this channel. Ask a server admin, or use another channel.',
+    );
+    await expectNothingQueued(h);
+  });
+
+  it('names the permission problem when Discord refuses the status message (403, Missing Permissions), and charges nothing', async () => {
+    h = await Harness.start();
+    h.fake.failNext('createMessage', { status: 403, body: { message: 'Missing Permissions', code: 50013 } });
+    const i = h.flux({ prompt: 'x' }, { user: 'alice' });
+    expect(await h.privateReply(i)).toBe(
+      'I can’t post images here: I need the Send Messages permission in this channel. Ask a server admin, or use another channel.',
+    );
+    expect(h.fake.callsTo('createMessage').map((c) => c.status)).toEqual([403]);
+    expect(await h.jobCount()).toBe(0);
+    expect(await h.usage('alice')).toEqual({ usedToday: 0, inFlight: 0 });
+    expect(h.replicate!.created).toBe(0);
   });
 });

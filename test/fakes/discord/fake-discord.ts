@@ -63,7 +63,7 @@ export interface DispatchedInteraction {
 /**
  * A fake Discord (REST API v10 + gateway + CDN) on 127.0.0.1 that the real discord.js 14 client runs against.
  * Pass `apiUrl` as `rest.api`. Tests drive it with `interaction()`, `reactionAdd()` and `dispatch()`, read
- * what the bot did in `calls` and the stored messages, and inject faults (`failNext`, `delayNext`,
+ * what the bot did in `calls` and the stored messages, and inject faults (`failNext`, `delayNext`, `dropNext`,
  * `dropSocket`, `invalidSession`). See README.md next to this file.
  */
 export class FakeDiscord {
@@ -321,6 +321,14 @@ export class FakeDiscord {
   /** The next `times` matching requests are handled, but answered `ms` later. */
   delayNext(match: RouteMatcher, ms: number, times = 1): void {
     this.faults.delayNext(match, ms, times);
+  }
+
+  /**
+   * The next `times` matching requests are not handled and get no answer: the connection is cut (a network error
+   * on the client's side). Recorded with status 0.
+   */
+  dropNext(match: RouteMatcher, times = 1): void {
+    this.faults.dropNext(match, times);
   }
 
   clearFaults(): void {

@@ -19,10 +19,11 @@ interface Armed<T> {
   remaining: number;
 }
 
-/** Armed faults and delays, each consumed by the next matching requests. */
+/** Armed faults, delays and connection drops, each consumed by the next matching requests. */
 export class FaultBook {
   private failures: Array<Armed<Fault>> = [];
   private delays: Array<Armed<number>> = [];
+  private drops: Array<Armed<true>> = [];
 
   failNext(match: RouteMatcher, fault: Fault, times: number): void {
     this.failures.push({ match, value: fault, remaining: times });
@@ -32,9 +33,19 @@ export class FaultBook {
     this.delays.push({ match, value: ms, remaining: times });
   }
 
+  dropNext(match: RouteMatcher, times: number): void {
+    this.drops.push({ match, value: true, remaining: times });
+  }
+
   clear(): void {
     this.failures = [];
     this.delays = [];
+    this.drops = [];
+  }
+
+  /** Whether to cut this call's connection without an answer (consuming one use of the armed drop). */
+  takeDrop(call: DiscordCall): boolean {
+    return take(this.drops, call) ?? false;
   }
 
   /** The reply of the first armed fault matching this call, consuming one use of it. */

@@ -50,7 +50,7 @@ export interface DiscordCall {
   body: unknown;
   /** Uploaded files of a multipart body, in form order. */
   files: UploadedFile[];
-  /** Status the fake answered with. */
+  /** Status the fake answered with (0: the connection was cut, see `dropNext`). */
   status: number;
   /** JSON the fake answered with (undefined for 204 and bytes). */
   response: unknown;

@@ -14,7 +14,8 @@ const ROUTES: RouteDef[] = [...interactionRoutes, ...channelRoutes, ...miscRoute
 
 /**
  * Answers one HTTP request: decode the path, parse the body, then (in order) auth, an armed fault, the route;
- * record the call with its answer, hold the answer back if a delay is armed, send it.
+ * record the call with its answer, hold the answer back if a delay is armed, send it. An armed drop cuts the
+ * connection before any of that: the call is recorded with status 0 and nothing is handled.
  */
 export async function route(
   ctx: RouteContext,
@@ -49,6 +50,11 @@ export async function route(
     response: undefined,
     at: raw.at,
   };
+  if (deps.faults.takeDrop(call)) {
+    deps.calls.push(call);
+    res.socket?.destroy();
+    return;
+  }
   const reply = answer(ctx, deps, def, call, parsed.error);
   call.status = reply.status;
   call.response = reply.json;

@@ -42,6 +42,7 @@ export const errors = {
   emptyMessage: () => apiError(400, 50006, 'Cannot send an empty message'),
   tooLarge: () => apiError(413, 40005, 'Request entity too large'),
   threadExists: () => apiError(400, 160004, 'A thread has already been created for this message'),
+  wrongChannelType: () => apiError(400, 50024, 'Cannot execute action on this channel type'),
   unauthorized: () => apiError(401, 0, '401: Unauthorized'),
 };
 

@@ -87,11 +87,14 @@ function openThread(ctx: RouteContext, parent: FakeChannel, body: { name?: unkno
   return ok(json, 201);
 }
 
-/** `POST /channels/{c}/messages/{m}/threads`: the thread takes the message's id, as on Discord. */
+/**
+ * `POST /channels/{c}/messages/{m}/threads`: the thread takes the message's id, as on Discord. Only text and
+ * announcement channels have threads: in a thread, or a voice or stage channel's text chat, 400 code 50024.
+ */
 function startThreadFromMessage(ctx: RouteContext, call: DiscordCall): Reply {
   const channel = channelFor(ctx, call, P.CreatePublicThreads);
   if (isReply(channel)) return channel;
-  if (channel.type !== 0 && channel.type !== 5) return errors.unknownChannel();
+  if (channel.type !== 0 && channel.type !== 5) return errors.wrongChannelType();
   const message = messageIn(ctx, channel, call.params.messageId!);
   if (isReply(message)) return message;
   if (message.threadId !== undefined) return errors.threadExists();
@@ -109,7 +112,7 @@ function startThread(ctx: RouteContext, call: DiscordCall): Reply {
   const type = typeof body.type === 'number' ? body.type : 12;
   const channel = channelFor(ctx, call, type === 12 ? P.CreatePrivateThreads : P.CreatePublicThreads);
   if (isReply(channel)) return channel;
-  if (channel.type !== 0 && channel.type !== 5) return errors.unknownChannel();
+  if (channel.type !== 0 && channel.type !== 5) return errors.wrongChannelType();
   return openThread(ctx, channel, body, snowflake(), type);
 }
 
