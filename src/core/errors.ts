@@ -137,6 +137,13 @@ export class ProviderUnavailable extends FluxError {
   }
 }
 
+/**
+ * The provider's task itself ended in failure, for a reason that may pass (BFL's `Error`, a fal request that completed
+ * with a runner error). Trying again can succeed, but not by reading this task again: it answers the same failure each
+ * time. So the queue retries with a new task (it drops the checkpoint) instead of resuming this one.
+ */
+export class ProviderTaskFailed extends ProviderUnavailable {}
+
 /** The provider reported a failed generation that is not a fault of the service (bad input, model error). */
 export class GenerationFailed extends FluxError {
   constructor(provider: string, detail: string, options: FluxErrorOptions = {}) {

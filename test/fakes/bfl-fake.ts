@@ -25,9 +25,10 @@ export type BflFailure =
   | 'error'
   | 'error-input'
   | 'task-not-found'
-  /** The next status answer is this HTTP error (the task itself carries on). */
+  /** The next status answer is this HTTP error, or never comes (the task itself carries on). */
   | 'poll-500'
-  | 'poll-429';
+  | 'poll-429'
+  | 'poll-stall';
 
 type Outcome = 'ready' | 'hang' | 'request-moderated' | 'content-moderated' | 'error' | 'error-input' | 'task-not-found';
 
@@ -68,7 +69,7 @@ const FIELDS: Record<string, readonly string[]> = {
 };
 const COMMON = ['prompt', 'seed', 'output_format', 'webhook_url', 'webhook_secret'];
 const SUBMIT_FAILURES = new Set<BflFailure>(['401', '402', '422', '429', '429-retry-after', '500']);
-const POLL_FAILURES = new Set<BflFailure>(['poll-500', 'poll-429']);
+const POLL_FAILURES = new Set<BflFailure>(['poll-500', 'poll-429', 'poll-stall']);
 
 export class BflFake {
   readonly api: FakeServer;
@@ -218,6 +219,7 @@ export class BflFake {
     const failure = this.take((k) => POLL_FAILURES.has(k));
     if (failure === 'poll-500') return sendJson(res, 500, { detail: 'Internal Server Error' });
     if (failure === 'poll-429') return sendJson(res, 429, { detail: 'Too many requests' }, { 'retry-after': '0' });
+    if (failure === 'poll-stall') return; // Never answers; the socket is destroyed on close.
     const id = call.query.get('id') ?? '';
     const task = this.tasks.get(id);
     const answer = (status: string, more: Record<string, unknown> = {}) =>

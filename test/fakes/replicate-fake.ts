@@ -10,8 +10,13 @@ import { modelIdOf, outputShape, preferWait, PREDICTION_ERRORS, problem, PROBLEM
  * as real image bytes from its own `/files/<id>.<ext>`, and `urls.get` pointing elsewhere (clients must ignore it).
  */
 
-/** HTTP faults answer one request; prediction faults decide how the next created prediction ends. */
-export type ReplicateHttpFault = '429' | '429-no-header' | '429-bare' | '500' | '401' | '402' | '422';
+/**
+ * HTTP faults answer one request (`stall` never answers it; the socket is destroyed on close); prediction faults decide
+ * how the next created prediction ends.
+ */
+export type ReplicateHttpFault = '429' | '429-no-header' | '429-bare' | '500' | '401' | '402' | '422' | 'stall';
+/** The route an HTTP fault hits: the create call, a status poll, or the download of an output file. */
+export type ReplicateFaultRoute = 'create' | 'get' | 'file';
 export type ReplicatePredictionFault = 'moderate' | 'nsfw' | 'fail' | 'aborted' | 'canceled' | 'hang';
 export type ReplicateFault = ReplicateHttpFault | ReplicatePredictionFault;
 
@@ -72,7 +77,7 @@ export class ReplicateFake {
   private readonly urlsBase: string;
   private readonly predictions = new Map<string, Internal>();
   private readonly files = new Map<string, { bytes: Buffer; contentType: string }>();
-  private readonly faults: Array<{ fault: ReplicateFault; on: 'create' | 'get'; retryAfterSec: number }> = [];
+  private readonly faults: Array<{ fault: ReplicateFault; on: ReplicateFaultRoute; retryAfterSec: number }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: FakeServer;
   private closed = false;
@@ -116,8 +121,8 @@ export class ReplicateFake {
     return this.server.calls.filter((c) => c.method === method && c.path.startsWith(this.basePath) && pattern.test(c.path.slice(this.basePath.length)));
   }
 
-  /** Queues a fault. HTTP faults hit the next create (or, with `on: 'get'`, the next status poll). */
-  failNext(fault: ReplicateFault, options: { on?: 'create' | 'get'; retryAfterSec?: number; times?: number } = {}): this {
+  /** Queues a fault. HTTP faults hit the next create (or, with `on: 'get'`, the next status poll; `'file'`, the next download). */
+  failNext(fault: ReplicateFault, options: { on?: ReplicateFaultRoute; retryAfterSec?: number; times?: number } = {}): this {
     for (let i = 0; i < (options.times ?? 1); i++) this.faults.push({ fault, on: options.on ?? 'create', retryAfterSec: options.retryAfterSec ?? 7 });
     return this;
   }
@@ -148,7 +153,7 @@ export class ReplicateFake {
 
   private async handle(call: RecordedCall, res: ServerResponse): Promise<void> {
     const file = /^\/files\/([\w.-]+)$/.exec(call.path);
-    if (call.method === 'GET' && file) return this.serveFile(file[1]!, res);
+    if (call.method === 'GET' && file) return this.httpFault('file', res) ? undefined : this.serveFile(file[1]!, res);
     if (!call.path.startsWith(`${this.basePath}/`)) return notFound(res, call);
     const path = call.path.slice(this.basePath.length);
     if (this.responseDelayMs > 0) await sleep(this.responseDelayMs);
@@ -274,7 +279,7 @@ export class ReplicateFake {
   }
 
   /** Answers the queued HTTP fault for this route, if any. */
-  private httpFault(on: 'create' | 'get', res: ServerResponse): boolean {
+  private httpFault(on: ReplicateFaultRoute, res: ServerResponse): boolean {
     const next = this.faults[0];
     if (!next || next.on !== on || isPredictionFault(next.fault)) return false;
     this.faults.shift();
@@ -287,6 +292,8 @@ export class ReplicateFake {
         break;
       case '429-bare':
         sendJson(res, 429, { detail: 'Request was throttled.' });
+        break;
+      case 'stall':
         break;
       default:
         problem(res, Number(next.fault), PROBLEMS[next.fault as keyof typeof PROBLEMS]);

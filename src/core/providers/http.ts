@@ -233,6 +233,20 @@ export function errorDetail(body: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * For a call about a prediction that exists (a status poll, its result, the image download): one that outlived its own
+ * timeout says nothing about the prediction, which may still be running or be done, so it becomes ProviderUnavailable,
+ * which the queue retries by resuming the same prediction. ProviderTimeout stays for the whole generation's deadline,
+ * after which the provider canceled (or gave up on) the prediction and a retry must start a new one. A body that stalls
+ * mid-read rejects with the timer's bare `TimeoutError`, which counts too. Anything else passes through, and so does
+ * everything once `signal` (the generation's) has aborted: the caller settles that.
+ */
+export function stalledCall(err: unknown, provider: string, what: string, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return err;
+  const timedOut = err instanceof ProviderTimeout || (err instanceof DOMException && err.name === 'TimeoutError');
+  return timedOut ? new ProviderUnavailable(provider, `${what} timed out; the prediction may still be running`, undefined, { cause: err }) : err;
+}
+
 /** Sleeps, waking early (and rejecting with GenerationCanceled) when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { FluxError } from '../errors.js';
+import { ProviderTaskFailed, type FluxError } from '../errors.js';
 
 /** What the worker does after a provider error. */
 export type RetryDecision =
@@ -55,8 +55,13 @@ export function decideRetry(error: FluxError, state: RetryState, policy: RetryPo
     case 'internal':
     case 'delivery_failed':
       if (state.providerFailures + 1 < policy.attemptsPerProvider) {
-        // A timeout means the provider canceled (or we abandoned) the prediction: start a new one.
-        return { action: 'retry', delayMs: backoff(state.providerFailures), keepCheckpoint: error.code !== 'timeout' };
+        // A timeout means the provider canceled (or we abandoned) the prediction, and a task that ended in failure
+        // answers that failure again when read: both start a new one. Anything else (a 5xx, a stalled poll) resumes it.
+        return {
+          action: 'retry',
+          delayMs: backoff(state.providerFailures),
+          keepCheckpoint: error.code !== 'timeout' && !(error instanceof ProviderTaskFailed),
+        };
       }
       return state.hasNextProvider ? { action: 'failover', delayMs: backoff(0) } : { action: 'fail' };
     case 'unsupported':

@@ -8,6 +8,7 @@ import {
   InvalidInput,
   ProviderOutOfCredits,
   ProviderRateLimited,
+  ProviderTaskFailed,
   ProviderTimeout,
   ProviderUnauthorized,
   ProviderUnavailable,
@@ -15,7 +16,7 @@ import {
 } from '../../../src/core/errors.js';
 import { inspectImage } from '../../../src/core/images/image.js';
 import { BflProvider, type BflProviderOptions } from '../../../src/core/providers/bfl/bfl-provider.js';
-import { BflTaskNotFound } from '../../../src/core/providers/bfl/poll-result.js';
+import { BflTaskNotFound, readBflPoll } from '../../../src/core/providers/bfl/poll-result.js';
 import type { ProviderCheckpoint, ProviderProgress } from '../../../src/core/providers/provider.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
 import { BflFake } from '../../fakes/bfl-fake.js';
@@ -263,9 +264,10 @@ describe('BflProvider: faults', () => {
     expect(fake.created).toBe(1);
   });
 
-  it('Error → ProviderUnavailable (retryable); an Error about the input → GenerationFailed', async () => {
+  it('Error → ProviderTaskFailed (retryable, with a new task); an Error about the input → GenerationFailed', async () => {
     fake.failNext('error');
     const unavailable = await failure(provider().generate(req({ prompt: 'x' })));
+    expect(unavailable).toBeInstanceOf(ProviderTaskFailed);
     expect(unavailable).toBeInstanceOf(ProviderUnavailable);
     expect(unavailable.retryable).toBe(true);
 
@@ -280,6 +282,21 @@ describe('BflProvider: faults', () => {
     const err = await failure(provider().generate(req({ prompt: 'x' })));
     expect(err).toMatchObject({ staleCheckpoint: false });
     expect(err).toBeInstanceOf(BflTaskNotFound);
+  });
+
+  it('Failed (undocumented) ends the task like Error instead of being polled until the deadline', () => {
+    const task = { id: 't', resumed: false };
+    expect(() => readBflPoll({ id: 't', status: 'Failed', details: { message: 'Internal error' } }, task)).toThrow(ProviderTaskFailed);
+    expect(() => readBflPoll({ id: 't', status: 'Failed', details: { message: 'Invalid image prompt' } }, task)).toThrow(GenerationFailed);
+  });
+
+  it('status polls slower than the request timeout, past the retries → ProviderUnavailable: the task is kept', async () => {
+    fake.failNext('poll-stall', 3);
+    const err = await failure(provider({ requestTimeoutMs: 200, maxPollErrors: 2 }).generate(req({ prompt: 'x' })));
+    expect(err).toBeInstanceOf(ProviderUnavailable);
+    expect(err).not.toBeInstanceOf(ProviderTimeout);
+    expect(err).not.toBeInstanceOf(ProviderTaskFailed);
+    expect(polls()).toHaveLength(3);
   });
 
   it('gives up after too many polling failures in a row', async () => {

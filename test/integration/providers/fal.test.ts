@@ -7,6 +7,7 @@ import {
   InvalidInput,
   ProviderOutOfCredits,
   ProviderRateLimited,
+  ProviderTaskFailed,
   ProviderTimeout,
   ProviderUnauthorized,
   ProviderUnavailable,
@@ -235,11 +236,28 @@ describe('FalProvider: faults', () => {
     expect(err.retryable).toBe(false);
   });
 
-  it('a completed request that failed on fal’s runner → ProviderUnavailable with the error type', async () => {
+  it('a completed request that failed on fal’s runner → ProviderTaskFailed (retry with a new request) with the error type', async () => {
     fake.failNext('error');
     const err = await failure(provider().generate(req()));
+    expect(err).toBeInstanceOf(ProviderTaskFailed);
     expect(err).toBeInstanceOf(ProviderUnavailable);
     expect(err.message).toContain('runner_server_error');
+  });
+
+  it('a 500 of the result endpoint for a request that completed fine → ProviderUnavailable, the request kept', async () => {
+    fake.failNext('500', { route: 'result' });
+    const err = await failure(provider().generate(req()));
+    expect(err).toBeInstanceOf(ProviderUnavailable);
+    expect(err).not.toBeInstanceOf(ProviderTaskFailed);
+  });
+
+  it('status polls slower than the request timeout, past the retries → ProviderUnavailable; the request is not canceled', async () => {
+    for (let i = 0; i < 4; i++) fake.failNext('stall', { route: 'status' });
+    const err = await failure(provider({ requestTimeoutMs: 200 }).generate(req()));
+    expect(err).toBeInstanceOf(ProviderUnavailable);
+    expect(err).not.toBeInstanceOf(ProviderTimeout);
+    expect(statusPolls()).toHaveLength(4);
+    expect(cancels()).toHaveLength(0);
   });
 
   it('an unanswered submit → ProviderTimeout, with nothing to cancel', async () => {

@@ -172,6 +172,31 @@ describe('ReplicateProvider: a generation', () => {
     expect(await failure(provider({ requestTimeoutMs: 100 }).generate(req()))).toBeInstanceOf(ProviderTimeout);
   });
 
+  it('status polls slower than the request timeout, past the retries → ProviderUnavailable: the prediction lives on', async () => {
+    fake.failNext('stall', { on: 'get', times: 4 });
+    let id = '';
+    const err = await failure(provider({ requestTimeoutMs: 200 }).generate(req(), { checkpoint: (cp) => void (id = cp.id) }));
+    // Not ProviderTimeout: that means the prediction was given up on, and the job's retry would pay for a new one.
+    expect(err).toBeInstanceOf(ProviderUnavailable);
+    expect(err).not.toBeInstanceOf(ProviderTimeout);
+    expect(polls()).toHaveLength(4);
+    expect(cancels()).toHaveLength(0);
+    await fake.prediction(id)!.finished;
+    expect(fake.prediction(id)!.status).toBe('succeeded');
+    // The retry resumes it: one prediction, one image.
+    const image = await provider().generate(req(), { resume: { provider: 'replicate', id } });
+    expect(image.predictionId).toBe(id);
+    expect(fake.created).toBe(1);
+  });
+
+  it('an image download slower than the request timeout → ProviderUnavailable, the prediction kept', async () => {
+    fake.failNext('stall', { on: 'file' });
+    const err = await failure(provider({ requestTimeoutMs: 200 }).generate(req()));
+    expect(err).toBeInstanceOf(ProviderUnavailable);
+    expect(err).not.toBeInstanceOf(ProviderTimeout);
+    expect(cancels()).toHaveLength(0);
+  });
+
   it('keeps polling through a 429 and a 500 on status calls', async () => {
     fake.latencyMs = 200;
     fake.failNext('429', { on: 'get', retryAfterSec: 0 }).failNext('500', { on: 'get' });

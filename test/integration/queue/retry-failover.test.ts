@@ -5,6 +5,7 @@ import {
   InvalidInput,
   ProviderOutOfCredits,
   ProviderRateLimited,
+  ProviderTaskFailed,
   ProviderTimeout,
   ProviderUnavailable,
   UnsupportedByProvider,
@@ -71,6 +72,14 @@ describe('retry and failover by error type', () => {
     const { delivery } = await run([replicate]);
     expect(delivery.delivered).toHaveLength(1);
     expect(replicate.calls[1]!.resumed).toBeUndefined();
+  });
+
+  it('a task that ended in failure retries with a new prediction (reading it again would answer the same)', async () => {
+    const bfl = new ScriptedProvider('bfl', [new ProviderTaskFailed('bfl', 'task failed: Internal error'), 'ok']);
+    const { delivery } = await run([bfl]);
+    expect(delivery.delivered).toHaveLength(1);
+    expect(bfl.calls).toHaveLength(2);
+    expect(bfl.calls[1]!.resumed).toBeUndefined();
   });
 
   it('moderation never retries: refund and a reason in the thread', async () => {

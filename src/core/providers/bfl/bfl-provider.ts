@@ -10,7 +10,7 @@ import {
 import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
 import { fitImage, type DecodedImage } from '../../images/image.js';
 import type { FluxRequest } from '../../request.js';
-import { errorDetail, joinUrl, requestJson, sleep, type HttpOptions } from '../http.js';
+import { errorDetail, joinUrl, requestJson, sleep, stalledCall, type HttpOptions } from '../http.js';
 import type { CompletionNotifier, GenerateOptions, GeneratedImage, ImageProvider, ProviderCheckpoint, ProviderProgress } from '../provider.js';
 import { imagePromptBase64 } from './image-prompt.js';
 import { bflParams, withBflExtras, type BflExtras, type BflParams } from './params.js';
@@ -173,7 +173,7 @@ export class BflProvider implements ImageProvider {
       } catch (err) {
         // A GET without input refused with 4xx (other than auth and rate limits) means the id is unknown there.
         if (err instanceof InvalidInput) throw new BflTaskNotFound(task.id, task.resumed);
-        if (!isTransient(err) || ++failures > this.maxPollErrors) throw err;
+        if (!isTransient(err) || ++failures > this.maxPollErrors) throw stalledCall(err, 'bfl', `the status poll of task ${task.id}`, signal);
         await sleep(err instanceof ProviderRateLimited ? (err.retryAfterMs ?? this.pollIntervalMs) : this.pollIntervalMs, signal);
         continue;
       }
@@ -201,6 +201,9 @@ export class BflProvider implements ImageProvider {
       timeoutMs: this.requestTimeoutMs,
       source: 'bfl',
       ...(this.fetch ? { fetch: this.fetch } : {}),
+    }).catch((err: unknown) => {
+      // The task stays Ready (its sample about ten minutes): a retry polls it and downloads the sample again.
+      throw stalledCall(err, 'bfl', 'the sample download', signal);
     });
   }
 

@@ -1,4 +1,4 @@
-import { ContentModerated, GenerationFailed, ProviderUnavailable } from '../../errors.js';
+import { ContentModerated, GenerationFailed, ProviderTaskFailed, ProviderUnavailable } from '../../errors.js';
 import { errorDetail } from '../http.js';
 
 /**
@@ -53,8 +53,11 @@ export function readBflPoll(body: unknown, task: { id: string; resumed: boolean 
     case 'Content Moderated':
       throw new ContentModerated('bfl', detail ? `${answer.status}: ${detail}` : answer.status);
     case 'Error':
+    case 'Failed':
       if (detail && INPUT_FAULT.test(detail)) throw new GenerationFailed('bfl', detail);
-      throw new ProviderUnavailable('bfl', `task failed${detail ? `: ${detail}` : ''}`);
+      // The task is over: polling it again answers the same, so a retry needs a new task. (`Failed` is not in the
+      // documented list, but other BFL clients meet it: read as Error rather than polled until the deadline.)
+      throw new ProviderTaskFailed('bfl', `task failed${detail ? `: ${detail}` : ''}`);
     case 'Task not found':
       throw new BflTaskNotFound(task.id, task.resumed);
     default:

@@ -9,12 +9,13 @@
 
 import {
   ContentModerated,
+  type FluxError,
   GenerationCanceled,
   GenerationFailed,
   InvalidInput,
   ProviderOutOfCredits,
+  ProviderTaskFailed,
   ProviderUnavailable,
-  type FluxError,
 } from '../../errors.js';
 import { errorDetail } from '../http.js';
 
@@ -49,9 +50,10 @@ interface ModelErrorItem {
 
 /**
  * `HttpOptions.mapError` for every fal call: returns the typed error for fal-specific answers, or undefined to let
- * the common mapping (401/403, 429 with Retry-After, 5xx) decide.
+ * the common mapping (401/403, 429 with Retry-After, 5xx) decide. `ended`: the answer is the result of a request that
+ * fal reported finished in failure, so it tells how that request ended (see {@link falStatusError}).
  */
-export function falHttpError(status: number, headers: Headers, body: unknown): FluxError | undefined {
+export function falHttpError(status: number, headers: Headers, body: unknown, ended = false): FluxError | undefined {
   const items = modelErrorItems(body);
   const detail = errorDetail(body) ?? `HTTP ${status}`;
   if (items.some((item) => item.type === 'content_policy_violation')) return new ContentModerated(PROVIDER, detail);
@@ -59,7 +61,7 @@ export function falHttpError(status: number, headers: Headers, body: unknown): F
   if (status === 403 && /exhausted balance|insufficient (balance|credit)|top up/i.test(detail)) return new ProviderOutOfCredits(PROVIDER);
   if (status === 401 || status === 402 || status === 403 || status === 429) return undefined;
   const errorType = headers.get('x-fal-error-type') ?? stringField(body, 'error_type');
-  if (errorType) return fromErrorType(errorType, detail, status);
+  if (errorType) return fromErrorType(errorType, detail, status, ended);
   if ((status === 400 || status === 422) && items.length > 0) {
     return new InvalidInput(`fal refused the request: ${detail}`, fieldOf(items[0]!));
   }
@@ -68,16 +70,17 @@ export function falHttpError(status: number, headers: Headers, body: unknown): F
 
 /**
  * A `COMPLETED` status that carries `error` (fal reports failed requests as completed) when the result endpoint
- * did not say more. Undefined when the status carries no error.
+ * did not say more. Undefined when the status carries no error. Such a request answers the same failure however often
+ * it is read: a failure that may pass is ProviderTaskFailed, so the queue retries with a new request.
  */
 export function falStatusError(status: unknown): FluxError | undefined {
   const error = stringField(status, 'error');
   if (!error) return undefined;
   const errorType = stringField(status, 'error_type');
-  return errorType ? fromErrorType(errorType, error) : new GenerationFailed(PROVIDER, error);
+  return errorType ? fromErrorType(errorType, error, undefined, true) : new GenerationFailed(PROVIDER, error);
 }
 
-function fromErrorType(errorType: string, detail: string, status?: number): FluxError {
+function fromErrorType(errorType: string, detail: string, status: number | undefined, ended: boolean): FluxError {
   switch (errorType) {
     case 'content_policy_violation':
       return new ContentModerated(PROVIDER, detail);
@@ -86,9 +89,12 @@ function fromErrorType(errorType: string, detail: string, status?: number): Flux
       return new GenerationCanceled(`fal: ${detail}`, { provider: PROVIDER });
     case 'bad_request':
       return new InvalidInput(`fal refused the request: ${detail}`);
-    default:
-      // Timeouts, scheduling failures, runner crashes: fal already retried on its side; they may pass.
-      return new ProviderUnavailable(PROVIDER, `${errorType}: ${detail}`, status);
+    default: {
+      // Timeouts, scheduling failures, runner crashes: fal already retried on its side; they may pass (with a new
+      // request, when they are how a request ended).
+      const what = `${errorType}: ${detail}`;
+      return ended ? new ProviderTaskFailed(PROVIDER, what, status) : new ProviderUnavailable(PROVIDER, what, status);
+    }
   }
 }
 

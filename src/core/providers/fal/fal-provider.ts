@@ -9,7 +9,7 @@ import {
 import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
 import { fitImage } from '../../images/image.js';
 import type { FluxRequest } from '../../request.js';
-import { sleep } from '../http.js';
+import { sleep, stalledCall } from '../http.js';
 import type { GenerateOptions, GeneratedImage, ImageProvider, ProviderProgress } from '../provider.js';
 import { FalRequestNotFound, falStatusError } from './errors.js';
 import { toFalCall, type FalCall } from './params.js';
@@ -151,11 +151,13 @@ export class FalProvider implements ImageProvider {
         continue;
       }
       if (status.status === 'COMPLETED') {
-        // A failed request is COMPLETED too; its result endpoint answers fal's error body, which client.result maps.
-        const result = await this.client.result(run.modelId, id, signal);
+        // A failed request is COMPLETED too, with `error` set; its result endpoint answers fal's error body, which
+        // client.result maps (as how the request ended: a retry must not read it again).
+        const failed = falStatusError(status);
+        const result = await this.client.result(run.modelId, id, signal, failed !== undefined);
         if (result.images && result.images.length > 0) return result;
         throw (
-          falStatusError(status) ??
+          failed ??
           (result.has_nsfw_concepts?.[0] ? new ContentModerated('fal', 'the output was flagged and withheld') : new GenerationFailed('fal', 'the result had no image'))
         );
       }
@@ -176,6 +178,9 @@ export class FalProvider implements ImageProvider {
       source: 'fal',
       guard: { allowPrivate: this.allowPrivateDownloads },
       ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
+    }).catch((err: unknown) => {
+      // fal keeps the result about an hour: a retry reads the request's result and downloads it again.
+      throw stalledCall(err, 'fal', 'the image download', signal);
     });
     // fal writes jpeg or png; webp (and jpg at a chosen quality) are encoded here, so the format is always the one asked.
     return fitImage(decoded, { format: request.output_format, ...(call.quality === undefined ? {} : { quality: call.quality }) });

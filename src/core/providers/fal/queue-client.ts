@@ -1,5 +1,5 @@
 import { ProviderUnavailable, type FluxError } from '../../errors.js';
-import { joinUrl, requestJson } from '../http.js';
+import { joinUrl, requestJson, stalledCall } from '../http.js';
 import { FalRequestNotFound, falHttpError } from './errors.js';
 import type { FalInput } from './params.js';
 
@@ -73,12 +73,22 @@ export class FalQueueClient {
   }
 
   async status(modelId: string, requestId: string, signal: AbortSignal): Promise<FalQueueStatus> {
-    const { body } = await requestJson<unknown>(this.requestUrl(modelId, requestId, '/status'), { headers: this.headers() }, this.http(signal, notFoundAware));
+    const url = this.requestUrl(modelId, requestId, '/status');
+    const { body } = await requestJson<unknown>(url, { headers: this.headers() }, this.http(signal, notFoundAware)).catch((err: unknown) => {
+      throw stalledCall(err, PROVIDER, `the status poll of request ${requestId}`, signal);
+    });
     return asStatus(body);
   }
 
-  async result(modelId: string, requestId: string, signal: AbortSignal): Promise<FalResult> {
-    const { body } = await requestJson<unknown>(this.requestUrl(modelId, requestId, ''), { headers: this.headers() }, this.http(signal, notFoundAware));
+  /**
+   * The result of a `COMPLETED` request. `failed`: its status carried an error, so an error answered here is how the
+   * request ended (fal's result endpoint answers a failed request's error body).
+   */
+  async result(modelId: string, requestId: string, signal: AbortSignal, failed = false): Promise<FalResult> {
+    const url = this.requestUrl(modelId, requestId, '');
+    const { body } = await requestJson<unknown>(url, { headers: this.headers() }, this.http(signal, failed ? endedAware : notFoundAware)).catch((err: unknown) => {
+      throw stalledCall(err, PROVIDER, `reading the result of request ${requestId}`, signal);
+    });
     if (!body || typeof body !== 'object') throw new ProviderUnavailable(PROVIDER, 'the result was not a JSON object');
     return body as FalResult;
   }
@@ -122,6 +132,11 @@ export class FalQueueClient {
 /** On status and result, 404 means the request id is unknown (not a bad input): resume can start over. */
 function notFoundAware(status: number, headers: Headers, body: unknown): FluxError | undefined {
   return status === 404 ? new FalRequestNotFound() : falHttpError(status, headers, body);
+}
+
+/** The result of a request that finished in failure: fal's error body says how it ended. */
+function endedAware(status: number, headers: Headers, body: unknown): FluxError | undefined {
+  return status === 404 ? new FalRequestNotFound() : falHttpError(status, headers, body, true);
 }
 
 function asStatus(body: unknown): FalQueueStatus {

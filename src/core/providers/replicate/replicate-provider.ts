@@ -1,6 +1,6 @@
 import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable } from '../../errors.js';
 import type { FluxRequest } from '../../request.js';
-import { joinUrl, RequestDeadline, requestJson, sleep } from '../http.js';
+import { joinUrl, RequestDeadline, requestJson, sleep, stalledCall } from '../http.js';
 import type { CompletionNotifier, GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
 import { fetchOutputImage } from './output.js';
 import { toReplicateParams, type ReplicateParams } from './params.js';
@@ -34,7 +34,10 @@ export interface ReplicateProviderOptions {
   allowPrivateDownloads?: boolean;
 }
 
-/** Consecutive failed polls (5xx, per-request timeouts) tolerated before giving up; the checkpoint allows a resume. */
+/**
+ * Consecutive failed polls (5xx, per-request timeouts) tolerated before giving up with ProviderUnavailable: the
+ * prediction is neither canceled nor abandoned, and the job's retry resumes it from the checkpoint.
+ */
 const MAX_POLL_FAILURES = 3;
 const CANCEL_TIMEOUT_MS = 5_000;
 
@@ -108,6 +111,9 @@ export class ReplicateProvider implements ImageProvider {
         timeoutMs: this.requestTimeoutMs,
         ...(this.fetch ? { fetch: this.fetch } : {}),
         ...(this.maxDownloadBytes === undefined ? {} : { maxBytes: this.maxDownloadBytes }),
+      }).catch((err: unknown) => {
+        // The output lives on at Replicate (about an hour): a retry reads the prediction and downloads it again.
+        throw stalledCall(err, this.name, 'the image download', signal);
       });
       return {
         ...image,
@@ -159,6 +165,8 @@ export class ReplicateProvider implements ImageProvider {
       ...this.http(signal, this.requestTimeoutMs),
       // An unknown id (an expired checkpoint) is not the person's input error: let the caller retry afresh.
       mapError: (status) => (status === 404 ? new ProviderUnavailable(this.name, `prediction ${id} was not found`, 404) : undefined),
+    }).catch((err: unknown) => {
+      throw stalledCall(err, this.name, `the status poll of prediction ${id}`, signal);
     });
     if (!res.body || typeof res.body !== 'object') throw new ProviderUnavailable(this.name, 'the status answer was not a prediction', res.status);
     return res.body;
@@ -198,7 +206,7 @@ export class ReplicateProvider implements ImageProvider {
         if (signal.aborted) throw err;
         // Polls have their own, larger rate limit; a 429 here only means "poll slower".
         if (err instanceof ProviderRateLimited) delay = err.retryAfterMs ?? this.pollIntervalMs * 4;
-        else if ((err instanceof ProviderUnavailable || err instanceof ProviderTimeout) && ++failures <= MAX_POLL_FAILURES) {
+        else if (err instanceof ProviderUnavailable && ++failures <= MAX_POLL_FAILURES) {
           delay = this.pollIntervalMs * 2 ** failures;
         } else throw err;
       }
