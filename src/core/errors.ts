@@ -18,6 +18,7 @@ export type FluxErrorCode =
   | 'canceled'
   | 'image_invalid'
   | 'delivery_failed'
+  | 'delivery_refused'
   | 'internal';
 
 export interface FluxErrorOptions {
@@ -164,6 +165,21 @@ export class GenerationCanceled extends FluxError {
 export class ImageInvalid extends FluxError {
   constructor(detail: string, options: FluxErrorOptions = {}) {
     super('image_invalid', `image invalid: ${detail}`, `The image could not be used: ${detail}.`, false, options);
+  }
+}
+
+/**
+ * The platform refused the image for good: no access to the channel or thread (Discord 50001/50013, Slack
+ * `not_in_channel`), the conversation is archived or gone (`is_archived`, `channel_not_found`, Discord 10003), or the
+ * person cannot be reached privately either (Discord 50007). Asking again cannot succeed, so it is never retried;
+ * the worker delivers the image privately instead, or keeps it for the person to fetch (it is paid for).
+ */
+export class DeliveryRefused extends FluxError {
+  /** The platform's own code (`50001`, `is_archived`, …), for logs and tests. */
+  readonly reason: string;
+  constructor(platform: string, reason: string, options: FluxErrorOptions = {}) {
+    super('delivery_refused', `${platform} refused the delivery (${reason})`, 'The image could not be posted where it was asked for.', false, options);
+    this.reason = reason;
   }
 }
 

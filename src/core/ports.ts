@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FluxError } from './errors.js';
+import type { DeliveryRefused, FluxError } from './errors.js';
 import type { GeneratedImage } from './providers/provider.js';
 import type { FluxRequest } from './request.js';
 
@@ -52,6 +52,11 @@ export interface DeliveredMessage {
   messageId: string;
   channelId: string;
   threadId?: string | undefined;
+  /**
+   * Where the person got it when the target refused it: `private` (a DM, an interaction follow-up only they see) or
+   * `kept` (nowhere could take it: the image is kept for them to fetch with `/flux-history`). Absent: in the target.
+   */
+  via?: 'private' | 'kept';
 }
 
 export interface DeliveryRequest {
@@ -80,6 +85,13 @@ export interface DeliveryRequest {
 export interface DeliveryPort {
   /** Posts the image into the target thread; returns the posted message. */
   deliver(delivery: DeliveryRequest): Promise<DeliveredMessage>;
+  /**
+   * Gives the image to the person privately after `deliver` threw DeliveryRefused (the channel or thread refuses it
+   * for good): Discord an interaction follow-up while its token lives, else a DM; Slack a DM. Returns the message
+   * with `via: 'private'`; throws DeliveryRefused when even that is impossible (the worker then keeps the image for
+   * the person), anything else for a fault that may pass (retried). Must be idempotent like `deliver`.
+   */
+  deliverPrivately?(delivery: DeliveryRequest, refused: DeliveryRefused): Promise<DeliveredMessage>;
   /**
    * Called once the job record is saved: adds the 🔄 reaction (so a reaction can never arrive before the record
    * that makes it work) and marks the status message done. Failures here are logged, never retried.

@@ -72,6 +72,7 @@ export function decideRetry(error: FluxError, state: RetryState, policy: RetryPo
     case 'invalid_input':
     case 'image_invalid':
     case 'canceled':
+    case 'delivery_refused':
       return { action: 'fail' };
   }
 }
