@@ -1,3 +1,4 @@
+import type { ImageHistory } from '../core/jobs/image-history.js';
 import { InvalidInput, isFluxError } from '../core/errors.js';
 import type { QuotaAdmin } from '../core/quotas/quota-admin.js';
 import type { QuotaTarget } from '../core/quotas/types.js';
@@ -113,8 +114,16 @@ export async function runAdminCommand(ctx: AdminContext, input: AdminInput): Pro
   }
 }
 
-/** `/flux-quota`: what a person sees about themselves. */
-export async function runQuotaCommand(admin: QuotaAdmin, requester: Requester, time: TimeFormatter = plainTime): Promise<Reply> {
+/**
+ * `/flux-quota`: what a person sees about themselves; with `history`, also how many images are kept for them (no
+ * channel could take them) and where to get them.
+ */
+export async function runQuotaCommand(
+  admin: QuotaAdmin,
+  requester: Requester,
+  time: TimeFormatter = plainTime,
+  history?: Pick<ImageHistory, 'keptCount'>,
+): Promise<Reply> {
   const v = await admin.userView(userKey(requester), guildKey(requester));
   if (v.banned) return { text: `You are not allowed to generate images on this server${v.banReason ? ` (${v.banReason})` : ''}.`, ephemeral: true };
   const lines = [
@@ -122,5 +131,7 @@ export async function runQuotaCommand(admin: QuotaAdmin, requester: Requester, t
     `In progress: ${v.inFlight} of ${v.concurrentLimit}.`,
     `Your quota resets ${time(v.resetsAt)}.`,
   ];
+  const kept = history ? await history.keptCount(requester) : 0;
+  if (kept > 0) lines.push(`${kept} image${kept === 1 ? ' is' : 's are'} kept for you (the channel refused ${kept === 1 ? 'it' : 'them'}): use /flux-history to get ${kept === 1 ? 'it' : 'them'}.`);
   return { text: lines.join('\n'), ephemeral: true };
 }

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ImageStash } from './jobs/image-stash.js';
+import { ImageHistory } from './jobs/image-history.js';
 import { JobRecordStore } from './jobs/job-records.js';
 import type { DeliveryPort, Platform } from './ports.js';
 import type { CompletionNotifier, ImageProvider } from './providers/provider.js';
@@ -59,6 +60,8 @@ export class FluxbotCore {
   readonly admin: QuotaAdmin;
   readonly records: JobRecordStore;
   readonly stash: ImageStash;
+  /** A person's latest images and the ones kept for them (`/flux-history`, `/flux-quota`). */
+  readonly history: ImageHistory;
   readonly cancels: CancelBus;
   readonly service: GenerationService;
   private readonly connections: Redis[] = [];
@@ -81,6 +84,7 @@ export class FluxbotCore {
     this.admin = new QuotaAdmin(quotaOptions);
     this.records = new JobRecordStore({ redis: this.redis, prefix: this.prefix, retentionDays: options.retentionDays ?? 30 });
     this.stash = new ImageStash(this.redis, this.prefix);
+    this.history = new ImageHistory(this.redis, this.records, this.stash, this.prefix);
     this.cancels = new CancelBus(this.redis, this.prefix);
     this.service = new GenerationService({
       queue: this.queue,

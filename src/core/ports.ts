@@ -56,7 +56,7 @@ export interface DeliveredMessage {
    * Where the person got it when the target refused it: `private` (a DM, an interaction follow-up only they see) or
    * `kept` (nowhere could take it: the image is kept for them to fetch with `/flux-history`). Absent: in the target.
    */
-  via?: 'private' | 'kept';
+  via?: 'private' | 'kept' | undefined;
 }
 
 export interface DeliveryRequest {

@@ -18,6 +18,10 @@ export const JobRecordSchema = z.object({
   seed: z.number(),
   createdAt: z.number(),
   rerollOf: z.string().optional(),
+  /** Where the person got it when the target refused it (see DeliveredMessage.via); absent: in the target. */
+  via: z.enum(['private', 'kept']).optional(),
+  /** The image's format, so a kept image can be handed out again with the right name and type. */
+  format: z.enum(['png', 'jpg', 'webp']).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema> & {
   request: FluxRequest;

@@ -1,7 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { FluxError, GenerationCanceled, toFluxError } from '../errors.js';
+import { DeliveryRefused, FluxError, GenerationCanceled, toFluxError } from '../errors.js';
 import { fitImage } from '../images/image.js';
 import { noMetrics } from '../metrics.js';
+import type { DeliveredMessage, DeliveryPort, DeliveryRequest } from '../ports.js';
 import type { GeneratedImage, ProviderCheckpoint } from '../providers/provider.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { delay, fail, onProviderError } from './job-endings.js';
@@ -68,29 +69,54 @@ async function runJob(
 
   const delivery = deps.deliveries[ctx.data.target.platform];
   if (!delivery) throw new UnrecoverableError(`no delivery configured for ${ctx.data.target.platform}`);
-  let delivered;
+  const request: DeliveryRequest = {
+    jobId: ctx.data.jobId,
+    request: ctx.data.request,
+    requester: ctx.data.requester,
+    target: ctx.data.target,
+    image,
+    model: ctx.data.request.model,
+    generationMs: image.ms,
+    ...(ctx.data.rerollOf === undefined ? {} : { rerollOf: ctx.data.rerollOf }),
+    ...(storedBefore ? { redelivery: { since: ctx.data.submittedAt } } : {}),
+  };
   const deliveryStarted = Date.now();
+  let delivered: DeliveredMessage;
   try {
-    delivered = await delivery.deliver({
-      jobId: ctx.data.jobId,
-      request: ctx.data.request,
-      requester: ctx.data.requester,
-      target: ctx.data.target,
-      image,
-      model: ctx.data.request.model,
-      generationMs: image.ms,
-      ...(ctx.data.rerollOf === undefined ? {} : { rerollOf: ctx.data.rerollOf }),
-      ...(storedBefore ? { redelivery: { since: ctx.data.submittedAt } } : {}),
-    });
+    delivered = await delivery.deliver(request);
   } catch (err) {
-    // Delivery faults use BullMQ's own attempts; the stored image is reused by the next attempt.
-    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await fail(deps, ctx, toFluxError(err));
-    throw err;
+    // The image exists and is paid for: from here on the job never ends without it reaching its person.
+    delivered = await deliverElsewhere(delivery, request, err, job.attemptsMade + 1 >= (job.opts.attempts ?? 1), ctx);
   }
   metrics.delivery(ctx.data.target.platform, Date.now() - deliveryStarted);
   // Checkpointed together with the record and the release, in one atomic call (finishDelivered).
-  ctx.data = { ...ctx.data, delivered };
+  ctx.data = { ...ctx.data, delivered: { platform: delivered.platform, messageId: delivered.messageId, channelId: delivered.channelId, ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }), ...(delivered.via === undefined ? {} : { via: delivered.via }) } };
   return finishDelivered(deps, ctx);
+}
+
+/**
+ * Where the image goes when posting it where it was asked for failed. A refusal for good (no access, archived, gone)
+ * sends it to the person privately; when even that is refused, or a fault outlasted the job's last delivery attempt,
+ * the image is kept for the person to fetch (`/flux-history`). Either way it is charged: a member who removes the bot
+ * from their thread gets their image, not a refund. A fault that may pass, with attempts left, is retried.
+ */
+async function deliverElsewhere(delivery: DeliveryPort, request: DeliveryRequest, err: unknown, lastAttempt: boolean, ctx: Ctx): Promise<DeliveredMessage> {
+  const keep = (why: unknown): DeliveredMessage => {
+    ctx.log.warn({ err: why }, 'the image could not be delivered anywhere; kept for the person to fetch');
+    return { platform: request.target.platform, messageId: `kept:${request.jobId}`, channelId: request.target.channelId, via: 'kept' };
+  };
+  if (!(err instanceof DeliveryRefused)) {
+    if (lastAttempt) return keep(err);
+    throw err;
+  }
+  ctx.log.info({ reason: err.reason }, 'the channel refused the image; delivering it privately');
+  if (!delivery.deliverPrivately) return keep(err);
+  try {
+    return { ...(await delivery.deliverPrivately(request, err)), via: 'private' };
+  } catch (privateErr) {
+    if (privateErr instanceof DeliveryRefused || lastAttempt) return keep(privateErr);
+    throw privateErr;
+  }
 }
 
 async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobResult> {
@@ -111,6 +137,8 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     seed: stored?.seed ?? data.request.seed,
     createdAt: Date.now(),
     ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
+    ...(delivered.via === undefined ? {} : { via: delivered.via }),
+    ...(stored ? { format: stored.format } : {}),
   });
   // Not released by that call (already released on an earlier run, or not the expected reservation): the quota
   // store decides, exactly once, as before.

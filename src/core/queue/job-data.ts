@@ -50,7 +50,14 @@ export const GenerationJobDataSchema = z.object({
     })
     .optional(),
   delivered: z
-    .object({ platform: PlatformSchema, messageId: z.string(), channelId: z.string(), threadId: z.string().optional() })
+    .object({
+      platform: PlatformSchema,
+      messageId: z.string(),
+      channelId: z.string(),
+      threadId: z.string().optional(),
+      /** Delivered privately (the target refused it) or kept for the person to fetch (see DeliveredMessage.via). */
+      via: z.enum(['private', 'kept']).optional(),
+    })
     .optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),
 });

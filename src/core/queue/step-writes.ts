@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ImageStash } from '../jobs/image-stash.js';
+import { HISTORY_LENGTH, ImageHistory, KEPT_IMAGE_TTL_SECONDS } from '../jobs/image-history.js';
 import type { JobRecord, JobRecordStore } from '../jobs/job-records.js';
 import { guildKey, userKey } from '../ports.js';
 import { QuotaKeys } from '../quotas/keys.js';
@@ -41,17 +42,22 @@ return 0
 `);
 
 /**
- * The delivered message is recorded in the job, its record saved for rerolls, the reservation released (counted),
- * the stashed image dropped: one atomic call, so a crash leaves either all of it or none (the job then resumes from
- * the stored image as before). Returns the release result (see RELEASE_DELIVERED_LUA) or -1 for a missing job.
+ * The delivered message is recorded in the job, its record saved for rerolls and indexed in the person's history,
+ * the reservation released (counted), the stashed image dropped (or, for an image no channel could take, kept for
+ * the person to fetch): one atomic call, so a crash leaves either all of it or none (the job then resumes from the
+ * stored image as before). Returns the release result (see RELEASE_DELIVERED_LUA) or -2 for a missing job.
  */
 const FINISH_DELIVERED = script(`${JOB_UPDATE_LUA}${RELEASE_DELIVERED_LUA}
--- KEYS[4] record, KEYS[5] image, KEYS[6] reservations, KEYS[7] user in-flight, KEYS[8] guild in-flight
--- ARGV[4] record JSON, ARGV[5] record ttl (s), ARGV[6] user key, ARGV[7] guild key
+-- KEYS[4] record, KEYS[5] image, KEYS[6] reservations, KEYS[7] user in-flight, KEYS[8] guild in-flight, KEYS[9] history
+-- ARGV[4] record JSON, ARGV[5] record ttl (s), ARGV[6] user key, ARGV[7] guild key, ARGV[8] history member,
+-- ARGV[9] now (ms), ARGV[10] history length, ARGV[11] kept image ttl (s), or '' when the image was posted
 if updateJob() < 0 then return -2 end
 redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
 local released = releaseDelivered(KEYS[6], KEYS[7], KEYS[8], ARGV[1], ARGV[6], ARGV[7])
-redis.call('DEL', KEYS[5])
+if ARGV[11] == '' then redis.call('DEL', KEYS[5]) else redis.call('EXPIRE', KEYS[5], ARGV[11]) end
+redis.call('ZADD', KEYS[9], ARGV[9], ARGV[8])
+redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -1 - tonumber(ARGV[10]))
+redis.call('EXPIRE', KEYS[9], ARGV[5])
 return released
 `);
 
@@ -71,6 +77,7 @@ type GenerationJob = Job<GenerationJobData, GenerationJobResult>;
 export class StepWrites {
   private readonly redis: Redis;
   private readonly quotaKeys: QuotaKeys;
+  private readonly history: ImageHistory;
 
   constructor(
     private readonly queue: QueueKeys,
@@ -80,6 +87,7 @@ export class StepWrites {
   ) {
     this.redis = stash.redis;
     this.quotaKeys = new QuotaKeys(prefix);
+    this.history = new ImageHistory(stash.redis, records, stash, prefix);
   }
 
   /** Stores the image and checkpoints `data` (which says so) in the job, with `progress` when there is one to send. */
@@ -98,13 +106,15 @@ export class StepWrites {
   }
 
   /**
-   * Checkpoints the delivered message (`data.delivered`), saves the reroll record, releases the reservation as
-   * delivered and drops the stashed image. Returns true when this call released the reservation; false when it
-   * could not tell (already released, or not the reservation it expected): the caller then asks the quota store.
+   * Checkpoints the delivered message (`data.delivered`), saves the reroll record and indexes it in the person's
+   * history, releases the reservation as delivered and drops the stashed image (keeps it for `KEPT_IMAGE_TTL_SECONDS`
+   * when the record says `via: 'kept'`). Returns true when this call released the reservation; false when it could
+   * not tell (already released, or not the reservation it expected): the caller then asks the quota store.
    */
   async finishDelivered(job: GenerationJob, data: GenerationJobData, record: JobRecord): Promise<boolean> {
     const id = job.id!;
     const entry = this.records.entry(record);
+    const user = userKey(data.requester);
     const reply = await run(
       this.redis,
       FINISH_DELIVERED,
@@ -112,10 +122,23 @@ export class StepWrites {
         ...this.jobKeys(id, entry.key),
         this.stash.key(data.jobId),
         this.quotaKeys.reservations,
-        this.quotaKeys.inflight('user', userKey(data.requester)),
+        this.quotaKeys.inflight('user', user),
         this.quotaKeys.inflight('guild', guildKey(data.requester)),
+        this.history.key(user),
       ],
-      [id, JSON.stringify(data), '', entry.value, entry.ttlSeconds, userKey(data.requester), guildKey(data.requester)],
+      [
+        id,
+        JSON.stringify(data),
+        '',
+        entry.value,
+        entry.ttlSeconds,
+        user,
+        guildKey(data.requester),
+        `${record.platform}:${record.messageId}`,
+        record.createdAt,
+        HISTORY_LENGTH,
+        record.via === 'kept' ? KEPT_IMAGE_TTL_SECONDS : '',
+      ],
     );
     if (reply === -2) throw missingJob(id, 'updateData');
     job.data = data;
