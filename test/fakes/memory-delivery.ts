@@ -1,4 +1,4 @@
-import type { FluxError } from '../../src/core/errors.js';
+import { DeliveryRefused, type FluxError } from '../../src/core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../src/core/ports.js';
 import type { FluxRequest } from '../../src/core/request.js';
 
@@ -23,11 +23,19 @@ export class MemoryDelivery implements DeliveryPort {
     this.failures_ += n;
   }
 
+  /** Channels that refuse images for good (the bot was removed: Discord 50001, Slack `not_in_channel`). */
+  readonly refusingChannels = new Set<string>();
+  /** People who cannot be reached privately either (DMs closed). */
+  readonly unreachable = new Set<string>();
+  /** Images given to their person privately because their channel refused them. */
+  readonly privately: Array<DeliveryRequest & { message: DeliveredMessage }> = [];
+
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
     if (this.failures_ > 0) {
       this.failures_--;
       throw new Error('platform unavailable (MemoryDelivery.failNext)');
     }
+    if (this.refusingChannels.has(d.target.channelId)) throw new DeliveryRefused(d.target.platform, 'not_in_channel');
     const message: DeliveredMessage = {
       platform: d.target.platform,
       messageId: `m${this.next++}`,
@@ -35,6 +43,14 @@ export class MemoryDelivery implements DeliveryPort {
       threadId: d.target.threadId ?? `t-${d.jobId}`,
     };
     this.delivered.push({ ...d, message });
+    this.wake();
+    return message;
+  }
+
+  async deliverPrivately(d: DeliveryRequest): Promise<DeliveredMessage> {
+    if (this.unreachable.has(d.requester.userId)) throw new DeliveryRefused(d.target.platform, 'cannot_dm');
+    const message: DeliveredMessage = { platform: d.target.platform, messageId: `dm${this.next++}`, channelId: `dm-${d.requester.userId}`, via: 'private' };
+    this.privately.push({ ...d, message });
     this.wake();
     return message;
   }

@@ -25,4 +25,9 @@ export class ImageStash {
     return this.redis.getBuffer(this.key(jobId));
   }
 
+  /** Drops a job's image (the job ended for good without delivering it). */
+  async delete(jobId: string): Promise<void> {
+    await this.redis.del(this.key(jobId));
+  }
+
 }

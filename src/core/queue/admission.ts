@@ -7,4 +7,4 @@ export { MAX_PRIORITY } from '../quotas/types.js';
  * What the queue needs from the quota store: one atomic decision at enqueue, and a release that happens exactly
  * once per job. Implemented by `QuotaStore` (src/core/quotas).
  */
-export type AdmissionGate = Pick<QuotaPort, 'admit' | 'release'>;
+export type AdmissionGate = Pick<QuotaPort, 'admit' | 'release' | 'claim'>;

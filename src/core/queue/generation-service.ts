@@ -7,6 +7,7 @@ import { MAX_PRIORITY, type Admission, type AdmissionGate, type RefusalReason } 
 import type { CancelBus } from './cancel-bus.js';
 import type { GenerationQueue } from './generation-queue.js';
 import type { GenerationJobData } from './job-data.js';
+import { FluxError } from '../errors.js';
 import { noMetrics, type PipelineMetrics } from '../metrics.js';
 
 export type SubmitResult =
@@ -30,6 +31,20 @@ export interface SubmitOptions {
   rerollOf?: string;
 }
 
+/**
+ * How long a submission may take from admission to the job in the queue (the adapter's status post included). Past
+ * it the submission refunds itself and gives up, so the reconciler (which waits twice as long) never refunds a
+ * reservation whose job may still be added.
+ */
+export const SUBMIT_DEADLINE_MS = 5 * 60_000;
+
+/** A submission that outlived SUBMIT_DEADLINE_MS: refunded, nothing queued. */
+export class SubmitExpired extends FluxError {
+  constructor(ms: number) {
+    super('unavailable', `submission took over ${ms} ms; refunded`, 'Posting your request took too long, so it was dropped and nothing was charged. Please try again.', true);
+  }
+}
+
 export interface GenerationServiceOptions {
   queue: GenerationQueue;
   quotas: AdmissionGate;
@@ -38,6 +53,8 @@ export interface GenerationServiceOptions {
   logger: Logger;
   clock?: () => number;
   metrics?: PipelineMetrics;
+  /** See SUBMIT_DEADLINE_MS (tests shorten it). */
+  submitDeadlineMs?: number;
 }
 
 /**
@@ -68,12 +85,21 @@ export class GenerationService {
     if (admission.status === 'refused') (this.options.metrics ?? noMetrics).refusal(admission.reason);
     if (admission.status !== 'accepted') return admission;
 
+    // Real time, not the injectable clock: the deadline is about this process's own progress (a pause counts).
+    const admittedAt = Date.now();
+    const deadlineMs = this.options.submitDeadlineMs ?? SUBMIT_DEADLINE_MS;
+    const refund = () => this.options.quotas.release(jobId, 'refunded').catch(() => false);
     let resolved: DeliveryTarget;
     try {
-      resolved = typeof target === 'function' ? await target() : target;
+      resolved = typeof target === 'function' ? await withDeadline(target(), deadlineMs) : target;
     } catch (err) {
-      await this.options.quotas.release(jobId, 'refunded').catch(() => undefined);
+      await refund();
       throw err;
+    }
+    // Checked again after the wait: a process paused past the deadline must not add a job the reconciler may refund.
+    if (Date.now() - admittedAt > deadlineMs) {
+      await refund();
+      throw new SubmitExpired(deadlineMs);
     }
     const data: GenerationJobData = {
       jobId,
@@ -91,7 +117,7 @@ export class GenerationService {
       // Priority = the person's in-flight position: everyone's first job runs before anyone's second.
       await this.options.queue.add(data.kind, data, { jobId, priority: Math.min(admission.position, MAX_PRIORITY) });
     } catch (err) {
-      await this.options.quotas.release(jobId, 'refunded').catch(() => undefined);
+      await refund();
       throw err;
     }
     this.options.logger.info({ jobId, user: userKey(requester), model: request.model, kind: data.kind }, 'job queued');
@@ -153,4 +179,21 @@ export class GenerationService {
     await this.options.cancels.request(jobId);
     return { status: 'canceling' };
   }
+}
+
+/** `work`, or a SubmitExpired rejection once `ms` have passed (the work itself goes on; its result is dropped). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SubmitExpired(ms)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

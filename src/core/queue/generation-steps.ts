@@ -53,7 +53,11 @@ async function runJob(
   // worker that held the job was killed, and the job then runs again here. A first start needs no look (a cancel
   // before it removes the job; one during it aborts the signal), so the common path pays no extra round trip.
   const again = !firstStart || job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0;
-  if (again && (await deps.cancels?.isRequested(`${job.id}`))) return onProviderError(deps, ctx, new GenerationCanceled(), false);
+  // Once the image exists it is paid for: a late cancel no longer stops it from reaching its person.
+  if (again && !ctx.data.stored && (await deps.cancels?.isRequested(`${job.id}`))) return onProviderError(deps, ctx, new GenerationCanceled(), false);
+  // A job reaches a provider only with its reservation. The first start claims it atomically; a job whose reservation
+  // was refunded before it could start (the reconciler found no job while its submission hung) ends here, unpaid.
+  if (firstStart && !(await deps.quotas.claim(ctx.data.jobId))) return endUnreserved(deps, ctx);
 
   let image: GeneratedImage | undefined;
   // Stored by an earlier run, which may have got as far as posting it before it crashed or its delivery failed.
@@ -92,6 +96,30 @@ async function runJob(
   // Checkpointed together with the record and the release, in one atomic call (finishDelivered).
   ctx.data = { ...ctx.data, delivered: { platform: delivered.platform, messageId: delivered.messageId, channelId: delivered.channelId, ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }), ...(delivered.via === undefined ? {} : { via: delivered.via }) } };
   return finishDelivered(deps, ctx);
+}
+
+/**
+ * A job that failed for good (an unexpected error outlasted its attempts) after its image existed: the image is paid
+ * for, so it is kept for the person and charged (as a delivery that found no channel), never refunded.
+ */
+export async function keepUndelivered(deps: StepDeps, job: Job<GenerationJobData, GenerationJobResult>): Promise<void> {
+  const { data } = job;
+  const ctx: Ctx = { job, token: undefined, data, log: deps.logger.child({ jobId: job.id }) };
+  ctx.log.warn('job failed after its image existed; keeping the image for the person');
+  ctx.data = { ...data, delivered: { platform: data.target.platform, messageId: `kept:${data.jobId}`, channelId: data.target.channelId, via: 'kept' } };
+  await finishDelivered(deps, ctx);
+}
+
+/** Ends a job whose reservation is gone without generating: nothing was charged, so nothing is refunded. */
+async function endUnreserved(deps: StepDeps, ctx: Ctx): Promise<never> {
+  const error = new FluxError('canceled', 'job started without a reservation', 'This request expired before it could start; nothing was charged. Please ask again.', false);
+  ctx.log.warn('job has no reservation (refunded before it started); not generating');
+  ctx.data = { ...ctx.data, failure: { code: error.code, message: error.userMessage } };
+  await ctx.job.updateData(ctx.data).catch(() => undefined);
+  await deps.deliveries[ctx.data.target.platform]
+    ?.notifyFailure({ jobId: ctx.data.jobId, requester: ctx.data.requester, target: ctx.data.target, request: ctx.data.request }, error)
+    .catch((err: unknown) => ctx.log.warn({ err }, 'could not tell the person about the expired request'));
+  throw new UnrecoverableError(error.userMessage);
 }
 
 /**

@@ -55,6 +55,9 @@ export async function delay(ctx: Ctx, ms: number, changes: Partial<GenerationJob
 export async function fail(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
   ctx.data = { ...ctx.data, failure: { code: error.code, message: error.userMessage } };
   await ctx.job.updateData(ctx.data).catch(() => undefined);
+  // The job ends for good: an image an earlier run stored is no longer needed (a stored image never ends up here
+  // through the delivery path, which keeps it for the person instead).
+  if (ctx.data.stored) await deps.stash.delete(ctx.data.jobId).catch(() => undefined);
   await finalizeFailure(deps, ctx.data, error, ctx.log);
   throw new UnrecoverableError(error.userMessage);
 }

@@ -1,15 +1,25 @@
 import type { Logger } from 'pino';
 import type { QuotaPort } from '../quotas/types.js';
 import type { GenerationQueue } from './generation-queue.js';
+import { SUBMIT_DEADLINE_MS } from './generation-service.js';
+
+/**
+ * Reservations younger than this are never refunded: their submission may still complete (the adapter's status post
+ * can take minutes under rate limits), and GenerationService.submit gives up (refunding itself) after
+ * SUBMIT_DEADLINE_MS, half of this, so a submission that can still complete is never refunded under it.
+ */
+export const RECONCILE_MIN_AGE_MS = 2 * SUBMIT_DEADLINE_MS;
 
 /**
  * Repairs quota reservations that crashes left behind: a job that completed but whose release was lost is counted as
  * delivered; one that failed, or that no longer exists, is refunded; in-flight counters are recomputed.
  */
-export async function reconcileQuotas(queue: GenerationQueue, quotas: QuotaPort, logger: Logger, minAgeMs = 60_000): Promise<{ released: number; repaired: number }> {
+export async function reconcileQuotas(queue: GenerationQueue, quotas: QuotaPort, logger: Logger, minAgeMs = RECONCILE_MIN_AGE_MS): Promise<{ released: number; repaired: number }> {
   for (const jobId of await quotas.pendingReservations()) {
     const state = await queue.getJobState(jobId);
     if (state === 'completed') await quotas.release(jobId, 'delivered');
+    // A job that failed after its image existed (its keeping was lost too) is charged, never refunded: it was paid for.
+    if (state === 'failed' && (await queue.getJob(jobId))?.data.stored) await quotas.release(jobId, 'delivered');
   }
   const alive = async (jobId: string) => {
     const state = await queue.getJobState(jobId);

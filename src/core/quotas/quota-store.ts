@@ -2,7 +2,7 @@ import { InvalidInput } from '../errors.js';
 import { QuotaContext, type QuotaOptions } from './context.js';
 import { reconcile } from './reconcile.js';
 import { parseReservation, releaseKeys } from './reservation.js';
-import { admitScript, releaseScript } from './scripts.js';
+import { admitScript, claimScript, releaseScript } from './scripts.js';
 import {
   MAX_PRIORITY,
   type Admission,
@@ -95,6 +95,16 @@ export class QuotaStore implements QuotaPort {
     const raw = await this.ctx.redis.hget(this.ctx.keys.reservations, jobId);
     if (raw === null) return false;
     return this.releaseRaw(jobId, raw, outcome);
+  }
+
+  /**
+   * Claims the reservation of a job about to start: true when it is held (the job may reach a provider), false when
+   * it is gone (refunded by the reconciler: the job must end without generating). Atomic against the reconciler's
+   * refund: one of the two wins.
+   */
+  async claim(jobId: string): Promise<boolean> {
+    requireKey(jobId, 'jobId');
+    return (await claimScript.run(this.ctx.redis, [this.ctx.keys.reservations], [jobId])) === 1;
   }
 
   /** Refunds reservations whose job no longer exists, then recomputes in-flight counters from the reservations. */

@@ -184,3 +184,22 @@ for i = 1, #ARGV do
 end
 return repaired
 `);
+
+/**
+ * KEYS: 1 reservations. ARGV: 1 jobId.
+ * A job's first start claims its reservation: returns 1 and marks it started (`s = 1`) when it is held, 0 when it is
+ * gone (refunded: the job must not reach a provider, it would run free). Marking rewrites the stored JSON, so a
+ * reconciler pass that read the reservation before the claim no longer finds the text it read and its guarded
+ * release does nothing: the claim and a refund cannot both win.
+ */
+export const claimScript = new LuaScript(`
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local ok, r = pcall(cjson.decode, raw)
+if not ok or type(r) ~= 'table' then return 1 end
+if r.s ~= 1 then
+  r.s = 1
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(r))
+end
+return 1
+`);

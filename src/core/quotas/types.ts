@@ -97,6 +97,8 @@ export interface ReconcileOptions {
 export interface QuotaPort {
   admit(input: AdmitInput): Promise<Admission>;
   release(jobId: string, outcome: ReleaseOutcome): Promise<boolean>;
+  /** A job's first start: true when its reservation is held (and now marked started), false when it was refunded. */
+  claim(jobId: string): Promise<boolean>;
   reconcile(isJobAlive: (jobId: string) => Promise<boolean>, options?: ReconcileOptions): Promise<ReconcileResult>;
   pendingReservations(): Promise<string[]>;
 }
