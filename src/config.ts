@@ -19,6 +19,12 @@ const intSetting = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     .transform((v) => (v === undefined ? fallback : Number(v)))
     .pipe(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min).max(max));
 
+/** An optional whole number: unset means "no such limit". */
+const optionalInt = (min = 0) =>
+  optionalString
+    .transform((v) => (v === undefined ? undefined : Number(v)))
+    .pipe(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min).optional());
+
 const list = optionalString.transform((v) =>
   v === undefined
     ? []
@@ -75,6 +81,12 @@ export const ConfigSchema = z
     QUOTA_CONCURRENT_PER_USER: intSetting(2, 1),
     QUOTA_DAILY_PER_GUILD: intSetting(200),
     QUOTA_CONCURRENT_PER_GUILD: intSetting(10, 1),
+    QUOTA_DAILY_TOTAL: optionalInt(),
+    QUOTA_MAX_DAILY_PER_GUILD: optionalInt(),
+    QUOTA_MAX_GRANT: optionalInt(),
+    ALLOWED_GUILDS: list.pipe(
+      z.array(z.string().regex(/^((discord|slack):)?[A-Za-z0-9]{1,32}$/, 'each entry must be a server/workspace id, optionally as discord:<id> or slack:<team>')),
+    ),
     QUOTA_TIMEZONE: optionalString.transform((v) => v ?? 'UTC').pipe(
       z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
     ),

@@ -13,7 +13,11 @@ export function coreOptions(config: Config, logger: Logger): CoreOptions {
       concurrentPerUser: config.QUOTA_CONCURRENT_PER_USER,
       dailyPerGuild: config.QUOTA_DAILY_PER_GUILD,
       concurrentPerGuild: config.QUOTA_CONCURRENT_PER_GUILD,
+      dailyTotal: config.QUOTA_DAILY_TOTAL,
+      maxDailyPerGuild: config.QUOTA_MAX_DAILY_PER_GUILD,
+      maxGrant: config.QUOTA_MAX_GRANT,
     },
+    allowedGuilds: config.ALLOWED_GUILDS,
     timeZone: config.QUOTA_TIMEZONE,
     retentionDays: config.JOB_RETENTION_DAYS,
   };

@@ -23,6 +23,10 @@ export function refusalText(r: { reason: RefusalReason; limit?: number; used?: n
       return `You have used all ${r.limit ?? 0} of your images for today.${resets}`;
     case 'guild_daily':
       return `This server has used all ${r.limit ?? 0} of its images for today.${resets}`;
+    case 'global_daily':
+      return `The bot has made all ${r.limit ?? 0} images its operator allows per day, across every server.${resets}`;
+    case 'not_allowed':
+      return 'This bot is not enabled for this server or workspace: its operator allows only some (ALLOWED_GUILDS).';
     case 'user_concurrent':
       return `You already have ${r.used ?? r.limit ?? 0} image${(r.used ?? 0) === 1 ? '' : 's'} in progress (the limit is ${r.limit ?? 0}). Try again when one is done.`;
     case 'guild_concurrent':

@@ -29,6 +29,8 @@ export interface CoreOptions {
   clock?: () => number;
   /** Pipeline measurements (the app passes its Prometheus metrics). */
   metrics?: PipelineMetrics;
+  /** The operator's allowlist (ALLOWED_GUILDS): `discord:<id>`, `slack:<team>` or a bare id; empty allows every one. */
+  allowedGuilds?: readonly string[];
 }
 
 export interface WorkerSetup {
@@ -94,6 +96,7 @@ export class FluxbotCore {
       logger: options.logger.child({ module: 'service' }),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.allowedGuilds?.length ? { allowedGuilds: options.allowedGuilds } : {}),
     });
   }
 

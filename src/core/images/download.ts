@@ -2,7 +2,8 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { ImageInvalid, ProviderTimeout, ProviderUnavailable } from '../errors.js';
 import { headerValue, httpAgent, MAX_REDIRECTIONS, RequestDeadline } from '../providers/http.js';
 import { inspectImage, type DecodedImage } from './image.js';
-import { assertFetchableUrl, checkFetchableUrl, guardedLookup, type UrlGuardOptions, type UrlRefusal } from './url-guard.js';
+import { linkRefused, tooManyRedirects } from './link-refusal.js';
+import { assertFetchableUrl, checkFetchableUrl, guardedLookup, isOnPrivateNetwork, type UrlGuardOptions } from './url-guard.js';
 
 export interface DownloadOptions {
   /** Largest accepted body; bigger downloads stop early and fail. */
@@ -12,9 +13,10 @@ export interface DownloadOptions {
   headers?: Record<string, string>;
   fetch?: typeof fetch;
   /**
-   * Check the host is public before fetching (links chosen by users): every redirect is then followed by hand and
-   * checked too, and (without `fetch`, which resolves names itself) connections go only to addresses checked.
-   * `allowPrivate` keeps only the first link's shape check and follows redirects as an unguarded download does.
+   * Check the host is public before fetching (links chosen by users, providers' outputs): every redirect is then
+   * followed by hand and checked too, and (without `fetch`, which resolves names itself) connections go only to
+   * addresses checked. `allowPrivate` keeps only the first link's shape check and follows redirects as an unguarded
+   * download does; so does `outputOf` when the provider's base is itself on a private network.
    */
   guard?: UrlGuardOptions;
   /** Names the source in errors (`replicate`, `image prompt`). */
@@ -39,12 +41,13 @@ export async function downloadImage(url: string, options: DownloadOptions = {}):
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
   const source = options.source ?? 'download';
   if (url.startsWith('data:')) return inspectImage(decodeDataUri(url, maxBytes));
-  if (options.guard) await assertFetchableUrl(url, options.guard);
+  const checks = options.guard && (await settleGuard(options.guard));
+  if (checks) await assertFetchableUrl(url, checks);
   let bytes: Buffer;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = new RequestDeadline(timeoutMs, options.signal);
   try {
-    const guard = options.guard?.allowPrivate ? undefined : options.guard;
+    const guard = checks?.allowPrivate ? undefined : checks;
     const res = guard
       ? await viaCheckedHops(url, guard, options, deadline)
       : options.fetch
@@ -80,6 +83,17 @@ export async function downloadImage(url: string, options: DownloadOptions = {}):
   return inspectImage(bytes);
 }
 
+/**
+ * The guard as it applies to this download. A provider configured at a private address (Cog, a proxy or gateway on
+ * the operator's network) may serve its outputs from private addresses too: the operator chose to trust that
+ * network for it. Its base is judged here, per download, with the guard's own resolver; the same object is returned
+ * otherwise (guarded connection pools are kept per guard object).
+ */
+async function settleGuard(guard: UrlGuardOptions): Promise<UrlGuardOptions> {
+  if (guard.allowPrivate || !guard.outputOf) return guard;
+  return (await isOnPrivateNetwork(guard.outputOf.baseUrl, guard)) ? { ...guard, allowPrivate: true } : guard;
+}
+
 /** What the checks above need from either HTTP client. */
 interface DownloadAnswer {
   status: number;
@@ -108,34 +122,26 @@ async function viaCheckedHops(url: string, guard: UrlGuardOptions, options: Down
     const location = res.header('location');
     if (location === undefined) return res;
     await res.discard();
-    if (hop === MAX_GUARDED_REDIRECTS) throw new ImageInvalid(`the link redirects more than ${MAX_GUARDED_REDIRECTS} times`);
+    if (hop === MAX_GUARDED_REDIRECTS) throw tooManyRedirects(guard.outputOf, MAX_GUARDED_REDIRECTS);
     const next = await checkRedirect(location, current, guard);
     if (next.origin !== current.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())));
     current = next;
   }
 }
 
-const REDIRECT_REFUSALS: Record<UrlRefusal, string> = {
-  invalid: 'the link redirects to an invalid URL',
-  protocol: 'the link redirects to a link that is not http or https',
-  credentials: 'the link redirects to a link with credentials',
-  unresolved: 'the link redirects to a host that could not be resolved',
-  private: 'the link redirects to a private or local network address',
-};
-
 /**
- * The redirect's target, or an ImageInvalid that names the redirect (the person only saw the first link). The
- * wording does not depend on whether anything listens there: nothing was requested.
+ * The redirect's target, or a LinkRefused that names the redirect (the person only saw the first link). The wording
+ * does not depend on whether anything listens there: nothing was requested.
  */
 async function checkRedirect(location: string, from: URL, guard: UrlGuardOptions): Promise<URL> {
   let target: string;
   try {
     target = new URL(location, from).href;
   } catch {
-    throw new ImageInvalid(REDIRECT_REFUSALS.invalid);
+    throw linkRefused('invalid', guard.outputOf, true);
   }
   const checked = await checkFetchableUrl(target, guard);
-  if (typeof checked === 'string') throw new ImageInvalid(REDIRECT_REFUSALS[checked]);
+  if (typeof checked === 'string') throw linkRefused(checked, guard.outputOf, true);
   return checked;
 }
 

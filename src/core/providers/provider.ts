@@ -29,6 +29,13 @@ export interface GenerateOptions {
   checkpoint?: (checkpoint: ProviderCheckpoint) => Promise<void> | void;
   /** A checkpoint saved by an earlier attempt: poll it instead of creating a new prediction. */
   resume?: ProviderCheckpoint;
+  /**
+   * An earlier run of this job may have created a prediction that was never checkpointed (it crashed during the create,
+   * or the create's answer was lost): before creating, a provider that can list its predictions looks for that one
+   * and resumes it, so it is not paid for twice. Given only when this is not the job's first run (the look costs a
+   * request); providers that cannot look ignore it (see the README's provider notes).
+   */
+  lookup?: PredictionLookup;
   /** Provider-side progress (queue position, percent), for status messages. */
   onProgress?: (progress: ProviderProgress) => void;
   /**
@@ -43,6 +50,12 @@ export interface GenerateOptions {
    * the prediction arrives. Without it providers sleep their poll interval.
    */
   completion?: CompletionNotifier;
+}
+
+/** Where to look for a prediction an earlier run created but never checkpointed. */
+export interface PredictionLookup {
+  /** No earlier run can have created it before this moment (ms since the epoch): the job's submission. */
+  since: number;
 }
 
 /** What a provider's webhook reported, handed to the provider waiting on that prediction. */

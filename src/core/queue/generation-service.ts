@@ -55,6 +55,8 @@ export interface GenerationServiceOptions {
   metrics?: PipelineMetrics;
   /** See SUBMIT_DEADLINE_MS (tests shorten it). */
   submitDeadlineMs?: number;
+  /** Servers/workspaces that may use the bot (`discord:<id>`, `slack:<team>` or a bare id); absent or empty: all. */
+  allowedGuilds?: readonly string[];
 }
 
 /**
@@ -64,8 +66,16 @@ export interface GenerationServiceOptions {
 export class GenerationService {
   private readonly clock: () => number;
 
+  private readonly allowed: ReadonlySet<string> | undefined;
+
   constructor(private readonly options: GenerationServiceOptions) {
     this.clock = options.clock ?? Date.now;
+    this.allowed = options.allowedGuilds?.length ? new Set(options.allowedGuilds) : undefined;
+  }
+
+  /** Whether the operator's allowlist lets this server/workspace use the bot. */
+  allows(requester: Pick<Requester, 'platform' | 'guildId'>): boolean {
+    return !this.allowed || this.allowed.has(guildKey(requester)) || this.allowed.has(requester.guildId);
   }
 
   /**
@@ -73,6 +83,10 @@ export class GenerationService {
    * posts its status message (the thread anchor) only for accepted jobs; if it throws, the reservation is refunded.
    */
   async submit(request: FluxRequest, requester: Requester, target: DeliveryTarget | (() => Promise<DeliveryTarget>), opts: SubmitOptions): Promise<SubmitResult> {
+    if (!this.allows(requester)) {
+      (this.options.metrics ?? noMetrics).refusal('not_allowed');
+      return { status: 'refused', reason: 'not_allowed' };
+    }
     const jobId = `j${randomUUID().replace(/-/g, '')}`;
     const admission: Admission = await this.options.quotas.admit({
       jobId,

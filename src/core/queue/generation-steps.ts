@@ -205,6 +205,11 @@ async function generate(
   const provider = deps.providers[data.providerIndex];
   if (!provider) return fail(deps, ctx, new FluxError('unavailable', 'no provider left', 'No image service is available right now.', false));
   const resume = data.checkpoint?.provider === provider.name ? data.checkpoint : undefined;
+  // A run before this one may have created a prediction it never checkpointed (it died during the create, or the
+  // create's answer was lost and it failed): the provider looks for it before paying for another. A first run skips
+  // the look, so the common path costs no extra request.
+  const ranBefore = data.providerFailures > 0 || job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0;
+  const lookup = !resume && ranBefore ? { since: data.submittedAt } : undefined;
   const checkpoint = async (cp: ProviderCheckpoint) => {
     ctx.data = { ...ctx.data, checkpoint: cp };
     await job.updateData(ctx.data);
@@ -218,6 +223,7 @@ async function generate(
     const image = await provider.generate(data.request, {
       ...(signal ? { signal } : {}),
       ...(resume ? { resume } : {}),
+      ...(lookup ? { lookup } : {}),
       ...(webhookUrl ? { webhookUrl } : {}),
       ...(completion ? { completion } : {}),
       checkpoint,

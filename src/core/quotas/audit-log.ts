@@ -20,14 +20,16 @@ export interface AuditEntry {
   at: number;
 }
 
+type NewEntry = { actor: string; action: AuditAction; target: string; details: Record<string, unknown>; at: number };
+
 /** Adds the audit XADD to a transaction, so the change and its record are written together or not at all. */
-export function appendAudit(
-  ctx: QuotaContext,
-  multi: ChainableCommander,
-  entry: { actor: string; action: AuditAction; target: string; details: Record<string, unknown>; at: number },
-): ChainableCommander {
-  return multi.xadd(
-    ctx.keys.audit,
+export function appendAudit(ctx: QuotaContext, multi: ChainableCommander, entry: NewEntry): ChainableCommander {
+  return multi.xadd(ctx.keys.audit, ...auditArgs(entry));
+}
+
+/** The XADD arguments after the stream key, for scripts that write a change and its audit entry together. */
+export function auditArgs(entry: NewEntry): [string, string, number, string, ...Array<string | number>] {
+  return [
     'MAXLEN',
     '~',
     AUDIT_MAX_LEN,
@@ -42,7 +44,7 @@ export function appendAudit(
     JSON.stringify(entry.details),
     'at',
     entry.at,
-  );
+  ];
 }
 
 /** The newest `limit` audit entries, newest first. */

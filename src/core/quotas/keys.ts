@@ -15,6 +15,11 @@ export class QuotaKeys {
     return `${this.prefix}:q:${kind}:${key}:day:${day}`;
   }
 
+  /** Hash `{daily}`: images charged on this day across every server (the operator's total cap, QUOTA_DAILY_TOTAL). */
+  totalDay(day: string): string {
+    return `${this.prefix}:q:total:day:${day}`;
+  }
+
   /** Integer: reserved jobs not yet released (queued + active). */
   inflight(kind: SubjectKind, key: string): string {
     return `${this.prefix}:q:${kind}:${key}:inflight`;

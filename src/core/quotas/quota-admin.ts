@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import { InvalidInput } from '../errors.js';
-import { appendAudit, readAudit, type AuditAction, type AuditEntry } from './audit-log.js';
+import { appendAudit, auditArgs, readAudit, type AuditAction, type AuditEntry } from './audit-log.js';
 import { QuotaContext, type QuotaOptions } from './context.js';
 import { execOrThrow, readSubjects, type BanInfo, type SubjectState } from './subject-state.js';
 import type { QuotaTarget } from './types.js';
@@ -10,6 +10,19 @@ import { MAX_LIMIT, requireCount, requireKey, requireTarget } from './validate.j
 export const MAX_GRANT = 10_000;
 const MAX_BAN_REASON = 500;
 const MAX_AUDIT_READ = 1000;
+
+/**
+ * KEYS[1] grant balance, KEYS[2] audit stream; ARGV[1] amount, ARGV[2] largest balance or '', ARGV[3..] the audit
+ * entry's XADD arguments. Returns the new balance (the grant and its audit entry written together), or
+ * -(balance + 1) when the grant would pass the largest balance: then nothing is written.
+ */
+const GRANT_WITHIN_LUA = `
+local balance = tonumber(redis.call('GET', KEYS[1]) or '0')
+local max = tonumber(ARGV[2])
+if max and balance + tonumber(ARGV[1]) > max then return -(balance + 1) end
+redis.call('XADD', KEYS[2], unpack(ARGV, 3))
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+`;
 
 /** A limit in force, and whether an admin override (rather than the default) set it. */
 export interface EffectiveLimit {
@@ -99,6 +112,10 @@ export class QuotaAdmin {
       if (value === undefined) continue;
       details[field] = value === null ? null : requireCount(value, field, 0, MAX_LIMIT);
     }
+    const ceiling = this.ctx.defaults.maxDailyPerGuild;
+    if (typeof details.daily === 'number' && ceiling !== undefined && details.daily > ceiling) {
+      throw new InvalidInput(`daily can be at most ${ceiling}: the operator's largest daily limit (QUOTA_MAX_DAILY_PER_GUILD)`, 'daily');
+    }
     if (Object.keys(details).length === 0) throw new InvalidInput('give a daily or a concurrent limit', 'limits');
     const key = this.ctx.keys.limits(t.kind, t.key);
     const multi = this.ctx.redis.multi();
@@ -122,15 +139,23 @@ export class QuotaAdmin {
     await this.commit(multi, who, 'reset_today', t, { day });
   }
 
-  /** Adds extra images, spent once the daily quota is used up; they do not expire. Returns the new balance. */
+  /**
+   * Adds extra images, spent once the daily quota is used up; they do not expire. Returns the new balance. With the
+   * operator's QUOTA_MAX_GRANT, a grant that would take the balance past it is refused (checked and added in one
+   * script, so two grants at once cannot both pass).
+   */
   async grant(actor: string, target: QuotaTarget, amount: number): Promise<number> {
     const who = requireKey(actor, 'actor');
     const t = requireTarget(target);
     const n = requireCount(amount, 'amount', 1, MAX_GRANT);
-    const replies = await this.commit(this.ctx.redis.multi().incrby(this.ctx.keys.grant(t.kind, t.key), n), who, 'grant', t, {
-      amount: n,
-    });
-    return Number(replies[0]);
+    const max = this.ctx.defaults.maxGrant;
+    const key = this.ctx.keys.grant(t.kind, t.key);
+    const audit = auditArgs({ actor: who, action: 'grant', target: `${t.kind}:${t.key}`, details: { amount: n }, at: this.ctx.now() });
+    const balance = Number(await this.ctx.redis.eval(GRANT_WITHIN_LUA, 2, key, this.ctx.keys.audit, n, max ?? '', ...audit));
+    if (balance < 0) {
+      throw new InvalidInput(`the grant balance can be at most ${max ?? 0} (the operator's QUOTA_MAX_GRANT); it is ${-balance - 1} now`, 'amount');
+    }
+    return balance;
   }
 
   /** Refuses every further admission of the user until unbanned; jobs already admitted still run. */
@@ -167,8 +192,8 @@ export class QuotaAdmin {
     const guild: QuotaTarget = { kind: 'guild', key: requireKey(guildKey, 'guildKey') };
     const { day, resetAt } = this.ctx.today();
     const [u, g] = (await readSubjects(this.ctx, [user, guild], day)) as [SubjectState, SubjectState];
-    const dailyLimit = u.dailyOverride ?? this.ctx.defaultDaily('user');
-    const guildDaily = g.dailyOverride ?? this.ctx.defaultDaily('guild');
+    const dailyLimit = this.ceiled(u.dailyOverride ?? this.ctx.defaultDaily('user'));
+    const guildDaily = this.ceiled(g.dailyOverride ?? this.ctx.defaultDaily('guild'));
     const userLeft = Math.max(0, dailyLimit - u.usedDaily) + u.grantBalance;
     const guildLeft = Math.max(0, guildDaily - g.usedDaily) + g.grantBalance;
     const view: UserQuotaView = {
@@ -183,6 +208,12 @@ export class QuotaAdmin {
     };
     if (u.ban?.reason !== undefined) view.banReason = u.ban.reason;
     return view;
+  }
+
+  /** A daily limit as admission applies it: never past the operator's QUOTA_MAX_DAILY_PER_GUILD. */
+  private ceiled(daily: number): number {
+    const ceiling = this.ctx.defaults.maxDailyPerGuild;
+    return ceiling === undefined ? daily : Math.min(daily, ceiling);
   }
 
   /** Appends the audit entry to the change and runs both as one transaction. */

@@ -24,7 +24,7 @@ export interface QuotaStoreOptions extends QuotaOptions {
   dedupeTtlMs?: number;
 }
 
-const REASONS: readonly RefusalReason[] = ['banned', 'user_daily', 'guild_daily', 'user_concurrent', 'guild_concurrent'];
+const REASONS: readonly RefusalReason[] = ['banned', 'user_daily', 'guild_daily', 'global_daily', 'user_concurrent', 'guild_concurrent'];
 
 /**
  * Admission control on Redis: one Lua script checks duplicate delivery, bans, daily quotas and in-flight limits
@@ -63,6 +63,7 @@ export class QuotaStore implements QuotaPort {
         keys.grant('guild', guildKey),
         keys.inflight('user', userKey),
         keys.inflight('guild', guildKey),
+        keys.totalDay(today.day),
         ...(input.queue ? [input.queue.wait, input.queue.prioritized] : []),
       ],
       [
@@ -78,6 +79,8 @@ export class QuotaStore implements QuotaPort {
         today.dayKeyTtlMs,
         this.dedupeTtlMs,
         MAX_PRIORITY,
+        defaults.dailyTotal ?? '',
+        defaults.maxDailyPerGuild ?? '',
       ],
     );
     return toAdmission(reply, jobId, today.resetAt);
@@ -134,7 +137,7 @@ function toAdmission(reply: unknown, jobId: string, resetAt: number): Admission 
   const reason = REASONS.find((r) => r === a);
   if (status !== 'refused' || reason === undefined) throw new Error('quota admit script returned an unexpected reply');
   const refused: Refused = { status, reason, limit: Number(b), used: Number(c) };
-  if (reason === 'user_daily' || reason === 'guild_daily') refused.resetAt = resetAt;
+  if (reason === 'user_daily' || reason === 'guild_daily' || reason === 'global_daily') refused.resetAt = resetAt;
   if (reason === 'banned' && typeof d === 'string' && d !== '') refused.banReason = d;
   return refused;
 }

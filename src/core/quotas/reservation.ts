@@ -45,5 +45,6 @@ export function releaseKeys(keys: QuotaKeys, r: Reservation): string[] {
     keys.day('guild', r.guildKey, r.day),
     keys.grant('user', r.userKey),
     keys.grant('guild', r.guildKey),
+    keys.totalDay(r.day),
   ];
 }

@@ -12,25 +12,29 @@ import { LuaScript } from './lua-script.js';
 
 /**
  * KEYS: 1 dedupe, 2 reservations, 3 subjects, 4 user ban, 5 user limits, 6 guild limits, 7 user day, 8 guild day,
- *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight
- *       [13 BullMQ wait list, 14 BullMQ prioritized set: of the queue the job will join, to count the jobs ahead]
+ *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight, 13 the day's total (every server)
+ *       [14 BullMQ wait list, 15 BullMQ prioritized set: of the queue the job will join, to count the jobs ahead]
  * ARGV: 1 jobId, 2 userKey, 3 guildKey, 4 day, 5 now (ms), 6 daily/user, 7 concurrent/user, 8 daily/guild,
- *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms), 12 the highest job priority (BullMQ's)
+ *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms), 12 the highest job priority (BullMQ's),
+ *       13 the operator's daily total cap or '' (none), 14 the operator's largest daily limit or '' (none)
  * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position[, ahead]}; the
  * same jobId and dedupe key again (a resent command) answers 'accepted' without charging twice.
  *
- * `ahead` (with keys 13 and 14): the jobs that will run before this one once it is added with priority = position:
+ * Every admitted image also counts toward the day's total; with a cap set, a full day refuses with 'global_daily'.
+ * The largest daily limit caps every daily limit (override or default), so no server admin can set past it.
+ *
+ * `ahead` (with keys 14 and 15): the jobs that will run before this one once it is added with priority = position:
  * the wait list (no priority, runs first) and the prioritized jobs of the same or a higher priority. BullMQ scores a
  * prioritized job `priority * 2^32 + counter` (its getPriorityScore), so those are the scores below (p + 1) * 2^32.
  * Counted here, the submit needs no second round trip for its queue position.
  */
 export const admitScript = new LuaScript(`
 local function answer(position)
-  if #KEYS < 14 then return {'accepted', position} end
+  if #KEYS < 15 then return {'accepted', position} end
   local p = math.min(position, tonumber(ARGV[12]))
   -- %d: the bound reaches 2^53, past the 14 digits Lua's number-to-string conversion keeps.
   local below = string.format('%d', (p + 1) * 4294967296 - 1)
-  return {'accepted', position, redis.call('LLEN', KEYS[13]) + redis.call('ZCOUNT', KEYS[14], 0, below)}
+  return {'accepted', position, redis.call('LLEN', KEYS[14]) + redis.call('ZCOUNT', KEYS[15], 0, below)}
 end
 
 local original = redis.call('GET', KEYS[1])
@@ -47,8 +51,14 @@ if redis.call('EXISTS', KEYS[4]) == 1 then
   return {'refused', 'banned', 0, 0, redis.call('HGET', KEYS[4], 'reason') or ''}
 end
 
+local ceiling = tonumber(ARGV[14])
 local function limit(key, field, default)
   return tonumber(redis.call('HGET', key, field) or default)
+end
+local function daily(key, default)
+  local value = limit(key, 'daily', default)
+  if ceiling and value > ceiling then return ceiling end
+  return value
 end
 
 -- The daily quota pays first; the persistent grant balance only once the day is used up.
@@ -59,10 +69,10 @@ local function bucket(dayKey, grantKey, dailyLimit)
   return false, used
 end
 
-local userDaily = limit(KEYS[5], 'daily', ARGV[6])
+local userDaily = daily(KEYS[5], ARGV[6])
 local userBucket, userUsed = bucket(KEYS[7], KEYS[9], userDaily)
 if not userBucket then return {'refused', 'user_daily', userDaily, userUsed} end
-local guildDaily = limit(KEYS[6], 'daily', ARGV[8])
+local guildDaily = daily(KEYS[6], ARGV[8])
 local guildBucket, guildUsed = bucket(KEYS[8], KEYS[10], guildDaily)
 if not guildBucket then return {'refused', 'guild_daily', guildDaily, guildUsed} end
 
@@ -73,6 +83,10 @@ local guildConcurrent = limit(KEYS[6], 'concurrent', ARGV[9])
 local guildInFlight = tonumber(redis.call('GET', KEYS[12]) or '0')
 if guildInFlight >= guildConcurrent then return {'refused', 'guild_concurrent', guildConcurrent, guildInFlight} end
 
+local totalCap = tonumber(ARGV[13])
+local totalUsed = tonumber(redis.call('HGET', KEYS[13], 'daily') or '0')
+if totalCap and totalUsed >= totalCap then return {'refused', 'global_daily', totalCap, totalUsed} end
+
 local function charge(dayKey, grantKey, which)
   redis.call('HINCRBY', dayKey, which, 1)
   redis.call('PEXPIRE', dayKey, ARGV[10])
@@ -81,6 +95,8 @@ local function charge(dayKey, grantKey, which)
 end
 local userGen = charge(KEYS[7], KEYS[9], userBucket)
 local guildGen = charge(KEYS[8], KEYS[10], guildBucket)
+redis.call('HINCRBY', KEYS[13], 'daily', 1)
+redis.call('PEXPIRE', KEYS[13], ARGV[10])
 local position = redis.call('INCR', KEYS[11])
 redis.call('INCR', KEYS[12])
 redis.call('SADD', KEYS[3], 'user|' .. ARGV[2], 'guild|' .. ARGV[3])
@@ -92,7 +108,8 @@ return answer(position)
 `);
 
 /**
- * KEYS: 1 reservations, 2 user in-flight, 3 guild in-flight, 4 user day, 5 guild day, 6 user grant, 7 guild grant
+ * KEYS: 1 reservations, 2 user in-flight, 3 guild in-flight, 4 user day, 5 guild day, 6 user grant, 7 guild grant,
+ *       8 the day's total
  * ARGV: 1 jobId, 2 the reservation JSON as read by the caller (the keys were derived from it), 3 outcome
  * Returns 1 if this call released the reservation, 0 if it was already gone (or replaced).
  */
@@ -119,6 +136,7 @@ if ARGV[3] == 'refunded' then
   end
   refund(KEYS[4], KEYS[6], r.ub, r.ug)
   refund(KEYS[5], KEYS[7], r.gb, r.gg)
+  if tonumber(redis.call('HGET', KEYS[8], 'daily') or '0') > 0 then redis.call('HINCRBY', KEYS[8], 'daily', -1) end
 end
 return 1
 `);

@@ -19,6 +19,14 @@ export interface QuotaDefaults {
   concurrentPerUser: number;
   dailyPerGuild: number;
   concurrentPerGuild: number;
+  /**
+   * The operator's ceilings for a public deployment (absent: none). `dailyTotal` caps the images made per day across
+   * every server; `maxDailyPerGuild` is the largest daily limit any server or person has, whatever a server admin
+   * set (and the largest they may set); `maxGrant` the largest grant balance a server admin may give.
+   */
+  dailyTotal?: number | undefined;
+  maxDailyPerGuild?: number | undefined;
+  maxGrant?: number | undefined;
 }
 
 /** BullMQ's highest job priority (2^21 - 1): a job's priority is its position in its person's in-flight jobs, capped here. */
@@ -39,7 +47,7 @@ export interface AdmitInput {
   queue?: { wait: string; prioritized: string };
 }
 
-export type RefusalReason = 'banned' | 'user_daily' | 'guild_daily' | 'user_concurrent' | 'guild_concurrent';
+export type RefusalReason = 'banned' | 'user_daily' | 'guild_daily' | 'global_daily' | 'user_concurrent' | 'guild_concurrent' | 'not_allowed';
 
 /** Admitted and reserved. `position` is the user's in-flight count including this job (1..M): use it as the job priority. */
 export interface Accepted {

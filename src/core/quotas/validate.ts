@@ -35,6 +35,9 @@ export function requireDefaults(defaults: QuotaDefaults): QuotaDefaults {
     concurrentPerUser: requireCount(defaults.concurrentPerUser, 'defaults.concurrentPerUser', 0, MAX_LIMIT),
     dailyPerGuild: requireCount(defaults.dailyPerGuild, 'defaults.dailyPerGuild', 0, MAX_LIMIT),
     concurrentPerGuild: requireCount(defaults.concurrentPerGuild, 'defaults.concurrentPerGuild', 0, MAX_LIMIT),
+    dailyTotal: defaults.dailyTotal === undefined ? undefined : requireCount(defaults.dailyTotal, 'defaults.dailyTotal', 0, Number.MAX_SAFE_INTEGER),
+    maxDailyPerGuild: defaults.maxDailyPerGuild === undefined ? undefined : requireCount(defaults.maxDailyPerGuild, 'defaults.maxDailyPerGuild', 0, MAX_LIMIT),
+    maxGrant: defaults.maxGrant === undefined ? undefined : requireCount(defaults.maxGrant, 'defaults.maxGrant', 0, MAX_LIMIT),
   };
 }
 

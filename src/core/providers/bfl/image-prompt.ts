@@ -1,14 +1,15 @@
-import { decodeDataUri, downloadImage } from '../../images/download.js';
+import { decodeDataUri } from '../../images/download.js';
+import { fetchMemberImage, MAX_MEMBER_IMAGE_BYTES } from '../../images/member-links.js';
 
 /** BFL refuses large image prompts anyway; 10 MB keeps a member's link from making the bot fetch more. */
-export const MAX_IMAGE_PROMPT_BYTES = 10 * 1024 * 1024;
+export const MAX_IMAGE_PROMPT_BYTES = MAX_MEMBER_IMAGE_BYTES;
 
 export interface ImagePromptOptions {
   signal?: AbortSignal;
   fetch?: typeof fetch;
   timeoutMs?: number;
   maxBytes?: number;
-  /** Allow links to private/loopback hosts (tests, operators with private image hosts). */
+  /** Allow links to private/loopback hosts (`ALLOW_PRIVATE_URLS`: operators with private image hosts; tests). */
   allowPrivate?: boolean;
 }
 
@@ -19,10 +20,9 @@ export interface ImagePromptOptions {
 export async function imagePromptBase64(source: string, options: ImagePromptOptions = {}): Promise<string> {
   const maxBytes = options.maxBytes ?? MAX_IMAGE_PROMPT_BYTES;
   if (source.startsWith('data:')) return decodeDataUri(source, maxBytes).toString('base64');
-  const image = await downloadImage(source, {
+  const image = await fetchMemberImage(source, {
     maxBytes,
     guard: { allowPrivate: options.allowPrivate ?? false },
-    source: 'image prompt',
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

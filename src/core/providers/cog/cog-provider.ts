@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable, UnsupportedByProvider } from '../../errors.js';
+import { withInlineImagePrompt, type MemberLinkGuard } from '../../images/member-links.js';
 import type { ModelId } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
 import { joinUrl, requestJson } from '../http.js';
@@ -21,11 +22,19 @@ export interface CogProviderOptions {
   /** The wait suggested to the queue when the container answers 409 (all prediction slots busy); default 2 s. */
   busyRetryMs?: number;
   maxDownloadBytes?: number;
+  /**
+   * The guard for members' image prompt links. The container sits on the operator's network and would fetch a link
+   * from inside it, so the bot always fetches the link itself (guarded) and sends a `data:` URI. `allowPrivate` is
+   * `ALLOW_PRIVATE_URLS`; default: public addresses only.
+   */
+  imagePromptGuard?: MemberLinkGuard;
   /** Makes prediction ids; default a random base32 id as Cog's docs recommend. */
   newId?: () => string;
 }
 
 const CANCEL_TIMEOUT_MS = 5_000;
+/** The member's image prompt download. */
+const IMAGE_PROMPT_TIMEOUT_MS = 30_000;
 
 /**
  * FLUX on a self-hosted Cog container (`POST /predictions` with Replicate's inputs, outputs inlined as `data:` URIs).
@@ -52,7 +61,8 @@ export class CogProvider implements ImageProvider {
     if (this.options.model !== undefined && request.model !== this.options.model) {
       throw new UnsupportedByProvider(this.name, `the model ${request.model} (the container serves ${this.options.model})`, 'model');
     }
-    const params = toReplicateParams(request, this.name);
+    // Mapped once with the link so a model without image prompts is refused before anything is fetched.
+    toReplicateParams(request, this.name);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
@@ -61,6 +71,14 @@ export class CogProvider implements ImageProvider {
     let sent = false;
     try {
       if (signal.aborted) throw new GenerationCanceled();
+      // Also on resume: the PUT carries the input again.
+      const inline = await withInlineImagePrompt(request, {
+        guard: this.options.imagePromptGuard ?? {},
+        signal,
+        timeoutMs: Math.min(IMAGE_PROMPT_TIMEOUT_MS, this.timeoutMs),
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      });
+      const params = toReplicateParams(inline, this.name);
       if (resumed === undefined) await options.checkpoint?.({ provider: this.name, id, modelId: params.model });
       sent = true;
       try {
@@ -87,9 +105,10 @@ export class CogProvider implements ImageProvider {
       await options.imageSlot?.();
       const image = await fetchOutputImage(state.url, request, {
         source: this.name,
+        // Outputs are data: URIs; a container that uploads them instead may put them next to it on its private
+        // network, which is accepted when the container itself is configured at a private address.
+        baseUrl: this.options.baseUrl,
         signal,
-        // Outputs are data: URIs; when a container uploads them instead, they live next to it on the private network.
-        allowPrivate: true,
         ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
         ...(this.options.maxDownloadBytes === undefined ? {} : { maxBytes: this.options.maxDownloadBytes }),
       });

@@ -5,11 +5,16 @@ import type { FluxRequest } from '../../request.js';
 export interface OutputOptions {
   /** Names the provider in download errors. */
   source: string;
+  /**
+   * The provider's configured API base: when it is on a private network (Cog, a proxy on the operator's network), its
+   * outputs may come from private addresses too; otherwise they must be public, and a refusal names this provider.
+   */
+  baseUrl: string;
   maxBytes?: number;
   signal?: AbortSignal;
   fetch?: typeof fetch;
   timeoutMs?: number;
-  /** Accept output links on private or loopback hosts (tests, providers on a private network). */
+  /** Accept output links on private or loopback hosts whatever the base (tests). */
   allowPrivate?: boolean;
 }
 
@@ -21,7 +26,7 @@ export interface OutputOptions {
 export async function fetchOutputImage(url: string, request: FluxRequest, options: OutputOptions): Promise<DecodedImage> {
   const image = await downloadImage(url, {
     source: options.source,
-    guard: { allowPrivate: options.allowPrivate ?? false },
+    guard: { allowPrivate: options.allowPrivate ?? false, outputOf: { provider: options.source, baseUrl: options.baseUrl } },
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),

@@ -1,7 +1,8 @@
-import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable } from '../../errors.js';
+import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable, UnsupportedByProvider } from '../../errors.js';
 import type { FluxRequest } from '../../request.js';
 import { joinUrl, RequestDeadline, requestJson, sleep, stalledCall } from '../http.js';
 import type { CompletionNotifier, GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
+import { isOurPrediction, isRunning, LOOKUP_SLACK_MS, MAX_LOOKUP_PAGES, pickEarlier, reachedOlder, type ListedPrediction, type PredictionPage } from './lookup.js';
 import { fetchOutputImage } from './output.js';
 import { toReplicateParams, type ReplicateParams } from './params.js';
 import { readPrediction, type Prediction } from './prediction.js';
@@ -30,7 +31,10 @@ export interface ReplicateProviderOptions {
   /** `Cancel-After` on create (`30s`, `10m`, `1h30m`; at least 5 s; default `10m`), or false for none. */
   cancelAfter?: string | false;
   maxDownloadBytes?: number;
-  /** Accept output links on private or loopback hosts (tests; proxies on a private network). Default false. */
+  /**
+   * Accept output links on private or loopback hosts whatever the base (tests). Default false: outputs may come from
+   * private addresses only when `baseUrl` is itself on a private network (a proxy on the operator's network).
+   */
   allowPrivateDownloads?: boolean;
 }
 
@@ -40,12 +44,18 @@ export interface ReplicateProviderOptions {
  */
 const MAX_POLL_FAILURES = 3;
 const CANCEL_TIMEOUT_MS = 5_000;
+/** Answers to `GET /predictions` that mean "no list here" rather than a fault worth retrying. */
+const LIST_UNSUPPORTED = new Set([400, 404, 405, 422, 501]);
 
 /**
  * FLUX on Replicate's official models, or on a Replicate-compatible proxy. Creates a prediction with `Prefer: wait`,
  * checkpoints its id, polls `GET {base}/predictions/{id}` (always built from the configured base: proxies leave
  * `urls.get` pointing at api.replicate.com), downloads the output at once and converts it to the requested format.
  * 429s are thrown as ProviderRateLimited for the queue to wait on; while polling they only slow the polling down.
+ *
+ * A create whose answer is lost (timed out, connection dropped) may still have made a billed prediction: it is looked
+ * up in `GET {base}/predictions` (lookup.ts) and resumed instead of created again, or canceled when the generation
+ * was given up. A re-run of a job (`options.lookup`) looks the same way before it creates.
  */
 export class ReplicateProvider implements ImageProvider {
   readonly name = 'replicate' as const;
@@ -91,6 +101,8 @@ export class ReplicateProvider implements ImageProvider {
     // A checkpoint from another provider (after a failover) cannot be polled here.
     const resume = options.resume?.provider === this.name ? options.resume : undefined;
     let id: string | undefined;
+    // Set once a create request has gone out: from then on a prediction may exist that only the list can name.
+    const sent: { at?: number } = {};
     try {
       if (signal.aborted) throw new GenerationCanceled();
       let prediction: Prediction;
@@ -98,7 +110,8 @@ export class ReplicateProvider implements ImageProvider {
         id = resume.id;
         prediction = await this.get(id, signal);
       } else {
-        prediction = await this.create(params, options.webhookUrl, signal, started + this.timeoutMs);
+        const earlier = options.lookup ? await this.findEarlier(params, options.webhookUrl, options.lookup.since, signal) : undefined;
+        prediction = earlier ?? (await this.createOrFind(params, options.webhookUrl, signal, started + this.timeoutMs, sent));
         id = prediction.id!;
         await this.saveCheckpoint(id, params, options);
       }
@@ -106,6 +119,7 @@ export class ReplicateProvider implements ImageProvider {
       await options.imageSlot?.();
       const image = await fetchOutputImage(url, request, {
         source: this.name,
+        baseUrl: this.baseUrl,
         signal,
         allowPrivate: this.allowPrivateDownloads,
         timeoutMs: this.requestTimeoutMs,
@@ -126,6 +140,7 @@ export class ReplicateProvider implements ImageProvider {
     } catch (err) {
       if (!signal.aborted) throw err;
       if (id !== undefined) await this.cancel(id);
+      else if (sent.at !== undefined) await this.cancelUnanswered(params, options.webhookUrl, sent.at);
       if (options.signal?.aborted) throw new GenerationCanceled(undefined, { cause: err, provider: this.name });
       throw new ProviderTimeout(this.name, this.timeoutMs, { cause: err });
     } finally {
@@ -140,6 +155,75 @@ export class ReplicateProvider implements ImageProvider {
       timeoutMs: CANCEL_TIMEOUT_MS,
       ...(this.fetch ? { fetch: this.fetch } : {}),
     }).catch(() => undefined);
+  }
+
+  /**
+   * Creates the prediction. When the answer is lost after the request went out (a timeout, a dropped connection, a
+   * 5xx from a gateway that gave up waiting), the prediction may exist and be billed: it is looked up and resumed.
+   * Not found (or the look failed), the create's own error stands; the job's retry looks again before creating.
+   */
+  private async createOrFind(params: ReplicateParams, webhookUrl: string | undefined, signal: AbortSignal, deadlineAt: number, sent: { at?: number }): Promise<Prediction> {
+    sent.at = Date.now();
+    try {
+      return await this.create(params, webhookUrl, signal, deadlineAt);
+    } catch (err) {
+      if (signal.aborted || !(err instanceof ProviderTimeout || err instanceof ProviderUnavailable)) throw err;
+      const found = await this.findEarlier(params, webhookUrl, sent.at, signal).catch(() => undefined);
+      if (found) return found;
+      throw err;
+    }
+  }
+
+  /**
+   * The prediction an earlier create for this request made since `since`, read in full; undefined when there is none
+   * or the API has no list (a proxy). Further running ones are canceled: one image is all the job needs.
+   */
+  private async findEarlier(params: ReplicateParams, webhookUrl: string | undefined, since: number, signal: AbortSignal): Promise<Prediction | undefined> {
+    const found = await this.listOurs(params, webhookUrl, since, signal);
+    const { resume, cancel } = pickEarlier(found);
+    await Promise.all(cancel.map((p) => this.cancel(p.id!)));
+    // A listed prediction may be abridged; the full one says where it stands.
+    return resume ? this.get(resume.id!, signal) : undefined;
+  }
+
+  /** Best effort, for a create abandoned unanswered (canceled, or past the deadline): stop what it made. Never throws. */
+  private async cancelUnanswered(params: ReplicateParams, webhookUrl: string | undefined, since: number): Promise<void> {
+    const deadline = new RequestDeadline(CANCEL_TIMEOUT_MS);
+    try {
+      const found = await this.listOurs(params, webhookUrl, since, deadline.signal);
+      await Promise.all(found.filter(isRunning).map((p) => this.cancel(p.id!)));
+    } catch {
+      // Its Cancel-After bounds what it can cost.
+    } finally {
+      deadline.done();
+    }
+  }
+
+  /** This request's predictions created since `since` (less the clock slack), newest first; [] when the API has no list. */
+  private async listOurs(params: ReplicateParams, webhookUrl: string | undefined, since: number, signal: AbortSignal): Promise<ListedPrediction[]> {
+    const after = since - LOOKUP_SLACK_MS;
+    const ours: ListedPrediction[] = [];
+    let query = `created_after=${encodeURIComponent(new Date(after).toISOString())}`;
+    for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
+      let res;
+      try {
+        res = await requestJson<PredictionPage>(joinUrl(this.baseUrl, `predictions?${query}`), { headers: this.auth() }, {
+          ...this.http(signal, this.requestTimeoutMs),
+          // A proxy without the list answers 404, 405 or a refusal of the query: then there is nothing to find here.
+          mapError: (status) => (LIST_UNSUPPORTED.has(status) ? new UnsupportedByProvider(this.name, 'listing predictions') : undefined),
+        });
+      } catch (err) {
+        if (err instanceof UnsupportedByProvider) return ours;
+        throw err;
+      }
+      const results = Array.isArray(res.body?.results) ? (res.body.results as ListedPrediction[]).filter((p) => p && typeof p === 'object') : [];
+      ours.push(...results.filter((p) => isOurPrediction(p, params, webhookUrl, after)));
+      // `next` names api.replicate.com even behind a proxy: only its query (the cursor) is taken.
+      const next = cursorQuery(res.body?.next, this.baseUrl);
+      if (!next || reachedOlder(results, after)) break;
+      query = next;
+    }
+    return ours;
   }
 
   private async create(params: ReplicateParams, webhookUrl: string | undefined, signal: AbortSignal, deadlineAt: number): Promise<Prediction> {
@@ -229,6 +313,16 @@ export class ReplicateProvider implements ImageProvider {
 
   private http(signal: AbortSignal, timeoutMs: number) {
     return { provider: this.name, signal, timeoutMs, ...(this.fetch ? { fetch: this.fetch } : {}) };
+  }
+}
+
+/** The query string (the cursor) of a page's `next` link; undefined on the last page or a link that does not parse. */
+function cursorQuery(next: unknown, base: string): string | undefined {
+  if (typeof next !== 'string' || next === '') return undefined;
+  try {
+    return new URL(next, base).search.slice(1) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

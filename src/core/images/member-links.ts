@@ -1,0 +1,49 @@
+import type { FluxRequest } from '../request.js';
+import { downloadImage, toDataUri } from './download.js';
+import type { DecodedImage } from './image.js';
+import type { UrlGuardOptions } from './url-guard.js';
+
+/**
+ * A member's image prompt link, fetched by the bot itself. A provider on the operator's network (Cog, a proxy or
+ * gateway at a private address) must never be handed the link: it would fetch whatever it names from inside that
+ * network (`http://169.254.169.254.nip.io/`, `http://instance-data/`, a redirect to either). The bot's guarded
+ * downloader resolves the name, checks every address and every redirect, and the provider gets the bytes instead.
+ */
+
+/** Largest member image fetched (providers refuse larger image prompts anyway). */
+export const MAX_MEMBER_IMAGE_BYTES = 10 * 1024 * 1024;
+
+/** The guard for a member's link: `allowPrivate` is `ALLOW_PRIVATE_URLS`; `lookup`/`trustedAddresses` are test seams. */
+export type MemberLinkGuard = Omit<UrlGuardOptions, 'outputOf'>;
+
+export interface MemberImageOptions {
+  guard?: MemberLinkGuard;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+/** True for an http(s) link (as opposed to an inline `data:` URI, which needs no fetching). */
+export function isImageLink(source: string | undefined): source is string {
+  return source !== undefined && /^https?:/i.test(source);
+}
+
+/** Downloads a member's image link through the guarded downloader (size-capped, checked to decode). */
+export function fetchMemberImage(link: string, options: MemberImageOptions = {}): Promise<DecodedImage> {
+  return downloadImage(link, {
+    maxBytes: options.maxBytes ?? MAX_MEMBER_IMAGE_BYTES,
+    guard: options.guard ?? {},
+    source: 'image prompt',
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+}
+
+/** The request with its image prompt link replaced by a `data:` URI of the image the guarded downloader fetched. */
+export async function withInlineImagePrompt(request: FluxRequest, options: MemberImageOptions = {}): Promise<FluxRequest> {
+  if (!isImageLink(request.image_prompt)) return request;
+  const image = await fetchMemberImage(request.image_prompt, options);
+  return { ...request, image_prompt: toDataUri(image) };
+}
