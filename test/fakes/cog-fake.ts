@@ -10,7 +10,8 @@ import { outputShape, PREDICTION_ERRORS, returnsArray, validateInput } from './r
  * every prediction slot is busy, `POST /predictions/{id}/cancel`, and `GET /health-check`.
  */
 
-export type CogFault = '409' | '500' | '422' | 'moderate' | 'fail' | 'hang';
+/** `dropped`: a slow create. The prediction starts (it runs on the GPU) but the connection drops before the answer. */
+export type CogFault = '409' | '500' | '422' | 'moderate' | 'fail' | 'hang' | 'dropped';
 
 export interface CogFakeOptions {
   /** The model the container serves (its input schema and output shape); default flux-dev. */
@@ -33,7 +34,11 @@ interface Running {
 
 /**
  * The fake Cog container. Start with `CogFake.start({model})`, point a CogProvider at `url`, steer it with
- * `latencyMs`, `failNext(...)`, `arrayOutput`, `health`, and read `calls`/`created`/`joined`.
+ * `latencyMs`, `failNext(...)`, `arrayOutput`, `health`, and read `calls`/`created`/`joined`/`fetchedLinks`.
+ *
+ * Like Cog (its `Path` inputs), it downloads an `image_prompt` given as an http(s) link before predicting, from
+ * wherever the container runs: `fetchedLinks` records every link it fetched, so a test sees what a member's link
+ * would have made the container reach on the operator's network.
  */
 export class CogFake {
   latencyMs: number;
@@ -43,6 +48,8 @@ export class CogFake {
   health = 'READY';
   /** Predictions started; joins of a running id are counted in `joined`. */
   created = 0;
+  /** Links the container downloaded for `image_prompt` inputs (a `data:` URI needs no download). */
+  readonly fetchedLinks: string[] = [];
   joined = 0;
   readonly model: ModelId;
   private readonly concurrency: number;
@@ -137,7 +144,26 @@ export class CogFake {
     if (fault === '500') return sendJson(res, 500, { detail: 'Internal Server Error' });
     const invalid = fault === '422' ? 'forced' : validateInput(this.model, input);
     if (invalid) return sendJson(res, 422, { detail: [{ loc: ['body', 'input', 'prompt'], msg: invalid, type: 'value_error' }] });
+    const unreadable = await this.fetchLink(input!.image_prompt);
+    if (unreadable) return sendJson(res, 422, { detail: [{ loc: ['body', 'input', 'image_prompt'], msg: unreadable, type: 'value_error' }] });
+    if (fault === 'dropped') {
+      this.start(id, input!, undefined);
+      return void res.destroy();
+    }
     sendJson(res, 200, await this.start(id, input!, fault).result);
+  }
+
+  /** Cog downloads a `Path` input given as a link; undefined when fine, else why not. */
+  private async fetchLink(link: unknown): Promise<string | undefined> {
+    if (typeof link !== 'string' || !/^https?:/i.test(link)) return undefined;
+    this.fetchedLinks.push(link);
+    try {
+      const res = await fetch(link, { signal: AbortSignal.timeout(5_000) });
+      await res.arrayBuffer();
+      return res.ok ? undefined : `could not download ${link}: HTTP ${res.status}`;
+    } catch (err) {
+      return `could not download ${link}: ${(err as Error).message}`;
+    }
   }
 
   private start(id: string, input: Record<string, unknown>, fault: CogFault | undefined): Running {

@@ -6,19 +6,26 @@ import { modelIdOf, outputShape, preferWait, PREDICTION_ERRORS, problem, PROBLEM
 
 /**
  * A local Replicate (or Replicate-compatible proxy) speaking the HTTP contract of shared/reference/providers.md:
- * official-model create honouring `Prefer: wait`, `GET /predictions/{id}`, cancel, the webhook secret, outputs served
- * as real image bytes from its own `/files/<id>.<ext>`, and `urls.get` pointing elsewhere (clients must ignore it).
+ * official-model create honouring `Prefer: wait`, `GET /predictions/{id}`, the paginated list `GET /predictions`
+ * (newest first, `created_after`, a `next` link on another host like `urls.get`), cancel, the webhook secret, outputs
+ * served as real image bytes from its own `/files/<id>.<ext>`, and `urls.get` pointing elsewhere (clients must ignore it).
  */
 
 /**
- * HTTP faults answer one request (`stall` never answers it; the socket is destroyed on close); prediction faults decide
- * how the next created prediction ends.
+ * HTTP faults answer one request instead of doing its work (`stall` never answers it; the socket is destroyed on
+ * close); prediction faults decide how the next created prediction ends; slow creates do the work and lose the answer.
  */
 export type ReplicateHttpFault = '429' | '429-no-header' | '429-bare' | '500' | '401' | '402' | '422' | 'stall';
-/** The route an HTTP fault hits: the create call, a status poll, or the download of an output file. */
-export type ReplicateFaultRoute = 'create' | 'get' | 'file';
+/** The route an HTTP fault hits: the create call, a status poll, the list, or the download of an output file. */
+export type ReplicateFaultRoute = 'create' | 'get' | 'list' | 'file';
 export type ReplicatePredictionFault = 'moderate' | 'nsfw' | 'fail' | 'aborted' | 'canceled' | 'hang';
-export type ReplicateFault = ReplicateHttpFault | ReplicatePredictionFault;
+/**
+ * A slow create: the prediction is created (it runs and is billed) but the answer is lost. `slow-create` holds the
+ * answer for `lateMs` (default: until the fake closes), longer than any client waits; `dropped-create` resets the
+ * connection instead of answering.
+ */
+export type ReplicateSlowCreate = 'slow-create' | 'dropped-create';
+export type ReplicateFault = ReplicateHttpFault | ReplicatePredictionFault | ReplicateSlowCreate;
 
 export interface ReplicateFakeOptions {
   /** Path the API lives under: `/v1` like Replicate, `/replicate/v1` to act as a proxy. */
@@ -69,6 +76,12 @@ export class ReplicateFake {
   responseDelayMs = 0;
   /** Number of predictions created (over HTTP or out of band). */
   created = 0;
+  /** Predictions per page of `GET /predictions` (Replicate: 100). */
+  listPageSize = 100;
+  /** False: `GET /predictions` answers 404, as a proxy that has no list. */
+  listPredictions = true;
+  /** Show `webhook` in prediction objects (undocumented for the list; clients must cope either way). */
+  showsWebhook = false;
   /** Webhooks delivered by the fake (signed with `webhookSecret`). */
   readonly webhooksSent: Array<{ url: string; status: number; body: string }> = [];
   readonly basePath: string;
@@ -77,7 +90,7 @@ export class ReplicateFake {
   private readonly urlsBase: string;
   private readonly predictions = new Map<string, Internal>();
   private readonly files = new Map<string, { bytes: Buffer; contentType: string }>();
-  private readonly faults: Array<{ fault: ReplicateFault; on: ReplicateFaultRoute; retryAfterSec: number }> = [];
+  private readonly faults: Array<{ fault: ReplicateFault; on: ReplicateFaultRoute; retryAfterSec: number; lateMs: number | undefined }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: FakeServer;
   private closed = false;
@@ -121,20 +134,39 @@ export class ReplicateFake {
     return this.server.calls.filter((c) => c.method === method && c.path.startsWith(this.basePath) && pattern.test(c.path.slice(this.basePath.length)));
   }
 
-  /** Queues a fault. HTTP faults hit the next create (or, with `on: 'get'`, the next status poll; `'file'`, the next download). */
-  failNext(fault: ReplicateFault, options: { on?: ReplicateFaultRoute; retryAfterSec?: number; times?: number } = {}): this {
-    for (let i = 0; i < (options.times ?? 1); i++) this.faults.push({ fault, on: options.on ?? 'create', retryAfterSec: options.retryAfterSec ?? 7 });
+  /**
+   * Queues a fault. HTTP faults hit the next create (or, with `on: 'get'`, the next status poll; `'list'`, the next
+   * list page; `'file'`, the next download). `lateMs` is how long a `slow-create` holds its answer.
+   */
+  failNext(fault: ReplicateFault, options: { on?: ReplicateFaultRoute; retryAfterSec?: number; times?: number; lateMs?: number } = {}): this {
+    for (let i = 0; i < (options.times ?? 1); i++) {
+      this.faults.push({ fault, on: options.on ?? 'create', retryAfterSec: options.retryAfterSec ?? 7, lateMs: options.lateMs });
+    }
     return this;
+  }
+
+  /** Predictions that ran (started on a GPU), which Replicate bills, whether or not anyone got their output. */
+  get billed(): number {
+    return [...this.predictions.values()].filter((p) => p.started_at !== null).length;
+  }
+
+  /** Every prediction created so far, in creation order. */
+  all(): FakePrediction[] {
+    return [...this.predictions.values()];
   }
 
   prediction(id: string): FakePrediction | undefined {
     return this.predictions.get(id);
   }
 
-  /** Creates a prediction out of band (as if an earlier worker had), for resume tests. */
-  createPrediction(options: { model?: string; input?: Record<string, unknown>; fault?: ReplicatePredictionFault } = {}): FakePrediction {
+  /** Creates a prediction out of band (as if an earlier worker had), for resume tests; `createdAt` backdates it. */
+  createPrediction(
+    options: { model?: string; input?: Record<string, unknown>; fault?: ReplicatePredictionFault; webhook?: string; createdAt?: Date } = {},
+  ): FakePrediction {
     const input = options.input ?? { prompt: 'made out of band', aspect_ratio: '1:1', output_format: 'png', seed: 42 };
-    return this.create(options.model ?? 'black-forest-labs/flux-pro', input, options.fault);
+    const p = this.create(options.model ?? 'black-forest-labs/flux-pro', input, options.fault, options.webhook);
+    if (options.createdAt) p.created_at = options.createdAt.toISOString();
+    return p;
   }
 
   /** Finishes a `hang` prediction now, successfully (tests that must see a state before the result). */
@@ -164,6 +196,10 @@ export class ReplicateFake {
     const get = /^\/predictions\/([\w-]+)$/.exec(path);
     const cancel = /^\/predictions\/([\w-]+)\/cancel$/.exec(path);
     if (call.method === 'POST' && create) return this.handleCreate(`${create[1]}/${create[2]}`, call, res);
+    if (call.method === 'GET' && path === '/predictions') {
+      if (!this.listPredictions) return notFound(res, call);
+      return this.httpFault('list', res) ? undefined : this.handleList(call, res);
+    }
     if (call.method === 'GET' && get) {
       if (this.httpFault('get', res)) return;
       const p = this.predictions.get(get[1]!);
@@ -190,10 +226,41 @@ export class ReplicateFake {
     const fault = next && next.on === 'create' && isPredictionFault(next.fault) ? (this.faults.shift()!.fault as ReplicatePredictionFault) : undefined;
     const p = this.create(model, body.input!, fault, body.webhook, body.webhook_events_filter);
 
+    const slow = this.faults[0];
+    if (slow && slow.on === 'create' && isSlowCreate(slow.fault)) {
+      this.faults.shift();
+      // The work is done (the prediction runs and is billed); only the answer is lost.
+      if (slow.fault === 'dropped-create') return void res.destroy();
+      if (slow.lateMs === undefined) return;
+      await sleep(slow.lateMs);
+      if (!this.closed && !res.destroyed) sendJson(res, 201, this.render(p));
+      return;
+    }
+
     const wait = preferWait(call.headers.prefer);
     if (wait === undefined) return sendJson(res, 201, this.render(p));
     await Promise.race([p.finished, sleep(wait * 1000)]);
     sendJson(res, p.output !== null || isTerminal(p) ? 201 : 202, this.render(p));
+  }
+
+  /** `GET /predictions`: newest first, at or after `created_after`, `listPageSize` a page, `next` with an offset cursor. */
+  private handleList(call: RecordedCall, res: ServerResponse): void {
+    const after = call.query.get('created_after');
+    const since = after ? Date.parse(after) : NaN;
+    // Newest first; created in the same millisecond, the later one first (the sort is stable).
+    const all = [...this.predictions.values()]
+      .reverse()
+      .filter((p) => !Number.isFinite(since) || Date.parse(p.created_at) >= since)
+      .sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+    const offset = Number(call.query.get('cursor') ?? 0) || 0;
+    const page = all.slice(offset, offset + this.listPageSize);
+    let next: string | null = null;
+    if (offset + page.length < all.length) {
+      const query = new URLSearchParams(after ? { created_after: after } : {});
+      query.set('cursor', String(offset + page.length));
+      next = `${this.urlsBase.replace(/\/+$/, '')}/predictions?${query.toString()}`;
+    }
+    sendJson(res, 200, { next, previous: null, results: page.map((p) => this.render(p)) });
   }
 
   private create(model: string, input: Record<string, unknown>, fault?: ReplicatePredictionFault, webhook?: string, filter?: string[]): Internal {
@@ -281,7 +348,7 @@ export class ReplicateFake {
   /** Answers the queued HTTP fault for this route, if any. */
   private httpFault(on: ReplicateFaultRoute, res: ServerResponse): boolean {
     const next = this.faults[0];
-    if (!next || next.on !== on || isPredictionFault(next.fault)) return false;
+    if (!next || next.on !== on || isPredictionFault(next.fault) || isSlowCreate(next.fault)) return false;
     this.faults.shift();
     switch (next.fault) {
       case '429':
@@ -324,6 +391,7 @@ export class ReplicateFake {
       started_at: p.started_at,
       completed_at: p.completed_at,
       urls: { get: base, cancel: `${base}/cancel`, web: `https://replicate.com/p/${p.id}` },
+      ...(this.showsWebhook && p.webhook ? { webhook: p.webhook } : {}),
       ...(p.status === 'succeeded' ? { metrics: { predict_time: this.latencyMs / 1000 } } : {}),
     };
   }
@@ -343,4 +411,8 @@ function isTerminal(p: FakePrediction): boolean {
 
 function isPredictionFault(fault: ReplicateFault): fault is ReplicatePredictionFault {
   return ['moderate', 'nsfw', 'fail', 'aborted', 'canceled', 'hang'].includes(fault);
+}
+
+function isSlowCreate(fault: ReplicateFault): fault is ReplicateSlowCreate {
+  return fault === 'slow-create' || fault === 'dropped-create';
 }

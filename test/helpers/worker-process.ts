@@ -5,12 +5,13 @@
 import { pino } from 'pino';
 import { FluxbotCore } from '../../src/core/core.js';
 import { ReplicateProvider } from '../../src/core/providers/replicate/replicate-provider.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/core/queue/retry-policy.js';
 import { SinkDelivery } from '../fakes/sink-delivery.js';
 
 const env = process.env;
 const logger = pino({ level: env.TEST_LOG_LEVEL ?? 'silent' });
 const core = new FluxbotCore({
-  redisUrl: 'redis://127.0.0.1:6379',
+  redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   logger,
   prefix: env.PREFIX!,
   quotas: { dailyPerUser: 100, concurrentPerUser: 20, dailyPerGuild: 1000, concurrentPerGuild: 100 },
@@ -21,10 +22,12 @@ const provider = new ReplicateProvider({
   token: env.REPLICATE_TOKEN!,
   pollIntervalMs: 50,
   preferWaitSeconds: 1,
+  ...(env.REQUEST_TIMEOUT_MS ? { requestTimeoutMs: Number(env.REQUEST_TIMEOUT_MS) } : {}),
   allowPrivateDownloads: true,
 });
 const worker = core.createWorker({
   providers: [provider],
+  ...(env.RETRY_BASE_MS ? { policy: { ...DEFAULT_RETRY_POLICY, baseBackoffMs: Number(env.RETRY_BASE_MS), attemptsPerProvider: Number(env.RETRY_ATTEMPTS ?? 2) } } : {}),
   deliveries: { discord: new SinkDelivery(env.SINK_URL!) },
   lockDurationMs: Number(env.LOCK_MS ?? 1500),
   stalledIntervalMs: Number(env.STALLED_MS ?? 500),

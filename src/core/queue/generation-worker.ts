@@ -46,7 +46,10 @@ export class GenerationWorker {
         autorun: false,
         lockDuration: options.lockDurationMs ?? 30_000,
         stalledInterval: options.stalledIntervalMs ?? 30_000,
-        maxStalledCount: 3,
+        // A job stalls whenever its worker dies or loses Redis for longer than the lock (an outage stalls every
+        // running job at once). Failing it then would refund a prediction that may already be paid for, so the
+        // bound is only a guard against a job that kills every worker that takes it.
+        maxStalledCount: 10,
       },
     );
     this.deps = {

@@ -1,5 +1,7 @@
+import type { LookupAddress } from 'node:dns';
+import { createServer, type Server } from 'node:http';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ContentModerated,
   FluxError,
@@ -11,9 +13,11 @@ import {
   ProviderUnavailable,
   UnsupportedByProvider,
 } from '../../../src/core/errors.js';
+import { LinkRefused } from '../../../src/core/images/link-refusal.js';
 import { CogProvider, newPredictionId, type CogProviderOptions } from '../../../src/core/providers/cog/cog-provider.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
 import { CogFake } from '../../fakes/cog-fake.js';
+import { FakeServer, makeImage } from '../../fakes/fake-server.js';
 
 let fake: CogFake;
 
@@ -176,5 +180,97 @@ describe('CogProvider: resume (Cog cannot be polled; an idempotent PUT joins or 
     expect(image.predictionId).toBe('forgottenid');
     expect(puts().map((c) => c.path)).toEqual(['/predictions/forgottenid']);
     expect(fake.created).toBe(1);
+  });
+});
+
+/**
+ * A member's image prompt link must never reach the container: Cog sits on the operator's network and downloads a
+ * link input from there (the fake does so too, recording `fetchedLinks`). `images` (127.0.0.1, trusted as a public
+ * host through the guard's resolver) serves the member's picture; `internal` (127.0.0.2, same port) stands for the
+ * metadata service or any private host, and must never receive a request.
+ */
+describe('CogProvider: members’ image prompt links', () => {
+  let png: Buffer;
+  let images: FakeServer;
+  let internal: Server;
+  let internalHits: string[] = [];
+  const dns = async (name: string): Promise<LookupAddress[]> => {
+    if (name === 'images.test') return [{ address: '127.0.0.1', family: 4 }];
+    // Names the request schema lets through (it cannot resolve) that lead into the operator's network.
+    if (name === '169.254.169.254.nip.io' || name === 'instance-data') return [{ address: '127.0.0.2', family: 4 }];
+    return [];
+  };
+  const imagePromptGuard = { lookup: dns, trustedAddresses: ['127.0.0.1'] };
+
+  beforeAll(async () => {
+    png = await makeImage(64, 48, 'png');
+    images = await new FakeServer((call, res) => {
+      if (call.path === '/cat.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      if (call.path === '/to-metadata') return void res.writeHead(302, { location: `http://169.254.169.254.nip.io:${images.port}/latest/meta-data/` }).end();
+      res.writeHead(404).end();
+    }).listen();
+    internal = createServer((req, res) => {
+      internalHits.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    });
+    await new Promise<void>((resolve) => internal.listen(images.port, '127.0.0.2', resolve));
+  });
+  afterAll(async () => {
+    await images.close();
+    internal.closeAllConnections();
+    await new Promise<void>((resolve) => internal.close(() => resolve()));
+  });
+  beforeEach(async () => {
+    internalHits = [];
+    await fake.close();
+    fake = await CogFake.start({ model: 'flux-pro' });
+  });
+
+  const proReq = (image_prompt: string) => req({ model: 'flux-pro', image_prompt });
+
+  it('downloads a public link itself (guarded) and sends the container a data: URI, never the link', async () => {
+    const image = await provider({ imagePromptGuard }).generate(proReq(`http://images.test:${images.port}/cat.png`));
+    expect(image.provider).toBe('cog');
+    const input = (puts()[0]!.body as { input: Record<string, unknown> }).input;
+    expect(input.image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    expect(fake.fetchedLinks).toEqual([]);
+    expect(images.callsTo('GET', /^\/cat\.png$/)).toHaveLength(1);
+  });
+
+  it('refuses names that resolve to private addresses, and redirects to them, before the container is called', async () => {
+    for (const link of [
+      `http://169.254.169.254.nip.io:${images.port}/latest/meta-data/`,
+      `http://instance-data:${images.port}/latest/meta-data/iam/`,
+      `http://images.test:${images.port}/to-metadata`,
+    ]) {
+      const err = await failure(provider({ imagePromptGuard }).generate(proReq(link)));
+      expect(err, link).toBeInstanceOf(LinkRefused);
+      expect(err, link).toMatchObject({ owner: 'member', reason: 'private' });
+      // It says whose link and which setting, and never which host or port answered.
+      expect(err.userMessage, link).toMatch(/^The image could not be used: the image prompt link (points|redirects) to a private or local network address \(.*ALLOW_PRIVATE_URLS=true\)\.$/);
+      for (const leak of ['nip.io', 'instance-data', '169.254', '127.0.0', String(images.port)]) expect(err.userMessage, link).not.toContain(leak);
+    }
+    expect(fake.calls).toHaveLength(0);
+    expect(fake.fetchedLinks).toEqual([]);
+    expect(internalHits).toEqual([]);
+  });
+
+  it('with ALLOW_PRIVATE_URLS (allowPrivate) a private link is allowed, and still reaches the container only as data', async () => {
+    // As the operator CLI parses it with ALLOW_PRIVATE_URLS (the schema refuses literal private addresses otherwise).
+    const request = { ...proReq('https://example.com/x.png'), image_prompt: `http://127.0.0.2:${images.port}/private.png` };
+    const image = await provider({ imagePromptGuard: { ...imagePromptGuard, allowPrivate: true } }).generate(request);
+    expect(image.provider).toBe('cog');
+    expect(internalHits).toEqual(['/private.png']);
+    expect((puts()[0]!.body as { input: { image_prompt: string } }).input.image_prompt).toMatch(/^data:image\/png;base64,/);
+    expect(fake.fetchedLinks).toEqual([]);
+  });
+
+  it('refuses a model without image prompts before fetching anything', async () => {
+    const parsed = parseFluxRequest({ prompt: 'x', model: 'flux-dev', image_prompt: `http://images.test:${images.port}/cat.png` });
+    expect(parsed.ok).toBe(false);
+    const before = images.calls.length;
+    const err = await failure(provider({ imagePromptGuard }).generate({ ...proReq(`http://images.test:${images.port}/cat.png`), model: 'flux-dev' }));
+    expect(err).toBeInstanceOf(UnsupportedByProvider);
+    expect(images.calls.length).toBe(before);
   });
 });

@@ -13,6 +13,7 @@ import {
   UnsupportedByProvider,
 } from '../../../src/core/errors.js';
 import type { ProviderProgress } from '../../../src/core/providers/provider.js';
+import { toReplicateParams } from '../../../src/core/providers/replicate/params.js';
 import { ReplicateProvider, type ReplicateProviderOptions } from '../../../src/core/providers/replicate/replicate-provider.js';
 import { validateReplicateWebhook } from '../../../src/core/providers/replicate/webhook.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
@@ -63,6 +64,7 @@ async function failure(promise: Promise<unknown>): Promise<FluxError> {
 const creates = () => fake.callsTo('POST', /^\/models\/[^/]+\/[^/]+\/predictions$/);
 const polls = () => fake.callsTo('GET', /^\/predictions\/[^/]+$/);
 const cancels = () => fake.callsTo('POST', /^\/predictions\/[^/]+\/cancel$/);
+const lists = () => fake.callsTo('GET', /^\/predictions$/);
 
 describe('ReplicateProvider: a generation', () => {
   it('answers from the held create call (Prefer: wait) with the image in the requested size, format and seed', async () => {
@@ -75,6 +77,8 @@ describe('ReplicateProvider: a generation', () => {
     expect(create!.headers).toMatchObject({ authorization: `Bearer ${fake.token}`, prefer: 'wait=5', 'cancel-after': '10m' });
     expect(create!.body).toEqual({ input: expect.objectContaining({ prompt: 'a lighthouse at dawn', aspect_ratio: '16:9', seed: 7 }) });
     expect(polls()).toHaveLength(0);
+    // A first create looks for nothing: the lookup's request is kept off the common path.
+    expect(lists()).toHaveLength(0);
     expect(image.predictionId).toBe(fake.calls.find((c) => c.path.startsWith('/files/'))!.path.slice(7, -5));
   });
 
@@ -320,6 +324,129 @@ describe('ReplicateProvider: resume', () => {
     const err = await failure(provider().generate(req(), { resume: { provider: 'replicate', id: 'gone0000000000000000000000' } }));
     expect(err).toBeInstanceOf(ProviderUnavailable);
     expect((err as ProviderUnavailable).status).toBe(404);
+    expect(creates()).toHaveLength(0);
+  });
+});
+
+describe('ReplicateProvider: a slow create (the prediction exists and is billed, the answer is lost)', () => {
+  it('an answer later than the request timeout: the prediction is found in the list and resumed, not created again', async () => {
+    fake.failNext('slow-create');
+    const checkpoints: string[] = [];
+    const image = await provider({ requestTimeoutMs: 300 }).generate(req(), { checkpoint: (cp) => void checkpoints.push(cp.id) });
+    expect(image).toMatchObject({ format: 'webp', width: 1024, height: 1024, seed: 7 });
+    expect(creates()).toHaveLength(1);
+    expect([fake.created, fake.billed]).toEqual([1, 1]);
+    expect(checkpoints).toEqual([image.predictionId]);
+    // Asked once, from the configured base, for predictions since this create (less a clock slack).
+    expect(lists()).toHaveLength(1);
+    const after = Date.parse(lists()[0]!.query.get('created_after')!);
+    expect(creates()[0]!.at - after).toBeGreaterThanOrEqual(60_000);
+    expect(creates()[0]!.at - after).toBeLessThan(61_000);
+    expect(cancels()).toHaveLength(0);
+  });
+
+  it('a connection dropped while Replicate holds the answer (Prefer: wait): found and resumed', async () => {
+    fake.failNext('dropped-create');
+    const image = await provider({ preferWaitSeconds: 5 }).generate(req({ output_format: 'png' }));
+    expect(image).toMatchObject({ format: 'png', seed: 7 });
+    expect(creates()[0]!.headers.prefer).toBe('wait=5');
+    expect([fake.created, fake.billed]).toEqual([1, 1]);
+    expect(fake.prediction(image.predictionId)?.status).toBe('succeeded');
+  });
+
+  it('not found in the call (the list failed): the create’s error stands, and a re-run finds the prediction', async () => {
+    fake.failNext('slow-create').failNext('500', { on: 'list' });
+    const since = Date.now();
+    expect(await failure(provider({ requestTimeoutMs: 300 }).generate(req()))).toBeInstanceOf(ProviderTimeout);
+    const image = await provider().generate(req(), { lookup: { since } });
+    expect(image.format).toBe('webp');
+    expect(creates()).toHaveLength(1);
+    expect([fake.created, fake.billed]).toEqual([1, 1]);
+    expect(lists()).toHaveLength(2);
+  });
+
+  it('canceled while the create is held: the unanswered prediction is found and canceled', async () => {
+    fake.latencyMs = 5_000;
+    fake.failNext('slow-create');
+    const abort = new AbortController();
+    const run = provider({ preferWaitSeconds: 5 }).generate(req(), { signal: abort.signal });
+    await fake.waitFor((c) => c.method === 'POST' && c.path.endsWith('/predictions'));
+    abort.abort();
+    expect(await failure(run)).toBeInstanceOf(GenerationCanceled);
+    expect(fake.created).toBe(1);
+    expect(cancels()).toHaveLength(1);
+    expect(fake.prediction(cancels()[0]!.path.split('/')[3]!)?.status).toBe('canceled');
+  });
+});
+
+describe('ReplicateProvider: a re-run looks for the prediction an earlier run never checkpointed', () => {
+  const input = () => toReplicateParams(req()).input;
+
+  it('matches model, input and seed, pages through newer predictions, and resumes it without creating', async () => {
+    fake.listPageSize = 2;
+    const since = Date.now();
+    const ours = fake.createPrediction({ input: input() });
+    // Newer predictions of other jobs: another seed, another prompt, the same input on another model.
+    for (const seed of [8, 9]) fake.createPrediction({ input: { ...input(), seed } });
+    fake.createPrediction({ input: { ...input(), prompt: 'another prompt' } });
+    fake.createPrediction({ model: 'black-forest-labs/flux-1.1-pro', input: input() });
+    let checkpointed = '';
+    const image = await provider().generate(req(), { lookup: { since }, checkpoint: (cp) => void (checkpointed = cp.id) });
+    expect(image.predictionId).toBe(ours.id);
+    expect(checkpointed).toBe(ours.id);
+    expect(creates()).toHaveLength(0);
+    expect(fake.created).toBe(5);
+    // Five predictions two a page: the cursor of `next` (which names another host) was followed on the configured base.
+    expect(lists().map((c) => c.query.get('cursor'))).toEqual([null, '2', '4']);
+  });
+
+  it('an identical prediction from before the job is not its own: a new one is created', async () => {
+    const old = fake.createPrediction({ input: input(), createdAt: new Date(Date.now() - 10 * 60_000) });
+    const image = await provider().generate(req(), { lookup: { since: Date.now() } });
+    expect(image.predictionId).not.toBe(old.id);
+    expect(creates()).toHaveLength(1);
+    expect(fake.created).toBe(2);
+  });
+
+  it('with webhooks, the URL carrying the job id tells apart two jobs that asked for the same input and seed', async () => {
+    fake.showsWebhook = true;
+    const hook = (job: string) => `http://127.0.0.1:1/webhooks/replicate?job=${job}&token=t${job}`;
+    const mine = fake.createPrediction({ input: input(), webhook: hook('1') });
+    fake.createPrediction({ input: input(), webhook: hook('2') });
+    const image = await provider().generate(req(), { lookup: { since: Date.now() - 1000 }, webhookUrl: hook('1') });
+    expect(image.predictionId).toBe(mine.id);
+    expect(creates()).toHaveLength(0);
+  });
+
+  it('skips a prediction given up on (canceled); of two running ones, resumes the newer and cancels the other', async () => {
+    const since = Date.now();
+    const gone = fake.createPrediction({ input: input(), fault: 'canceled' });
+    await gone.finished;
+    const fresh = await provider().generate(req(), { lookup: { since } });
+    expect(fresh.predictionId).not.toBe(gone.id);
+    expect(creates()).toHaveLength(1);
+
+    fake.latencyMs = 300;
+    const older = fake.createPrediction({ input: { ...input(), seed: 11 } });
+    const newer = fake.createPrediction({ input: { ...input(), seed: 11 } });
+    const image = await provider().generate(req({ seed: 11 }), { lookup: { since } });
+    expect(image.predictionId).toBe(newer.id);
+    expect(fake.prediction(older.id)?.status).toBe('canceled');
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('a proxy without the list (404): creates as before', async () => {
+    fake.listPredictions = false;
+    const image = await provider().generate(req(), { lookup: { since: Date.now() } });
+    expect(image.format).toBe('webp');
+    expect(lists()).toHaveLength(1);
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('a list that fails (5xx) stops the create: the queue retries rather than risk paying twice', async () => {
+    fake.failNext('500', { on: 'list' });
+    const err = await failure(provider().generate(req(), { lookup: { since: Date.now() } }));
+    expect(err).toBeInstanceOf(ProviderUnavailable);
     expect(creates()).toHaveLength(0);
   });
 });

@@ -68,6 +68,29 @@ describe('crash safety (real processes, SIGKILL)', () => {
   });
 });
 
+describe('crash during the create (the prediction exists and is billed, its id never reached the job)', () => {
+  it('a worker killed while Replicate holds the create is replaced: the prediction is found and resumed, paid once', async () => {
+    replicate.latencyMs = 500;
+    // The prediction is made, but the answer (the id) never comes back before the kill.
+    replicate.failNext('slow-create');
+    const first = await worker();
+    const jobId = await submit();
+    await replicate.waitFor((c) => c.method === 'POST' && c.path.endsWith('/predictions'), 15_000);
+    expect((await core.queue.getJob(jobId))?.data.checkpoint).toBeUndefined();
+    expect(await kill(first, 'SIGKILL')).toBe(null);
+
+    await worker();
+    await sink.server.waitFor((c) => c.path === '/recorded', 30_000);
+    expect([replicate.created, replicate.billed]).toEqual([1, 1]);
+    expect(replicate.callsTo('POST', /^\/models\//)).toHaveLength(1);
+    const deliveries = sink.deliveries(jobId);
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]!.predictionId).toBe((await core.queue.getJob(jobId))?.data.checkpoint?.id);
+    const q = await quota();
+    expect([q.usedToday, q.inFlight]).toEqual([1, 0]);
+  });
+});
+
 describe('graceful shutdown (SIGTERM)', () => {
   it('lets the active job finish within the deadline, then exits', async () => {
     replicate.latencyMs = 1500;

@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../../src/core/core.js';
 import { BflProvider } from '../../../src/core/providers/bfl/bfl-provider.js';
+import { CogProvider } from '../../../src/core/providers/cog/cog-provider.js';
 import { FalProvider } from '../../../src/core/providers/fal/fal-provider.js';
 import type { ImageProvider } from '../../../src/core/providers/provider.js';
 import { ReplicateProvider } from '../../../src/core/providers/replicate/replicate-provider.js';
 import type { RetryPolicy } from '../../../src/core/queue/retry-policy.js';
 import { BflFake } from '../../fakes/bfl-fake.js';
+import { CogFake } from '../../fakes/cog-fake.js';
 import { FalFake } from '../../fakes/fal-fake.js';
 import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { ReplicateFake } from '../../fakes/replicate-fake.js';
@@ -126,6 +128,58 @@ describe('a per-request timeout of a prediction that exists: the retry resumes i
     const first = cancels[0]!.path.split('/')[3]!;
     expect(fake.prediction(first)?.status).toBe('canceled');
     expect(delivery.delivered[0]!.image.predictionId).not.toBe(first);
+  });
+});
+
+describe('a slow create (the prediction exists and is billed, its answer is lost): never paid twice', () => {
+  it('Replicate: a create answered too late → found in the list and resumed in the same attempt; one billed, one image', async () => {
+    const fake = await replicateFake();
+    fake.failNext('slow-create');
+    const { delivery, job } = await run(replicate(fake));
+    expect(delivery.failures).toEqual([]);
+    expect(delivery.delivered).toHaveLength(1);
+    expect([fake.created, fake.billed]).toEqual([1, 1]);
+    expect(job.data.providerFailures).toBe(0);
+    expect(job.data.checkpoint?.id).toBe(delivery.delivered[0]!.image.predictionId);
+  });
+
+  it('Replicate: not found in that attempt (the list failed) → the job’s retry looks before it creates; one billed', async () => {
+    const fake = await replicateFake();
+    fake.failNext('slow-create').failNext('500', { on: 'list' });
+    const { delivery, job } = await run(replicate(fake));
+    expect(delivery.failures).toEqual([]);
+    expect(delivery.delivered).toHaveLength(1);
+    expect(job.data.providerFailures).toBe(1);
+    expect([fake.created, fake.billed]).toEqual([1, 1]);
+    expect(fake.callsTo('POST', /^\/models\//)).toHaveLength(1);
+    // The attempt's own look (failed), then the retry's.
+    expect(fake.callsTo('GET', /^\/predictions$/)).toHaveLength(2);
+  });
+
+  it('Replicate: a connection dropped after the create → found with one look and resumed; one billed', async () => {
+    const fake = await replicateFake();
+    fake.failNext('dropped-create');
+    const { delivery } = await run(replicate(fake));
+    expect(delivery.delivered).toHaveLength(1);
+    expect([fake.created, fake.billed]).toEqual([1, 1]);
+    expect(fake.callsTo('GET', /^\/predictions$/)).toHaveLength(1);
+  });
+});
+
+describe('a slow create on Cog (the id is ours, checkpointed before the PUT): the retry joins the same prediction', () => {
+  it('Cog: a PUT whose connection drops while the prediction runs → the retry PUTs the same id and joins it; one run', async () => {
+    const fake = await CogFake.start({ model: 'flux-pro', latencyMs: 1_000 });
+    closers.push(() => fake.close());
+    fake.failNext('dropped');
+    const { delivery, job } = await run(new CogProvider({ baseUrl: fake.url, model: 'flux-pro', timeoutMs: 15_000 }));
+    expect(delivery.failures).toEqual([]);
+    expect(delivery.delivered).toHaveLength(1);
+    expect(job.data.providerFailures).toBe(1);
+    const puts = fake.callsTo('PUT', /^\/predictions\/[^/]+$/);
+    expect(puts).toHaveLength(2);
+    expect(puts[1]!.path).toBe(puts[0]!.path);
+    expect([fake.created, fake.joined]).toEqual([1, 1]);
+    expect(delivery.delivered[0]!.image.predictionId).toBe(job.data.checkpoint?.id);
   });
 });
 

@@ -5,7 +5,7 @@ import type { Prediction } from './prediction.js';
  * Finding a prediction that was created but whose id never reached us: the create's answer was lost (it timed out,
  * the connection dropped during `Prefer: wait`) or the worker died while it waited. Replicate lists the account's
  * predictions newest first (`GET /predictions?created_after=…`, 100 per page, `next` for the older ones), each with
- * its model, input and `created_at`. Pure matching here; the provider does the paging.
+ * its model, input and `created_at`. The paging and matching are here; the provider makes the requests.
  */
 
 /** Our clock and Replicate's differ a little: a prediction this much older than `since` still counts. */
@@ -28,6 +28,41 @@ export interface ListedPrediction extends Prediction {
 export interface PredictionPage {
   results?: unknown;
   next?: unknown;
+}
+
+/**
+ * The predictions since `since` (less {@link LOOKUP_SLACK_MS}) that this request made, newest first, reading at most
+ * {@link MAX_LOOKUP_PAGES} pages. `page(query)` fetches `GET {base}/predictions?{query}` and answers undefined when
+ * the API has no list (a proxy): then nothing is found.
+ */
+export async function listOurPredictions(
+  page: (query: string) => Promise<PredictionPage | undefined>,
+  params: ReplicateParams,
+  webhookUrl: string | undefined,
+  since: number,
+): Promise<ListedPrediction[]> {
+  const after = since - LOOKUP_SLACK_MS;
+  const ours: ListedPrediction[] = [];
+  let query = `created_after=${encodeURIComponent(new Date(after).toISOString())}`;
+  for (let n = 0; n < MAX_LOOKUP_PAGES; n++) {
+    const body = await page(query);
+    const results = Array.isArray(body?.results) ? (body.results as unknown[]).filter((p): p is ListedPrediction => !!p && typeof p === 'object') : [];
+    ours.push(...results.filter((p) => isOurPrediction(p, params, webhookUrl, after)));
+    const next = cursorQuery(body?.next);
+    if (!next || reachedOlder(results, after)) break;
+    query = next;
+  }
+  return ours;
+}
+
+/** The query (the cursor) of a page's `next` link, whatever host it names; undefined on the last page. */
+function cursorQuery(next: unknown): string | undefined {
+  if (typeof next !== 'string' || next === '') return undefined;
+  try {
+    return new URL(next, 'http://base.invalid').search.slice(1) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

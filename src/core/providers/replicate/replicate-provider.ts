@@ -2,7 +2,7 @@ import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnava
 import type { FluxRequest } from '../../request.js';
 import { joinUrl, RequestDeadline, requestJson, sleep, stalledCall } from '../http.js';
 import type { CompletionNotifier, GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
-import { isOurPrediction, isRunning, LOOKUP_SLACK_MS, MAX_LOOKUP_PAGES, pickEarlier, reachedOlder, type ListedPrediction, type PredictionPage } from './lookup.js';
+import { isRunning, listOurPredictions, pickEarlier, type ListedPrediction, type PredictionPage } from './lookup.js';
 import { fetchOutputImage } from './output.js';
 import { toReplicateParams, type ReplicateParams } from './params.js';
 import { readPrediction, type Prediction } from './prediction.js';
@@ -200,30 +200,26 @@ export class ReplicateProvider implements ImageProvider {
   }
 
   /** This request's predictions created since `since` (less the clock slack), newest first; [] when the API has no list. */
-  private async listOurs(params: ReplicateParams, webhookUrl: string | undefined, since: number, signal: AbortSignal): Promise<ListedPrediction[]> {
-    const after = since - LOOKUP_SLACK_MS;
-    const ours: ListedPrediction[] = [];
-    let query = `created_after=${encodeURIComponent(new Date(after).toISOString())}`;
-    for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
-      let res;
-      try {
-        res = await requestJson<PredictionPage>(joinUrl(this.baseUrl, `predictions?${query}`), { headers: this.auth() }, {
-          ...this.http(signal, this.requestTimeoutMs),
-          // A proxy without the list answers 404, 405 or a refusal of the query: then there is nothing to find here.
-          mapError: (status) => (LIST_UNSUPPORTED.has(status) ? new UnsupportedByProvider(this.name, 'listing predictions') : undefined),
-        });
-      } catch (err) {
-        if (err instanceof UnsupportedByProvider) return ours;
-        throw err;
-      }
-      const results = Array.isArray(res.body?.results) ? (res.body.results as ListedPrediction[]).filter((p) => p && typeof p === 'object') : [];
-      ours.push(...results.filter((p) => isOurPrediction(p, params, webhookUrl, after)));
-      // `next` names api.replicate.com even behind a proxy: only its query (the cursor) is taken.
-      const next = cursorQuery(res.body?.next, this.baseUrl);
-      if (!next || reachedOlder(results, after)) break;
-      query = next;
-    }
-    return ours;
+  private listOurs(params: ReplicateParams, webhookUrl: string | undefined, since: number, signal: AbortSignal): Promise<ListedPrediction[]> {
+    return listOurPredictions(
+      async (query) => {
+        try {
+          // Built on the configured base: `next` links name api.replicate.com even behind a proxy.
+          const res = await requestJson<PredictionPage>(joinUrl(this.baseUrl, `predictions?${query}`), { headers: this.auth() }, {
+            ...this.http(signal, this.requestTimeoutMs),
+            // A proxy without the list answers 404, 405 or a refusal of the query: then there is nothing to find here.
+            mapError: (status) => (LIST_UNSUPPORTED.has(status) ? new UnsupportedByProvider(this.name, 'listing predictions') : undefined),
+          });
+          return res.body;
+        } catch (err) {
+          if (err instanceof UnsupportedByProvider) return undefined;
+          throw err;
+        }
+      },
+      params,
+      webhookUrl,
+      since,
+    );
   }
 
   private async create(params: ReplicateParams, webhookUrl: string | undefined, signal: AbortSignal, deadlineAt: number): Promise<Prediction> {
@@ -313,16 +309,6 @@ export class ReplicateProvider implements ImageProvider {
 
   private http(signal: AbortSignal, timeoutMs: number) {
     return { provider: this.name, signal, timeoutMs, ...(this.fetch ? { fetch: this.fetch } : {}) };
-  }
-}
-
-/** The query string (the cursor) of a page's `next` link; undefined on the last page or a link that does not parse. */
-function cursorQuery(next: unknown, base: string): string | undefined {
-  if (typeof next !== 'string' || next === '') return undefined;
-  try {
-    return new URL(next, base).search.slice(1) || undefined;
-  } catch {
-    return undefined;
   }
 }
 
