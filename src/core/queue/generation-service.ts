@@ -181,6 +181,8 @@ export class GenerationService {
     if (!('admin' in by) && userKey(job.data.requester) !== userKey(by)) return { status: 'not_owner' };
     const state = await job.getState();
     if (state === 'completed' || state === 'failed') return { status: 'finished' };
+    // The image exists (it waits for a delivery retry): it is paid for, so it is delivered and charged, not canceled.
+    if (job.data.stored) return { status: 'finished' };
     if (state === 'waiting' || state === 'prioritized' || state === 'delayed' || state === 'waiting-children') {
       try {
         await job.remove();

@@ -79,6 +79,25 @@ describe('an image that exists is charged and reaches its person', () => {
     expect(ttl).toBeGreaterThan(6 * 86_400);
   });
 
+  it('a cancel that comes after the image exists (waiting for a delivery retry) is too late: the image is delivered and charged', async () => {
+    core = await makeCore();
+    const { provider, delivery } = await start();
+    delivery.failNext(1); // a platform hiccup: BullMQ retries the delivery after its backoff
+    const erin = person('erin');
+    const submitted = await core.service.submit(fluxRequest(), erin, target, { dedupeKey: 'i-1' });
+    if (submitted.status !== 'queued') throw new Error('not queued');
+    await expect.poll(async () => {
+      const job = await core.queue.getJob(submitted.jobId);
+      return job?.data.stored !== undefined && (await job?.getState()) === 'delayed';
+    }, { timeout: 10_000 }).toBe(true);
+
+    expect(await core.service.cancel(submitted.jobId, erin)).toEqual({ status: 'finished' });
+    await delivery.until(() => delivery.recorded.length === 1);
+    expect(provider.calls).toHaveLength(1);
+    await expect.poll(async () => (await view(erin)).inFlight).toBe(0);
+    expect((await view(erin)).usedToday).toBe(1);
+  });
+
   it('a job whose reservation was refunded before it started never reaches a provider', async () => {
     core = await makeCore();
     const { provider, delivery } = await start();
