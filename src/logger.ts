@@ -92,9 +92,14 @@ function scrubValue(value: unknown, depth: number, seen: WeakSet<object>): unkno
   // Other class instances (Dates, Maps, library objects) are left to JSON as they are.
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = scrubValue(v, depth + 1, seen);
+  // A token's value under any key that names one, at any depth (a job's `target.extra.interactionToken`): redact
+  // paths only reach the depths they list.
+  for (const [key, v] of Object.entries(value)) out[key] = SECRET_KEY.test(key) && typeof v === 'string' ? '[redacted]' : scrubValue(v, depth + 1, seen);
   return out;
 }
+
+/** Keys whose string values are secrets wherever they appear. */
+const SECRET_KEY = /(?:token|secret|password|apikey|api_key)$/i;
 
 export interface LoggerOptions {
   level?: string;

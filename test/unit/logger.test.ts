@@ -37,6 +37,16 @@ describe('logger', () => {
   });
 });
 
+describe('logger: secret keys at any depth', () => {
+  it('redacts a token under a key that names one however deep it sits (a job target carrying an interaction token)', () => {
+    const { lines, logger } = capture();
+    logger.info({ job: { data: { target: { channelId: 'c1', extra: { interactionToken: 'aW50ZXJhY3Rpb24tdG9rZW4', applicationId: '42' } } } } }, 'job');
+    const line = JSON.parse(lines[0]!) as { job: { data: { target: { channelId: string; extra: Record<string, string> } } } };
+    expect(line.job.data.target.extra).toEqual({ interactionToken: '[redacted]', applicationId: '42' });
+    expect(line.job.data.target.channelId).toBe('c1');
+  });
+});
+
 describe('logger: secrets inside values', () => {
   it('drops the request (and its Authorization header) a failed Slack Web API call carries', async () => {
     const { lines, logger } = capture();
