@@ -8,9 +8,9 @@ import { replyPrivately, requesterOf, type DiscordServices } from './services.js
 
 type GuildInteraction = ChatInputCommandInteraction<'cached' | 'raw'>;
 
-/** `/flux-quota`: the caller's own usage, privately. */
+/** `/flux-quota`: the caller's own usage, privately, and how many images are kept for them (see /flux-history). */
 export async function runQuota(svc: DiscordServices, interaction: GuildInteraction, log: Logger): Promise<void> {
-  const reply = await runQuotaCommand(svc.core.admin, requesterOf(interaction.guildId, interaction.user), discordTime);
+  const reply = await runQuotaCommand(svc.core.admin, requesterOf(interaction.guildId, interaction.user), discordTime, svc.core.history);
   await replyPrivately(interaction, reply.text, log);
 }
 

@@ -9,10 +9,11 @@ import {
 } from 'discord.js';
 import type { CommandDefinition, CommandOption, OptionType } from '../../commands/definition.js';
 import { fluxAdminCommand } from '../../commands/flux-admin.js';
+import { fluxHistoryCommand } from '../../commands/flux-history.js';
 import { fluxCommand, fluxQuotaCommand } from '../../commands/flux.js';
 
 /** The commands this bot offers, as platform-neutral definitions. */
-export const DISCORD_COMMANDS: readonly CommandDefinition[] = [fluxCommand, fluxQuotaCommand, fluxAdminCommand];
+export const DISCORD_COMMANDS: readonly CommandDefinition[] = [fluxCommand, fluxQuotaCommand, fluxHistoryCommand, fluxAdminCommand];
 
 /** What admin-only commands require by default (Discord hides them from others; the bot checks again on each call). */
 export const ADMIN_PERMISSION = PermissionFlagsBits.ManageGuild;

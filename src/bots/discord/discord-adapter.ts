@@ -53,9 +53,12 @@ export class DiscordAdapter implements PlatformAdapter {
 
   async start(): Promise<void> {
     const { config, progress, core } = this.deps;
+    const deliveredVia = async (jobId: string) => (await core.queue.getJob(jobId).catch(() => undefined))?.data.delivered?.via;
     if (progress) {
       this.tracker = new StatusTracker<StatusMessage>({
-        render: (m, state) => renderStatus(this.rest, m, m.header, state),
+        // A done image that the channel refused went elsewhere: the job says where, and the text says so too (the
+        // worker writes the same final text, so whichever edit lands last, the message ends right).
+        render: async (m, state) => renderStatus(this.rest, m, m.header, state, state.kind === 'done' && m.jobId ? await deliveredVia(m.jobId) : undefined),
         failureReason: async (jobId) => (await core.queue.getJob(jobId))?.data.failure?.message,
         logger: this.logger,
       });

@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
-import { DiscordAPIError, Routes, type APIChannel, type APIMessage, type REST, type RawFile } from 'discord.js';
+import { Routes, type APIChannel, type APIMessage, type REST } from 'discord.js';
 import type { Logger } from 'pino';
-import type { FluxError } from '../../core/errors.js';
+import type { DeliveryRefused, FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
 import type { FluxRequest } from '../../core/request.js';
 import type { StatusState } from '../shared/status-tracker.js';
-import { failureText, imageContent, imageEmbed, REROLL_EMOJI, statusHeader, statusText, threadName } from './discord-text.js';
-
-/** Discord's "Missing Access" (the bot cannot see the channel) and "Missing Permissions": not ours to retry. */
-export const MISSING_ACCESS = 50001;
-export const MISSING_PERMISSIONS = 50013;
-/** A thread already exists on the message (a retried delivery, or a reroll of an image in it). */
-const THREAD_EXISTS = 160004;
+import { asDeliveryRefusal, isDiscordError, THREAD_EXISTS } from './discord-errors.js';
+import { failureText, REROLL_EMOJI, statusHeader, statusText, threadName } from './discord-text.js';
+import { imageMessage } from './image-message.js';
+import { deliverPrivately } from './private-delivery.js';
 
 /** Where the status message of a job lives: `extra.statusChannelId` (a thread), else the target channel. */
 export function statusLocation(target: DeliveryTarget): { channelId: string; messageId: string } | undefined {
@@ -19,21 +16,28 @@ export function statusLocation(target: DeliveryTarget): { channelId: string; mes
   return { channelId: target.extra?.statusChannelId ?? target.channelId, messageId: target.statusMessageId };
 }
 
-/** Edits a status message with the bot token (never an interaction token: status messages outlive them). */
-export async function renderStatus(rest: REST, at: { channelId: string; messageId: string }, header: string, state: StatusState): Promise<void> {
+/**
+ * Edits a status message with the bot token (never an interaction token: status messages outlive them). `via`: where
+ * a done image went when the channel refused it.
+ */
+export async function renderStatus(
+  rest: REST,
+  at: { channelId: string; messageId: string },
+  header: string,
+  state: StatusState,
+  via?: DeliveredMessage['via'],
+): Promise<void> {
   await rest.patch(Routes.channelMessage(at.channelId, at.messageId), {
-    body: { content: statusText(header, state), allowed_mentions: { parse: [] } },
+    body: { content: statusText(header, state, via), allowed_mentions: { parse: [] } },
   });
 }
-
-export const isDiscordError = (err: unknown, ...codes: number[]): err is DiscordAPIError =>
-  err instanceof DiscordAPIError && (codes.length === 0 || codes.includes(Number(err.code)));
 
 /**
  * The Discord side of delivery, on the REST API with the bot token only, so any worker process can run it without a
  * gateway connection. Images go into the job's thread: the thread the command was used in, or one started on the
  * status message; when Discord refuses the thread (no permission, or a channel without threads), into the channel
- * as a reply to the status message.
+ * as a reply to the status message. When the channel refuses the image itself for good, `deliver` throws
+ * DeliveryRefused and the worker calls `deliverPrivately` (see private-delivery.ts).
  */
 export class DiscordDelivery implements DeliveryPort {
   constructor(
@@ -42,35 +46,49 @@ export class DiscordDelivery implements DeliveryPort {
   ) {}
 
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
-    const where = await this.destination(d.target, d.request.prompt);
-    const nsfw = d.image.nsfw;
-    const withheld = nsfw && d.target.nsfwAllowed !== true;
-    const spoiler = nsfw && !withheld;
-    const name = `${spoiler ? 'SPOILER_' : ''}flux-${d.image.seed}.${d.image.format}`;
-    const files: RawFile[] = withheld ? [] : [{ name, data: d.image.bytes, contentType: d.image.contentType }];
-    const facts = { ...d.request, seed: d.image.seed, width: d.image.width, height: d.image.height, generationMs: d.generationMs, provider: d.image.provider, model: d.model };
-    const body = {
-      content: imageContent(d.requester.userId, d.rerollOf !== undefined, spoiler),
-      // An embed image cannot be a spoiler: a flagged image is shown only as the spoilered attachment.
-      embeds: [imageEmbed(facts, { attachmentName: spoiler || withheld ? undefined : name, withheld })],
-      allowed_mentions: { users: [d.requester.userId] },
-      ...(where.replyTo ? { message_reference: { message_id: where.replyTo, fail_if_not_exists: false } } : {}),
-      ...(files.length > 0 ? { attachments: [{ id: 0, filename: name }] } : {}),
-      // A job re-run after a crash between posting and checkpointing posts with the same nonce: Discord answers the
-      // message it already created instead of posting the image twice.
-      nonce: deliveryNonce(d.jobId),
-      enforce_nonce: true,
-    };
-    const message = (await this.rest.post(Routes.channelMessages(where.channelId), { body, files })) as APIMessage;
-    if (withheld) this.logger.info({ jobId: d.jobId }, 'NSFW-flagged image withheld in a non-NSFW channel');
-    return { platform: 'discord', messageId: message.id, channelId: d.target.channelId, threadId: where.threadId };
+    try {
+      return await this.post(d);
+    } catch (err) {
+      // No access, archived, locked, blocked...: asking again cannot help. The worker sends the image privately.
+      throw asDeliveryRefusal(err);
+    }
   }
 
-  /** Adds the 🔄 affordance (now that the record exists) and marks the status message done. */
+  /** The image for the person alone, after the channel refused it: an ephemeral follow-up or a DM. */
+  deliverPrivately(d: DeliveryRequest, refused: DeliveryRefused): Promise<DeliveredMessage> {
+    return deliverPrivately(this.rest, this.logger, d, refused, deliveryNonce(d.jobId));
+  }
+
+  /**
+   * Adds the 🔄 affordance (now that the record exists) and marks the status message done. An image that went
+   * elsewhere (privately, or kept) gets no 🔄 (nobody can react to an ephemeral message, and reactions in DMs do
+   * not reach the bot) and its status says where it went, when the status message can still be edited at all.
+   */
   async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
+    const reroll = d.rerollOf !== undefined;
+    if (message.via) return this.status(d.target, d.requester, d.request, reroll, { kind: 'done' }, message.via);
     const channelId = message.threadId ?? message.channelId;
     const react = this.rest.put(Routes.channelMessageOwnReaction(channelId, message.messageId, encodeURIComponent(REROLL_EMOJI)));
-    await Promise.all([react, this.status(d.target, d.requester, d.request, d.rerollOf !== undefined, { kind: 'done' })]);
+    await Promise.all([react, this.status(d.target, d.requester, d.request, reroll, { kind: 'done' })]);
+  }
+
+  private async post(d: DeliveryRequest): Promise<DeliveredMessage> {
+    const where = await this.destination(d.target, d.request.prompt);
+    const { body, files, withheld } = imageMessage(d);
+    const message = (await this.rest.post(Routes.channelMessages(where.channelId), {
+      body: {
+        ...body,
+        allowed_mentions: { users: [d.requester.userId] },
+        ...(where.replyTo ? { message_reference: { message_id: where.replyTo, fail_if_not_exists: false } } : {}),
+        // A job re-run after a crash between posting and checkpointing posts with the same nonce: Discord answers the
+        // message it already created instead of posting the image twice.
+        nonce: deliveryNonce(d.jobId),
+        enforce_nonce: true,
+      },
+      files,
+    })) as APIMessage;
+    if (withheld) this.logger.info({ jobId: d.jobId }, 'NSFW-flagged image withheld in a non-NSFW channel');
+    return { platform: 'discord', messageId: message.id, channelId: d.target.channelId, threadId: where.threadId };
   }
 
   /** Tells the person why no image came: in the thread when there is one, and on the status message. */
@@ -86,13 +104,14 @@ export class DiscordDelivery implements DeliveryPort {
     await Promise.all([status, post]);
   }
 
-  private async status(target: DeliveryTarget, requester: Requester, request: FluxRequest, reroll: boolean, state: StatusState): Promise<void> {
+  private async status(target: DeliveryTarget, requester: Requester, request: FluxRequest, reroll: boolean, state: StatusState, via?: DeliveredMessage['via']): Promise<void> {
     const at = statusLocation(target);
     if (!at) return;
     try {
-      await renderStatus(this.rest, at, statusHeader(requester.userId, request.prompt, reroll), state);
+      await renderStatus(this.rest, at, statusHeader(requester.userId, request.prompt, reroll), state, via);
     } catch (err) {
-      // The status message may have been deleted by a moderator; the image itself is what matters.
+      // The status message may have been deleted by a moderator, or the channel that refused the image refuses this
+      // edit too; the image itself is what matters.
       this.logger.warn({ err, messageId: at.messageId }, 'could not update the status message');
     }
   }

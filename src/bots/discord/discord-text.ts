@@ -1,6 +1,9 @@
 import type { TimeFormatter } from '../../commands/replies.js';
 import { formatBytes } from '../../core/images/download.js';
+import { KEPT_IMAGE_TTL_SECONDS } from '../../core/jobs/image-history.js';
 import { isModelId, MODELS } from '../../core/models.js';
+import type { DeliveredMessage } from '../../core/ports.js';
+import { truncate } from '../../core/text.js';
 import type { StatusState } from '../shared/status-tracker.js';
 
 /**
@@ -15,8 +18,29 @@ export const REROLL_EMOJI = '🔄';
 /** Reactions that ask for a reroll: 🔄 (what the bot adds) and 🔁, which people pick just as often. */
 export const REROLL_EMOJIS: readonly string[] = ['🔄', '🔁'];
 
+/** Longest message content Discord accepts. */
+export const MAX_CONTENT = 2000;
+
+/**
+ * `text` cut to `max` UTF-16 code units (how Discord counts) on whole characters, with an ellipsis: a cut through an
+ * emoji would leave half a surrogate pair, which is not text at all.
+ */
 export function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return truncate(text, max);
+}
+
+/** A multi-line text within Discord's content limit: whole lines while they fit, then `…`. */
+export function fitLines(text: string, max = MAX_CONTENT): string {
+  if (text.length <= max) return text;
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of text.split('\n')) {
+    // Room for the line, its newline and the closing "…" line.
+    if (length + line.length + 3 > max) break;
+    kept.push(line);
+    length += line.length + 1;
+  }
+  return kept.length === 0 ? shorten(text, max) : `${kept.join('\n')}\n…`;
 }
 
 /** Escapes markdown so a prompt shows as typed (and cannot forge links or mentions inside bold text). */
@@ -50,9 +74,21 @@ export function statusLine(state: StatusState): string {
   }
 }
 
-/** A whole status message (well under Discord's 2,000 characters: the prompt is cut at 200). */
-export function statusText(header: string, state: StatusState): string {
-  return `${header}\n${statusLine(state)}`;
+const KEPT_DAYS = Math.round(KEPT_IMAGE_TTL_SECONDS / 86_400);
+
+/** The final line when the image went elsewhere than below the status message (see DeliveredMessage.via). */
+export function deliveredElsewhereLine(via: NonNullable<DeliveredMessage['via']>): string {
+  return via === 'private'
+    ? '✅ Done — the image could not be posted here, so it was sent privately to the person who asked.'
+    : `✅ Done — the image could not be posted here or sent privately, so it is kept for ${KEPT_DAYS} days: use /flux-history to get it.`;
+}
+
+/**
+ * A whole status message (well under Discord's 2,000 characters: the prompt is cut at 200). `via`: where a done image
+ * went when the channel refused it.
+ */
+export function statusText(header: string, state: StatusState, via?: DeliveredMessage['via']): string {
+  return `${header}\n${state.kind === 'done' && via ? deliveredElsewhereLine(via) : statusLine(state)}`;
 }
 
 /** The name of the thread started on a status message (Discord allows 1–100 characters). */
@@ -85,10 +121,34 @@ export function missingPermissionsText(names: readonly string[]): string {
   return `I can’t post images here: I need the ${names.join(', ')} permission${names.length === 1 ? '' : 's'} in this channel. Ask a server admin, or use another channel.`;
 }
 
-/** A refusal of a reaction reroll, posted in the thread (reactions have no private reply). */
+/** An unexpected failure of a reaction reroll, posted in the thread (reactions have no private reply). */
 export function reactionRefusalText(userId: string, text: string): string {
   return `<@${userId}> ${text}`;
 }
+
+/** A refused reaction reroll, told by DM: the reason (a limit, a ban and its reason) is for the person alone. */
+export function rerollRefusalDmText(channelId: string, text: string): string {
+  return `I couldn’t reroll the image you reacted to in <#${channelId}>. ${text}`;
+}
+
+/**
+ * A refused reaction reroll when the person takes no DMs: said in the thread, so it names no reason (a ban and its
+ * reason, or someone's quota, are nobody else's business), only where the person can read it privately.
+ */
+export function rerollRefusedPublicText(userId: string): string {
+  return `<@${userId}> I couldn’t reroll this for you. Use /flux-quota to see why (only you will see the answer).`;
+}
+
+/** Above an image sent as an ephemeral follow-up because the channel refused it. */
+export const PRIVATE_FOLLOWUP_NOTICE = 'I couldn’t post your image in the channel, so here it is, just for you.';
+
+/** Above an image sent by DM because the channel refused it (and the interaction token was too old to answer). */
+export function privateDmNotice(channelId: string): string {
+  return `I couldn’t post your image in <#${channelId}>, so here it is.`;
+}
+
+/** Added to `/flux-history` when its kept images could not be attached. */
+export const KEPT_NOT_ATTACHED_TEXT = '(The kept images could not be attached to this answer; try again in a moment.)';
 
 export function failureText(userId: string, reason: string): string {
   return `<@${userId}> no image this time: ${reason}`;

@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { submitText } from '../../commands/replies.js';
 import type { DeliveryTarget } from '../../core/ports.js';
 import type { SubmitResult } from '../../core/queue/generation-service.js';
-import { isDiscordError, MISSING_ACCESS, MISSING_PERMISSIONS, renderStatus } from './discord-delivery.js';
+import { renderStatus } from './discord-delivery.js';
+import { isDiscordError, MISSING_ACCESS, MISSING_PERMISSIONS } from './discord-errors.js';
 import { discordTime, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
 import { readFluxInput } from './flux-input.js';
+import { interactionExtra } from './private-delivery.js';
 import { replyPrivately, requesterOf, type DiscordServices, type StatusMessage } from './services.js';
 
 const VIEW_CHANNEL: [bigint, string] = [P.ViewChannel, 'View Channel'];
@@ -73,7 +75,8 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
       ...(inThread ? { threadId: channelId } : {}),
       ...(Number.isInteger(limit) && limit > 0 ? { maxUploadBytes: limit } : {}),
       nsfwAllowed: channelIsNsfw(channel),
-      extra: { statusChannelId: channelId },
+      // The interaction travels with the job: should the channel refuse the image, the worker answers through it.
+      extra: { statusChannelId: channelId, ...interactionExtra(interaction) },
     };
   };
 
@@ -97,7 +100,8 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
 
 /** Shows "queued" on the status message and lets the tracker keep it current. */
 export async function showQueued(svc: DiscordServices, jobId: string, status: StatusMessage, text: string, log: Logger): Promise<void> {
-  if (svc.tracker) return svc.tracker.track(jobId, status, { kind: 'queued', text });
+  // The tracker's final "done" looks the job up by id, to say where the image went if the channel refused it.
+  if (svc.tracker) return svc.tracker.track(jobId, { ...status, jobId }, { kind: 'queued', text });
   await renderStatus(svc.rest, status, status.header, { kind: 'queued', text }).catch((err: unknown) => log.warn({ err }, 'could not update the status message'));
 }
 

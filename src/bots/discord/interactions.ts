@@ -1,13 +1,11 @@
 import { MessageFlags, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
 import { runAdmin, runQuota } from './admin-commands.js';
-import { isDiscordError } from './discord-delivery.js';
+import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
 import { GUILD_ONLY_TEXT, UNKNOWN_COMMAND_TEXT } from './discord-text.js';
 import { runFlux } from './flux-command.js';
+import { runHistory } from './history-command.js';
 import { replyPrivately, unexpectedText, type DiscordServices } from './services.js';
-
-/** Discord's "Interaction has already been acknowledged": another delivery of this interaction was handled. */
-const ALREADY_ACKNOWLEDGED = 40060;
 
 /**
  * The ephemeral defer, from the ack thread when there is one (see ack-thread.ts), else through discord.js. False when
@@ -73,6 +71,8 @@ export async function handleInteraction(svc: DiscordServices, interaction: Inter
         return await runFlux(svc, interaction, log);
       case 'flux-quota':
         return await runQuota(svc, interaction, log);
+      case 'flux-history':
+        return await runHistory(svc, interaction, log);
       case 'flux-admin':
         return await runAdmin(svc, interaction, log);
       default:

@@ -3,6 +3,7 @@ import { submitText } from '../../commands/replies.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import { discordTime, reactionRefusalText, REROLL_EMOJIS, statusHeader, statusText } from './discord-text.js';
 import { deleteStatus, showQueued } from './flux-command.js';
+import { tellRefusal } from './reroll-refusal.js';
 import { requesterOf, unexpectedText, type DiscordServices, type StatusMessage } from './services.js';
 
 /**
@@ -52,10 +53,8 @@ export async function handleReaction(svc: DiscordServices, botUserId: string | u
       return await showQueued(svc, result.jobId, status, submitText(result, discordTime).text, log);
     }
     if (result.status === 'refused') {
-      // A reaction has no private answer: a short line in the thread, addressed to the person.
-      await svc.rest.post(Routes.channelMessages(channelId), {
-        body: { content: reactionRefusalText(user.id, submitText(result, discordTime).text), allowed_mentions: { users: [user.id] } },
-      });
+      // A reaction has no private answer: the reason goes by DM, once per person and image (see reroll-refusal.ts).
+      await tellRefusal(svc, { messageId: message.id, channelId, userId: user.id, text: submitText(result, discordTime).text }, log);
     } else {
       log.info({ status: result.status }, 'reroll not queued');
     }

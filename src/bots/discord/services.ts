@@ -1,4 +1,4 @@
-import type { ChatInputCommandInteraction, REST } from 'discord.js';
+import type { AttachmentPayload, ChatInputCommandInteraction, REST } from 'discord.js';
 import type { Logger } from 'pino';
 import { errorText, UNAVAILABLE_TEXT } from '../../commands/replies.js';
 import type { Config } from '../../config.js';
@@ -14,6 +14,8 @@ export interface StatusMessage {
   channelId: string;
   messageId: string;
   header: string;
+  /** The job it shows, once queued (the final "done" says where the image went if the channel refused it). */
+  jobId?: string;
 }
 
 /** What the Discord handlers share. */
@@ -36,17 +38,24 @@ export const INTERACTION_TOKEN_USE_MS = 14 * 60_000;
 
 /**
  * Answers the person privately through the interaction token, but only while it is valid. Everything that may
- * happen later (progress, the image, failures) goes through the bot token instead.
+ * happen later (progress, the image, failures) goes through the bot token instead. `files` are attached; when Discord
+ * refuses them (too large, say) the text goes alone, followed by `withoutFiles`.
  */
-export async function replyPrivately(interaction: ChatInputCommandInteraction, content: string, log: Logger): Promise<void> {
+export async function replyPrivately(
+  interaction: ChatInputCommandInteraction,
+  content: string,
+  log: Logger,
+  attach?: { files: AttachmentPayload[]; withoutFiles: string },
+): Promise<void> {
   if (Date.now() - interaction.createdTimestamp >= INTERACTION_TOKEN_USE_MS) {
     log.warn('interaction token too old to answer; reply dropped');
     return;
   }
   try {
-    await interaction.editReply({ content, allowedMentions: { parse: [] } });
+    await interaction.editReply({ content, allowedMentions: { parse: [] }, ...(attach && attach.files.length > 0 ? { files: attach.files } : {}) });
   } catch (err) {
     log.warn({ err }, 'could not answer the interaction');
+    if (attach && attach.files.length > 0) await replyPrivately(interaction, `${content}\n${attach.withoutFiles}`, log);
   }
 }
 

@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { PermissionFlagsBits } from 'discord.js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { DiscordAdapter } from '../../../src/bots/discord/discord-adapter.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { FluxbotCore } from '../../../src/core/core.js';
+import { createLogger } from '../../../src/logger.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
 import type { ImageProvider } from '../../../src/core/providers/provider.js';
@@ -33,11 +34,15 @@ export class LogSink {
   readonly errors: Array<Record<string, unknown>> = [];
   /** Warnings (level 40), for tests that expect one. */
   readonly warnings: Array<Record<string, unknown>> = [];
+  /** Every line written, as written (e.g. to check a secret never appears). */
+  readonly lines: string[] = [];
   readonly logger: Logger;
-  constructor() {
+  /** `level`: the lowest level logged (`warn` by default; `debug` to see everything the code logs). */
+  constructor(level = 'warn') {
     const stream = new Writable({
       write: (chunk: Buffer, _enc, done) => {
         for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          this.lines.push(line);
           const entry = JSON.parse(line) as Record<string, unknown>;
           if (typeof entry.level === 'number' && entry.level >= 50) this.errors.push(entry);
           else if (entry.level === 40) this.warnings.push(entry);
@@ -45,7 +50,8 @@ export class LogSink {
         done();
       },
     });
-    this.logger = pino({ level: 'warn' }, stream);
+    // The application's own logger (redaction and scrubbing included), writing here.
+    this.logger = createLogger({ level, format: 'json', destination: stream });
   }
 }
 
@@ -59,6 +65,8 @@ export interface HarnessOptions {
   replicateLatencyMs?: number;
   /** More configuration variables (e.g. `DISCORD_SHARDS`), as the environment would give them. */
   env?: Record<string, string>;
+  /** Lowest level logged into `log` (default `warn`). */
+  logLevel?: string;
 }
 
 /**
@@ -71,7 +79,7 @@ export class Harness {
   config!: Config;
   core!: FluxbotCore;
   adapter!: DiscordAdapter;
-  readonly log = new LogSink();
+  log = new LogSink();
   private progress: ProgressFeed | undefined;
   private options: HarnessOptions = {};
   readonly prefix = testPrefix('discord');
@@ -79,6 +87,7 @@ export class Harness {
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const h = new Harness();
     h.options = options;
+    if (options.logLevel) h.log = new LogSink(options.logLevel);
     h.fake = await FakeDiscord.start({ guilds: [GUILD], token: 'fake-bot-token', ...options.fake });
     const provider = options.provider ?? 'replicate';
     if (provider === 'replicate') h.replicate = await ReplicateFake.start({ latencyMs: options.replicateLatencyMs ?? 0 });
@@ -158,6 +167,11 @@ export class Harness {
     const requester = { platform: 'discord' as const, guildId: this.fake.guild.id, userId: this.fake.user(username).id };
     const v = await this.core.admin.userView(userKey(requester), guildKey(requester));
     return { usedToday: v.usedToday, inFlight: v.inFlight };
+  }
+
+  /** Seconds a Redis key has left (-2: no such key). */
+  async redisTtl(key: string): Promise<number> {
+    return this.core.redis.ttl(key);
   }
 
   /** Jobs in any queue state. */

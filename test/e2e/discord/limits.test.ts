@@ -56,7 +56,7 @@ describe('Discord upload and content limits', () => {
     expect(image.content).toContain('hidden behind a spoiler');
   });
 
-  it('withholds a NSFW-flagged image in an ordinary channel, still with its details and 🔄', async () => {
+  it('withholds a NSFW-flagged image in an ordinary channel, still with its details and 🔄, and charges it', async () => {
     h = await withFal(true);
     h.flux({ prompt: 'a figure study', aspect_ratio: '1:1', seed: 12 }, { user: 'alice', channel: 'general' });
     const image = await h.image();
@@ -64,6 +64,31 @@ describe('Discord upload and content limits', () => {
     expect(h.fake.callsTo((c) => c.route === 'createMessage' && c.files.length > 0)).toEqual([]);
     expect(image.embeds[0]!.footer?.text).toContain('not shown in this channel');
     expect(image.embeds[0]!.fields!.find((f) => f.name === 'Seed')!.value).toBe('12');
+    // The image exists and was paid for: withholding it is the bot's choice, so it is charged, not refunded.
+    const record = (await h.core.records.find('discord', image.id))!;
+    expect(record.via).toBeUndefined();
+    expect(await (await h.core.queue.getJob(record.jobId))!.getState()).toBe('completed');
+    expect(await h.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
+    expect(fal!.created).toBe(1);
+  });
+
+  it('cuts a long prompt on whole characters where an emoji sits at the cut of the thread name and the status line', async () => {
+    // "🎨 " + prompt is the thread name (100 at most): the 🌊 at prompt index 95–96 is name code units 98–99, cut by
+    // the room the ellipsis needs. The status line keeps 199 code units of the prompt: the second 🌊 is 198–199.
+    const prompt = `${'a'.repeat(95)}🌊${'b'.repeat(101)}🌊 and the rest of a long prompt`;
+    h = await Harness.start({ provider: 'preview' });
+    h.flux({ prompt, aspect_ratio: '1:1' }, { user: 'alice' });
+    const image = await h.image();
+    const wellFormed = (text: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+
+    const thread = h.fake.channel(image.channelId);
+    expect(thread.name).toBe(`🎨 ${'a'.repeat(95)}…`);
+    expect(thread.name.length).toBeLessThanOrEqual(100);
+    const status = h.fake.message(image.channelId)!; // the thread was started on the status message
+    expect(wellFormed(status.content)).toBe(true);
+    expect(status.content).toContain(`${'b'.repeat(101)}…*`);
+    expect(image.embeds[0]!.description).toBe(prompt);
+    for (const call of h.fake.calls) expect(wellFormed(JSON.stringify(call.body ?? null)), `${call.method} ${call.path}`).toBe(true);
   });
 
   it('posts an unflagged image normally in a NSFW channel', async () => {

@@ -19,14 +19,14 @@ const MANAGE_GUILD = (1n << 5n).toString();
 const byName = (options: CommandOption[] | undefined, name: string) => options?.find((o) => o.name === name);
 
 describe('Discord command registration', () => {
-  it('registers /flux, /flux-quota and /flux-admin in DISCORD_GUILD_ID at start, generated from the definitions', async () => {
+  it('registers /flux, /flux-quota, /flux-history and /flux-admin in DISCORD_GUILD_ID at start, generated from the definitions', async () => {
     h = await Harness.start({ provider: 'preview' });
     const put = await h.fake.waitFor('putGuildCommands');
     expect(put.status).toBe(200);
     expect(put.params.guildId).toBe(h.fake.guild.id);
     expect(h.fake.callsTo('putGlobalCommands')).toEqual([]);
     const commands = h.fake.commands(h.fake.guild.id);
-    expect(commands.map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-admin']);
+    expect(commands.map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-history', 'flux-admin']);
 
     const flux = commands[0]!;
     expect(flux).toMatchObject({ type: 1, default_member_permissions: null, contexts: [0] });
@@ -61,7 +61,10 @@ describe('Discord command registration', () => {
     expect(commands[1]).toMatchObject({ name: 'flux-quota', default_member_permissions: null });
     expect(commands[1]!.options ?? []).toEqual([]);
 
-    const admin = commands[2]!;
+    expect(commands[2]).toMatchObject({ name: 'flux-history', default_member_permissions: null, contexts: [0] });
+    expect(commands[2]!.options ?? []).toEqual([]);
+
+    const admin = commands[3]!;
     expect(admin.default_member_permissions).toBe(MANAGE_GUILD);
     expect(admin.options!.map((o) => [o.name, o.type])).toEqual(fluxAdminCommand.subcommands!.map((s) => [s.name, 1]));
     const set = byName(admin.options, 'set')!;
@@ -84,7 +87,7 @@ describe('Discord command registration', () => {
   it('registers globally when DISCORD_GUILD_ID is not set', async () => {
     h = await Harness.start({ provider: 'preview', guildCommands: false });
     await h.fake.waitFor('putGlobalCommands');
-    expect(h.fake.commands().map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-admin']);
+    expect(h.fake.commands().map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-history', 'flux-admin']);
     expect(h.fake.callsTo('putGuildCommands')).toEqual([]);
   });
 });

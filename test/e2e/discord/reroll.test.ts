@@ -1,5 +1,7 @@
 import type { TextChannel } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rerollRefusedPublicText } from '../../../src/bots/discord/discord-text.js';
+import { guildKey, userKey } from '../../../src/core/ports.js';
 import { Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -110,5 +112,58 @@ describe('reroll by reaction on Discord', () => {
     // Replays posted a status message and removed it again; none is left behind but the three real ones.
     const statuses = h.fake.messages().filter((m) => m.author.id === h!.fake.bot.id && /^(🎨|🔄) <@/.test(m.content) && !m.attachments.length);
     expect(statuses).toHaveLength(3);
+  });
+
+  it('tells a banned person why by DM, once per image, and never puts the ban reason in public', async () => {
+    h = await Harness.start({ provider: 'preview' });
+    const first = await firstImage(h);
+    const bob = h.fake.user('bob');
+    const bobKey = userKey({ platform: 'discord', guildId: h.fake.guild.id, userId: bob.id });
+    await h.core.admin.ban(userKey({ platform: 'discord', guildId: h.fake.guild.id, userId: h.fake.user('mod').id }), bobKey, 'posted spam in general');
+    const publicBefore = h.fake.messages().filter((m) => m.guildId !== null).length;
+
+    h.fake.reactionAdd({ messageId: first.id, userId: 'bob' });
+    await expect.poll(() => h!.fake.dms('bob').length).toBe(1);
+    const [dm] = h.fake.dms('bob');
+    expect(dm!.content).toBe(`I couldn’t reroll the image you reacted to in <#${first.channelId}>. You are not allowed to generate images on this server (posted spam in general).`);
+
+    // 🔁 as well, a remove and a re-add, a replayed event: nobody is told twice, nothing reaches the thread.
+    h.fake.reactionAdd({ messageId: first.id, userId: 'bob', emoji: '🔁' });
+    h.fake.reactionRemove({ messageId: first.id, userId: 'bob' });
+    h.fake.reactionAdd({ messageId: first.id, userId: 'bob' });
+    // A reaction that counts, after the refused ones: once its image is delivered, those have been handled.
+    h.fake.reactionAdd({ messageId: first.id, userId: 'alice' });
+    await h.image(1);
+    expect(h.fake.dms('bob')).toHaveLength(1);
+    expect(h.fake.callsTo('createDm')).toHaveLength(1);
+    const guildMessages = h.fake.messages().filter((m) => m.guildId !== null);
+    expect(guildMessages.filter((m) => m.content.includes('spam') || m.content.includes(bob.id))).toEqual([]);
+    expect(guildMessages).toHaveLength(publicBefore + 2); // alice's reroll: its status message and its image
+    const v = await h.core.admin.userView(bobKey, guildKey({ platform: 'discord', guildId: h.fake.guild.id }));
+    expect({ usedToday: v.usedToday, inFlight: v.inFlight }).toEqual({ usedToday: 0, inFlight: 0 });
+    expect(await h.redisTtl(`${h.prefix}:reroll-told:${first.id}:${bob.id}`)).toBeGreaterThan(86_000);
+  });
+
+  it('over the quota with DMs closed: one line in the thread, without the reason, once', async () => {
+    h = await Harness.start({ provider: 'preview', quotas: { dailyPerUser: 1 } });
+    const first = await firstImage(h);
+    h.fake.blockDms('alice');
+    h.fake.reactionAdd({ messageId: first.id, userId: 'alice' });
+    const line = await h.fake.waitFor((c) => c.route === 'createMessage' && c.params.channelId === first.channelId && c.status === 200 && c.files.length === 0 && String((c.body as { content: string }).content).includes('reroll'));
+    const alice = h.fake.user('alice');
+    expect((line.body as { content: string }).content).toBe(rerollRefusedPublicText(alice.id));
+    expect(line.body).toMatchObject({ allowed_mentions: { users: [alice.id] } });
+    // The DM was tried first and refused.
+    expect(h.fake.callsTo((c) => c.route === 'createMessage' && c.status === 403).map((c) => (c.response as { code: number }).code)).toEqual([50007]);
+
+    h.fake.blockDms('alice', false);
+    h.fake.reactionAdd({ messageId: first.id, userId: 'alice', emoji: '🔁' });
+    h.fake.reactionAdd({ messageId: first.id, userId: 'bob' }); // counts: bob has images left
+    await h.image(1);
+    const thread = h.fake.messages(first.channelId);
+    expect(thread.filter((m) => m.content === rerollRefusedPublicText(alice.id))).toHaveLength(1);
+    expect(thread.filter((m) => m.content.includes('used all'))).toEqual([]);
+    expect(h.fake.dms('alice')).toEqual([]);
+    expect(await h.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
   });
 });

@@ -297,6 +297,12 @@ export class FakeDiscord {
     return id === null ? undefined : this.state.messages.get(id);
   }
 
+  /** The bot's messages in its DM with a user (by id or username), oldest first; empty when it never opened one. */
+  dms(user: string): FakeMessage[] {
+    const channelId = this.state.dmChannels.get(this.user(user).id);
+    return channelId === undefined ? [] : this.state.liveMessages(channelId);
+  }
+
   followups(interactionId: string): FakeMessage[] {
     return this.interactionState(interactionId).followupIds.map((id) => this.state.messages.get(id)!);
   }
@@ -333,6 +339,21 @@ export class FakeDiscord {
 
   clearFaults(): void {
     this.faults.clear();
+  }
+
+  /**
+   * Removes the bot from a channel or (private) thread, by id or name, as a member removing it from their private
+   * thread or an admin hiding a channel from it: from now on every bot-token call on it answers 403 code 50001 (Missing
+   * Access). Interactions used there still arrive, and their webhook (follow-ups) still works: it needs no access.
+   * `present: true` adds the bot back.
+   */
+  removeBot(channel: string, present = false): void {
+    this.channel(channel).botRemoved = !present;
+  }
+
+  /** A user (by id or username) closes their DMs to the bot (or opens them again): posts in the DM answer 403 code 50007. */
+  blockDms(user: string, blocked = true): void {
+    this.user(user).acceptsDms = !blocked;
   }
 
   /** Expires interaction tokens now (one, or all dispatched so far): webhook calls get 401 code 50027. */

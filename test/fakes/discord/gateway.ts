@@ -102,10 +102,13 @@ export class FakeGateway {
     return this.send(session, t, d, respectIntents);
   }
 
-  /** Like `dispatch` with intents respected, but a no-op when the shard has no session (REST side effects). */
-  emit(t: string, d: unknown): number | null {
+  /**
+   * Like `dispatch` with intents respected, but a no-op when the shard has no session (REST side effects). `intent`
+   * replaces the event's usual one (a DM's MESSAGE_CREATE needs DirectMessages, not GuildMessages).
+   */
+  emit(t: string, d: unknown, intent?: number): number | null {
     const session = this.sessionFor(d);
-    return session ? this.send(session, t, d, true) : null;
+    return session ? this.send(session, t, d, true, intent) : null;
   }
 
   /**
@@ -145,8 +148,8 @@ export class FakeGateway {
     return undefined;
   }
 
-  private send(session: Session, t: string, d: unknown, respectIntents: boolean): number | null {
-    const needed = EVENT_INTENTS[t];
+  private send(session: Session, t: string, d: unknown, respectIntents: boolean, intent?: number): number | null {
+    const needed = intent ?? EVENT_INTENTS[t];
     if (respectIntents && needed !== undefined && (session.intents & needed) === 0) return null;
     const entry = { op: 0 as const, s: ++session.seq, t, d };
     session.log.push(entry);

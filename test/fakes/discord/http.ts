@@ -32,6 +32,7 @@ export type DiscordRoute =
   | 'getMember'
   | 'getCurrentUser'
   | 'getUser'
+  | 'createDm'
   | 'cdn';
 
 /** One REST (or CDN) request as the fake Discord saw and answered it. */

@@ -48,8 +48,15 @@ export function memberJson(member: FakeMember): APIGuildMember {
   };
 }
 
-/** A guild channel or thread. The bot's deny overwrite is included so discord.js computes the same permissions. */
+/**
+ * A guild channel or thread, or a DM channel. The bot's deny overwrite is included so discord.js computes the same
+ * permissions.
+ */
 export function channelJson(state: DiscordState, channel: FakeChannel): Record<string, unknown> {
+  if (state.isDm(channel)) {
+    const recipient = state.users.get(channel.recipientId ?? '');
+    return { id: channel.id, type: channel.type, last_message_id: lastMessageId(state, channel.id), flags: 0, recipients: recipient ? [userJson(recipient)] : [] };
+  }
   const base = {
     id: channel.id,
     type: channel.type,

@@ -25,6 +25,9 @@ export const DEFAULT_BOT_PERMISSIONS =
   P.ViewChannel | P.SendMessages | P.SendMessagesInThreads | P.CreatePublicThreads | P.EmbedLinks |
   P.AttachFiles | P.ReadMessageHistory | P.AddReactions | P.UseApplicationCommands;
 
+/** Channel type of a DM. */
+export const DM_CHANNEL = 1;
+
 const ALL_PERMISSIONS = Object.values(P).reduce((all, bit) => all | bit, 0n);
 
 /** The default guild when a test passes none: one ordinary channel, one NSFW channel, one member. */
@@ -51,6 +54,8 @@ export class DiscordState {
   /** `global` or a guild id → commands in registration order. */
   readonly commands = new Map<string, FakeCommand[]>();
   readonly interactions = new Map<string, FakeInteraction>();
+  /** The bot's DM channel with each user, by user id (Discord answers the same channel every time). */
+  readonly dmChannels = new Map<string, string>();
 
   constructor(readonly applicationId: string, botName: string, guilds: FakeGuildInit[]) {
     // A bot user's id is its application's id.
@@ -67,6 +72,7 @@ export class DiscordState {
       username: init.username ?? `user${this.users.size}`,
       globalName: init.globalName ?? null,
       bot: init.bot ?? false,
+      acceptsDms: true,
     };
     this.users.set(user.id, user);
     return user;
@@ -133,6 +139,29 @@ export class DiscordState {
     });
   }
 
+  /** The bot's DM channel with a user, opened on first use (type 1, no guild). */
+  openDm(user: FakeUser): FakeChannel {
+    const known = this.channels.get(this.dmChannels.get(user.id) ?? '');
+    if (known) return known;
+    const channel = this.addChannel({ id: snowflake(), guildId: '', name: '', type: DM_CHANNEL, nsfw: false, parentId: null, botDeny: 0n, recipientId: user.id });
+    this.dmChannels.set(user.id, channel.id);
+    return channel;
+  }
+
+  isDm(channel: FakeChannel): boolean {
+    return channel.type === DM_CHANNEL;
+  }
+
+  /**
+   * Whether the bot may post in a DM with this user: the user takes DMs and shares a server with the bot (Discord
+   * refuses a bot's DM to anyone else with 50007).
+   */
+  canDm(userId: string): boolean {
+    const user = this.users.get(userId);
+    if (!user || user.bot || !user.acceptsDms) return false;
+    return [...this.guilds.values()].some((g) => g.members.has(userId) && g.members.has(this.bot.id));
+  }
+
   /** A channel by id or name (the first match across guilds unless `guildId` is given). */
   findChannel(idOrName: string, guildId?: string): FakeChannel | undefined {
     const byId = this.channels.get(idOrName);
@@ -186,7 +215,7 @@ export class DiscordState {
     const channel = this.channels.get(fields.channelId);
     const message: FakeMessage = {
       id: snowflake(),
-      guildId: channel?.guildId ?? null,
+      guildId: channel && !this.isDm(channel) ? channel.guildId : null,
       author: this.bot,
       content: '',
       embeds: [],

@@ -13,6 +13,8 @@ export interface FakeUser {
   username: string;
   globalName: string | null;
   bot: boolean;
+  /** False once the user closed their DMs to the bot (`fake.blockDms`): DM posts then answer 403 code 50007. */
+  acceptsDms: boolean;
 }
 
 export interface FakeRoleInit {
@@ -69,7 +71,10 @@ export interface FakeGuildInit {
   members?: FakeMemberInit[];
 }
 
-/** A channel or thread the fake knows. Threads (types 10–12) have `parentId` and `threadMeta`. */
+/**
+ * A channel or thread the fake knows. Threads (types 10–12) have `parentId` and `threadMeta`; DM channels (type 1)
+ * have `recipientId` and an empty `guildId`.
+ */
 export interface FakeChannel {
   id: string;
   guildId: string;
@@ -79,6 +84,13 @@ export interface FakeChannel {
   parentId: string | null;
   botDeny: bigint;
   threadMeta?: { ownerId: string; archived: boolean; createdAt: string; autoArchiveMinutes: number };
+  /** The other user of a DM channel. */
+  recipientId?: string;
+  /**
+   * Set by `fake.removeBot`: the bot was removed from this (private) thread or can no longer see this channel, so
+   * every bot-token call on it answers 403 code 50001 (Missing Access).
+   */
+  botRemoved?: boolean;
 }
 
 export interface FakeMember {

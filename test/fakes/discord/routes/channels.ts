@@ -8,12 +8,18 @@ import { noContent, ok, type RouteContext, type RouteDef } from './context.js';
 import { createMessage, editMessage, emitMessage, FLAG_EPHEMERAL, FLAG_HAS_THREAD, messageReply } from './message-ops.js';
 import { parseEmoji, reactionEvent } from './reactions.js';
 
-/** The channel of the path, checked for the bot's permission bits (403 50013 when any is missing). */
+/**
+ * The channel of the path, checked for the bot's access and permission bits. As on Discord: a channel the bot cannot
+ * see (no View Channel, or a private thread it was removed from) answers 403 code 50001 (Missing Access); one it sees
+ * but lacks a permission in, 403 code 50013. A DM has no permission bits (posting in it checks the recipient).
+ */
 function channelFor(ctx: RouteContext, call: DiscordCall, needed: bigint = P.ViewChannel): FakeChannel | Reply {
   const channel = ctx.state.channels.get(call.params.channelId!);
   if (!channel) return errors.unknownChannel();
+  if (ctx.state.isDm(channel)) return channel;
   const perms = ctx.state.botPermissions(channel.id);
-  if ((perms & (needed | P.ViewChannel)) !== (needed | P.ViewChannel)) return errors.missingPermissions();
+  if (channel.botRemoved || (perms & P.ViewChannel) === 0n) return errors.missingAccess();
+  if ((perms & needed) !== needed) return errors.missingPermissions();
   return channel;
 }
 
@@ -31,6 +37,8 @@ function createChannelMessage(ctx: RouteContext, call: DiscordCall): Reply {
   const send = probe && ctx.state.isThread(probe) ? P.SendMessagesInThreads : P.SendMessages;
   const channel = channelFor(ctx, call, send | (call.files.length > 0 ? P.AttachFiles : 0n));
   if (isReply(channel)) return channel;
+  // Opening a DM channel always works; posting in it needs a recipient who takes DMs and shares a server with the bot.
+  if (ctx.state.isDm(channel) && !ctx.state.canDm(channel.recipientId ?? '')) return errors.cannotDm();
   const body = (call.body ?? {}) as MessageBody;
   const problem = checkMessage(body, call.files, { uploadLimitBytes: ctx.settings.uploadLimitBytes, creating: true });
   if (problem) return problem;

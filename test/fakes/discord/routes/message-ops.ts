@@ -87,12 +87,16 @@ export function editMessage(ctx: RouteContext, message: FakeMessage, body: Messa
   if (!wasLoading) message.editedTimestamp = new Date().toISOString();
 }
 
+/** The DirectMessages intent: message events of DMs need it instead of GuildMessages. */
+const DIRECT_MESSAGES = 1 << 12;
+
 /** MESSAGE_CREATE / MESSAGE_UPDATE / MESSAGE_DELETE on the gateway (if intents allow; never for ephemeral ones). */
 export function emitMessage(ctx: RouteContext, t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE' | 'MESSAGE_DELETE', message: FakeMessage): void {
   if ((message.flags & FLAG_EPHEMERAL) !== 0) return;
   const guild = message.guildId === null ? {} : { guild_id: message.guildId };
   const d = t === 'MESSAGE_DELETE' ? { id: message.id, channel_id: message.channelId, ...guild } : { ...messageJson(ctx.state, message), ...guild };
-  ctx.gateway.emit(t, d);
+  const channel = ctx.state.channels.get(message.channelId);
+  ctx.gateway.emit(t, d, channel && ctx.state.isDm(channel) ? DIRECT_MESSAGES : undefined);
 }
 
 /** The JSON answer for a stored message. */

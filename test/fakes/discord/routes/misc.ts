@@ -1,7 +1,7 @@
 import type { DiscordCall } from '../http.js';
 import { GATEWAY_PATH } from '../gateway.js';
 import { snowflake } from '../ids.js';
-import { guildJson, memberJson, userJson } from '../payloads.js';
+import { channelJson, guildJson, memberJson, userJson } from '../payloads.js';
 import { checkCommands, errors, formError, type Reply } from '../rules.js';
 import type { CommandOption, FakeCommand } from '../types.js';
 import { ok, type RouteContext, type RouteDef } from './context.js';
@@ -94,6 +94,18 @@ function getUser(ctx: RouteContext, call: DiscordCall): Reply {
   return user ? ok(userJson(user)) : errors.unknownUser();
 }
 
+/**
+ * `POST /users/@me/channels {recipient_id}`: the bot's DM channel with a user, the same one every time. Opening it
+ * works even when the user takes no DMs (the post in it is refused, 50007); an unknown user or a bot is refused here.
+ */
+function createDm(ctx: RouteContext, call: DiscordCall): Reply {
+  const body = (call.body ?? {}) as { recipient_id?: unknown };
+  if (typeof body.recipient_id !== 'string') return formError(['recipient_id'], 'BASE_TYPE_REQUIRED', 'This field is required');
+  const user = ctx.state.users.get(body.recipient_id);
+  if (!user || user.bot) return errors.invalidRecipient();
+  return ok(channelJson(ctx.state, ctx.state.openDm(user)));
+}
+
 /** Serves bytes stored by uploads and `addAttachment`; the signed query string is ignored. */
 function cdn(ctx: RouteContext, call: DiscordCall): Reply {
   const file = ctx.state.files.get(call.path);
@@ -104,7 +116,7 @@ function cdn(ctx: RouteContext, call: DiscordCall): Reply {
 const GLOBAL = '/applications/:appId/commands';
 const GUILD = '/applications/:appId/guilds/:guildId/commands';
 
-/** Gateway discovery, application commands, guilds, members, users and the CDN. */
+/** Gateway discovery, application commands, guilds, members, users, DM channels and the CDN. */
 export const miscRoutes: RouteDef[] = [
   { method: 'GET', pattern: '/gateway/bot', name: 'getGatewayBot', auth: true, handle: gatewayBot },
   { method: 'GET', pattern: GLOBAL, name: 'getGlobalCommands', auth: true, handle: getCommands },
@@ -116,6 +128,7 @@ export const miscRoutes: RouteDef[] = [
   { method: 'GET', pattern: '/guilds/:guildId', name: 'getGuild', auth: true, handle: getGuild },
   { method: 'GET', pattern: '/guilds/:guildId/members/:userId', name: 'getMember', auth: true, handle: getMember },
   { method: 'GET', pattern: '/users/@me', name: 'getCurrentUser', auth: true, handle: getUser },
+  { method: 'POST', pattern: '/users/@me/channels', name: 'createDm', auth: true, handle: createDm },
   { method: 'GET', pattern: '/users/:userId', name: 'getUser', auth: true, handle: getUser },
   { method: 'GET', pattern: '/cdn/:kind/:owner/:attachmentId/:filename', name: 'cdn', auth: false, cdn: true, handle: cdn },
 ];
