@@ -97,8 +97,10 @@ export interface ParseOptions {
   /** Seed source when the request names none; injectable for tests. */
   randomSeed?: () => number;
   /**
-   * Accept image prompt links to private or loopback addresses. Off for everything a server member types (the
-   * provider, or a Cog box on the operator's network, would fetch it); the operator CLI follows ALLOW_PRIVATE_URLS.
+   * Accept image prompt links written as private or loopback addresses. Off for everything a server member types; the
+   * operator CLI follows ALLOW_PRIVATE_URLS. This check cannot resolve names: a name that leads to a private address
+   * is refused by the guarded downloader, which fetches member links before any provider on the operator's network
+   * (Cog, a private proxy) sees them.
    */
   allowPrivateImageLinks?: boolean;
 }

@@ -61,6 +61,24 @@ describe('npx fluxbot generate', () => {
     expect(summary.bytes).toBe((await readFile(out)).length);
   });
 
+  it('waits out a 429 as the worker does (Retry-After honoured), then writes the image', async () => {
+    replicate.failNext('429', { on: 'create', retryAfterSec: 1 });
+    const creates = () => replicate.callsTo('POST', /\/predictions$/).length;
+    const before = creates();
+    const out = join(dir, 'after-429.webp');
+    const started = Date.now();
+    const r = await fluxbot(['--prompt', 'a lighthouse at dawn', '--provider', 'replicate', '--out', out], {
+      REPLICATE_API_TOKEN: replicate.token,
+      REPLICATE_API_URL: replicate.baseUrl,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('replicate is rate limiting; waiting 1 s before trying again\n');
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ provider: 'replicate' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(creates() - before).toBe(2);
+    expect((await sharp(await readFile(out)).metadata()).format).toBe('webp');
+  });
+
   it('exits non-zero with the typed error’s message, and never prints the key', async () => {
     replicate.failNext('401');
     const r = await fluxbot(['--prompt', 'x', '--provider', 'replicate', '--out', join(dir, 'x.png')], {

@@ -81,6 +81,10 @@ export class BflFake {
   sampleTtlMs: number | undefined;
   /** Delay before each submit answer (a slow API). */
   submitDelayMs = 0;
+  /** Where `polling_url` points instead of the task's home server (a base such as `http://host:port/v1`). */
+  pollingBase: string | undefined;
+  /** When it returns a URL, the result endpoint answers `307` to it instead (an API that redirects its polls). */
+  pollRedirect: ((call: RecordedCall) => string | undefined) | undefined;
   /** Tasks created through the HTTP API (`createTask` does not count). */
   created = 0;
   private readonly failures: BflFailure[] = [];
@@ -159,6 +163,8 @@ export class BflFake {
   private async handle(server: 'api' | 'region', call: RecordedCall, res: ServerResponse): Promise<void> {
     if (call.method === 'GET' && server === 'region' && call.path.startsWith('/samples/')) return this.serveSample(call, res);
     if (call.headers['x-key'] !== this.key) return sendJson(res, 401, { detail: 'Not authenticated - Invalid Authentication' });
+    const redirect = call.method === 'GET' && call.path === '/v1/get_result' ? this.pollRedirect?.(call) : undefined;
+    if (redirect) return void res.writeHead(307, { location: redirect }).end();
     if (call.method === 'GET' && call.path === '/v1/get_result') return this.serveResult(server, call, res);
     const endpoint = /^\/v1\/([\w.-]+)$/.exec(call.path)?.[1];
     if (server === 'api' && call.method === 'POST' && endpoint && Object.hasOwn(FIELDS, endpoint)) return this.submit(endpoint, call, res);
@@ -212,7 +218,7 @@ export class BflFake {
   }
 
   private pollingUrl(task: BflFakeTask): string {
-    return `${task.home === 'region' ? this.regionUrl : this.url}/get_result?id=${task.id}`;
+    return `${this.pollingBase ?? (task.home === 'region' ? this.regionUrl : this.url)}/get_result?id=${task.id}`;
   }
 
   private async serveResult(server: 'api' | 'region', call: RecordedCall, res: ServerResponse): Promise<void> {

@@ -2,6 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { downloadImage, MAX_GUARDED_REDIRECTS } from '../../src/core/images/download.js';
+import { LinkRefused } from '../../src/core/images/link-refusal.js';
 import type { UrlGuardOptions } from '../../src/core/images/url-guard.js';
 import { FakeServer, makeImage } from '../fakes/fake-server.js';
 
@@ -26,6 +27,11 @@ const fakeDns = async (hostname: string): Promise<LookupAddress[]> => {
   if (hostname === 'cdn.test') return at('127.0.0.1');
   if (hostname === 'internal.test') return at('127.0.0.2');
   if (hostname === 'rebind.test') return at(rebindAnswers.length > 1 ? rebindAnswers.shift()! : rebindAnswers[0]!);
+  // Names that pass the request schema but lead to the cloud metadata service.
+  if (hostname === '169.254.169.254.nip.io' || hostname === 'instance-data') return at('169.254.169.254');
+  // Provider bases: one hosted on the internet, one a proxy on the operator's network.
+  if (hostname === 'api.test') return at('8.8.8.8');
+  if (hostname === 'proxy.test') return at('10.0.0.7');
   return [];
 };
 const guard: UrlGuardOptions = { lookup: fakeDns, trustedAddresses: ['127.0.0.1'] };
@@ -93,14 +99,18 @@ describe('guarded downloads and redirects', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err, path).toMatchObject({ code: 'image_invalid', message: 'image invalid: the link redirects to a private or local network address' });
+      expect(err, path).toMatchObject({
+        code: 'image_invalid',
+        owner: 'member',
+        message: 'image invalid: the image prompt link redirects to a private or local network address (an operator can allow such links with ALLOW_PRIVATE_URLS=true)',
+      });
     }
     expect(internalHits).toEqual([]);
   });
 
   it('refuses a redirect to a private address through global fetch too (redirects followed by hand)', async () => {
     await expect(downloadImage(link('/to-internal'), { guard, fetch: globalThis.fetch, timeoutMs: 5_000 })).rejects.toThrow(
-      /the link redirects to a private or local network address/,
+      /the image prompt link redirects to a private or local network address/,
     );
     await expect(downloadImage(link('/to-cdn-name'), { guard, fetch: (url, init) => fetch(url.toString().replace('cdn.test', '127.0.0.1'), init) })).resolves.toMatchObject({
       width: 32,
@@ -109,10 +119,10 @@ describe('guarded downloads and redirects', () => {
   });
 
   it('names the other reasons a redirect is refused', async () => {
-    await expect(downloadImage(link('/to-unknown'), { guard })).rejects.toThrow(/the link redirects to a host that could not be resolved/);
-    await expect(downloadImage(link('/to-file'), { guard })).rejects.toThrow(/the link redirects to a link that is not http or https/);
+    await expect(downloadImage(link('/to-unknown'), { guard })).rejects.toThrow(/the image prompt link redirects to a host that could not be resolved/);
+    await expect(downloadImage(link('/to-file'), { guard })).rejects.toThrow(/the image prompt link redirects to a link that is not http or https/);
     await expect(downloadImage(link(`/chain/${MAX_GUARDED_REDIRECTS}`), { guard })).rejects.toThrow(
-      new RegExp(`the link redirects more than ${MAX_GUARDED_REDIRECTS} times`),
+      new RegExp(`the image prompt link redirects more than ${MAX_GUARDED_REDIRECTS} times`),
     );
     await expect(downloadImage(link('/no-location'), { guard })).rejects.toThrow(/could not be downloaded \(HTTP 302\)/);
   });
@@ -137,7 +147,7 @@ describe('guarded downloads and redirects', () => {
     rebindAnswers = ['127.0.0.1', '127.0.0.2'];
     await expect(downloadImage(`http://rebind.test:${cdn.port}/a.png`, { guard, timeoutMs: 5_000 })).rejects.toMatchObject({
       code: 'image_invalid',
-      message: 'image invalid: links to private or local network addresses are not accepted',
+      message: 'image invalid: the image prompt link points to a private or local network address (an operator can allow such links with ALLOW_PRIVATE_URLS=true)',
     });
     expect(internalHits).toEqual([]);
     // One lookup to check the link, one for the connection, both judged; a stable public name connects through the
@@ -148,8 +158,8 @@ describe('guarded downloads and redirects', () => {
   });
 
   it('refuses a private first link as before', async () => {
-    await expect(downloadImage(`http://internal.test:${cdn.port}/a.png`, { guard })).rejects.toThrow(/private or local network addresses are not accepted/);
-    await expect(downloadImage(`http://127.0.0.2:${cdn.port}/a.png`, { guard: {} })).rejects.toThrow(/private or local network addresses are not accepted/);
+    await expect(downloadImage(`http://internal.test:${cdn.port}/a.png`, { guard })).rejects.toThrow(/image prompt link points to a private or local network address/);
+    await expect(downloadImage(`http://127.0.0.2:${cdn.port}/a.png`, { guard: {} })).rejects.toThrow(/image prompt link points to a private or local network address/);
     expect(internalHits).toEqual([]);
   });
 
@@ -157,5 +167,66 @@ describe('guarded downloads and redirects', () => {
     await expect(downloadImage(link('/to-internal'), { guard: { allowPrivate: true } })).resolves.toMatchObject({ width: 32 });
     await expect(downloadImage(link('/to-internal'))).resolves.toMatchObject({ width: 32 });
     expect(internalHits).toEqual(['/latest/meta-data/', '/latest/meta-data/']);
+  });
+});
+
+/** The rejection of a download, which must fail. */
+async function refusal(promise: Promise<unknown>): Promise<LinkRefused> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LinkRefused);
+  return err as LinkRefused;
+}
+
+describe('a member’s link that resolves to a private address', () => {
+  it('is refused before any request, saying it was the member’s link and which setting allows it, never the host or port', async () => {
+    for (const url of [`http://169.254.169.254.nip.io:${cdn.port}/latest/meta-data/`, `http://instance-data:${cdn.port}/latest/meta-data/`]) {
+      const err = await refusal(downloadImage(url, { guard, timeoutMs: 5_000 }));
+      expect(err).toMatchObject({ owner: 'member', reason: 'private', code: 'image_invalid' });
+      expect(err.userMessage).toBe(
+        'The image could not be used: the image prompt link points to a private or local network address (an operator can allow such links with ALLOW_PRIVATE_URLS=true).',
+      );
+      for (const leak of ['nip.io', 'instance-data', '169.254', String(cdn.port)]) expect(`${err.message} ${err.userMessage}`).not.toContain(leak);
+    }
+    expect(internalHits).toEqual([]);
+  });
+});
+
+describe('a provider’s output link', () => {
+  const outputOf = (baseUrl: string): UrlGuardOptions => ({ ...guard, outputOf: { provider: 'replicate', baseUrl } });
+  const internalImage = () => `http://127.0.0.2:${cdn.port}/a.png`;
+
+  it('must be public when the provider is configured at a public address: the refusal names the provider’s output and its setting', async () => {
+    const hosted = outputOf('https://api.test/v1');
+    for (const [url, how] of [
+      [internalImage(), 'points to'],
+      [`http://internal.test:${cdn.port}/a.png`, 'points to'],
+      [link('/to-internal'), 'redirects to'],
+    ] as const) {
+      const err = await refusal(downloadImage(url, { guard: hosted, timeoutMs: 5_000 }));
+      expect(err, url).toMatchObject({ owner: 'provider', reason: 'private' });
+      expect(err.userMessage, url).toBe(
+        `The image could not be used: the replicate provider’s output link ${how} a private or local network address (a provider’s outputs may come from private addresses only when the provider itself is configured at one, with REPLICATE_API_URL).`,
+      );
+    }
+    expect(internalHits).toEqual([]);
+    // Its public outputs download as usual.
+    await expect(downloadImage(link('/a.png'), { guard: hosted })).resolves.toMatchObject({ width: 32 });
+  });
+
+  it('may come from private addresses, redirects included, when the provider itself is configured at one', async () => {
+    for (const base of ['http://proxy.test/v1', 'http://localhost:5000', 'http://127.0.0.1:5000']) {
+      await expect(downloadImage(internalImage(), { guard: outputOf(base) }), base).resolves.toMatchObject({ width: 32 });
+    }
+    await expect(downloadImage(link('/to-internal'), { guard: outputOf('http://proxy.test/v1') })).resolves.toMatchObject({ width: 32 });
+    expect(internalHits).toEqual(['/a.png', '/a.png', '/a.png', '/latest/meta-data/']);
+  });
+
+  it('does not widen what a member may link to: ALLOW_PRIVATE_URLS stays the only way', async () => {
+    const err = await refusal(downloadImage(internalImage(), { guard: { ...guard }, timeoutMs: 5_000 }));
+    expect(err.owner).toBe('member');
+    expect(internalHits).toEqual([]);
   });
 });

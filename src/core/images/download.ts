@@ -86,12 +86,14 @@ export async function downloadImage(url: string, options: DownloadOptions = {}):
 /**
  * The guard as it applies to this download. A provider configured at a private address (Cog, a proxy or gateway on
  * the operator's network) may serve its outputs from private addresses too: the operator chose to trust that
- * network for it. Its base is judged here, per download, with the guard's own resolver; the same object is returned
- * otherwise (guarded connection pools are kept per guard object).
+ * network for it. Its base is judged here, per download, with the guard's own resolver but not its trusted addresses
+ * (those stand in for public hosts; a base on loopback is private). The same object is returned otherwise (guarded
+ * connection pools are kept per guard object).
  */
 async function settleGuard(guard: UrlGuardOptions): Promise<UrlGuardOptions> {
   if (guard.allowPrivate || !guard.outputOf) return guard;
-  return (await isOnPrivateNetwork(guard.outputOf.baseUrl, guard)) ? { ...guard, allowPrivate: true } : guard;
+  const onPrivateNetwork = await isOnPrivateNetwork(guard.outputOf.baseUrl, guard.lookup ? { lookup: guard.lookup } : {});
+  return onPrivateNetwork ? { ...guard, allowPrivate: true } : guard;
 }
 
 /** What the checks above need from either HTTP client. */
@@ -145,15 +147,24 @@ async function checkRedirect(location: string, from: URL, guard: UrlGuardOptions
   return checked;
 }
 
-/** The default guard's pool, made on first use; guards with their own lookup or trusted addresses (tests) get theirs. */
-let defaultGuardedAgent: Dispatcher | undefined;
+/**
+ * The default guard's pools, made on first use: one for members' links and one per provider whose outputs are
+ * guarded, since the connection-time refusal is worded for whose link it was. Guards with their own lookup or trusted
+ * addresses (tests) get theirs.
+ */
+const defaultGuardedAgents = new Map<string, Dispatcher>();
 const customGuardedAgents = new WeakMap<UrlGuardOptions, Dispatcher>();
 
 function guardedAgent(guard: UrlGuardOptions): Dispatcher {
   const make = () => new Agent({ keepAliveTimeout: 10_000, connect: { lookup: guardedLookup(guard) } });
-  if (!guard.lookup && !guard.trustedAddresses) return (defaultGuardedAgent ??= make());
-  let agent = customGuardedAgents.get(guard);
-  if (!agent) customGuardedAgents.set(guard, (agent = make()));
+  const usesDefaults = !guard.lookup && !guard.trustedAddresses;
+  const key = guard.outputOf?.provider ?? '';
+  let agent = usesDefaults ? defaultGuardedAgents.get(key) : customGuardedAgents.get(guard);
+  if (!agent) {
+    agent = make();
+    if (usesDefaults) defaultGuardedAgents.set(key, agent);
+    else customGuardedAgents.set(guard, agent);
+  }
   return agent;
 }
 

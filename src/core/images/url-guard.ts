@@ -78,14 +78,21 @@ export async function checkFetchableUrl(raw: string, options: UrlGuardOptions = 
  * there too, and a member's link must not be handed to it (it would fetch it from inside). False when the URL does not
  * parse or its host does not resolve (the provider's own calls then fail on their own).
  */
-export async function isOnPrivateNetwork(raw: string, options: Pick<UrlGuardOptions, 'lookup' | 'trustedAddresses'> = {}): Promise<boolean> {
+export async function isOnPrivateNetwork(raw: string, options: Pick<UrlGuardOptions, 'lookup'> = {}): Promise<boolean> {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return false;
   }
+  if (isLocalhostName(url.hostname)) return true;
   return (await resolvePublic(hostOf(url), options)) === 'private';
+}
+
+/** `localhost` and its subdomains, loopback by definition (RFC 6761) whatever a resolver says. */
+function isLocalhostName(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost');
 }
 
 /** The host a connection would go to, without IPv6 brackets. */
@@ -142,6 +149,5 @@ export function isPrivateLink(raw: string): boolean {
   } catch {
     return false;
   }
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  return isIP(host) !== 0 && isPrivateAddress(host);
+  return isLocalhostName(host) || (isIP(host) !== 0 && isPrivateAddress(host));
 }

@@ -25,6 +25,12 @@ export interface HttpOptions {
   signal?: AbortSignal;
   /** Provider-specific reading of a failed answer (Cog's 409 means busy); `undefined` falls back to `httpError`. */
   mapError?: (status: number, headers: Headers, body: unknown) => FluxError | undefined;
+  /**
+   * The URLs this request (its key header and its body) may be sent to, for a key that belongs to certain hosts only
+   * (BFL's `x-key`). A URL outside them is refused before anything is sent, and redirects are followed by hand: one
+   * that leaves them is refused, not followed (undici and fetch drop only `authorization` and cookies there).
+   */
+  sendOnlyTo?: (url: URL) => boolean;
 }
 
 export interface JsonResponse<T = unknown> {
@@ -110,9 +116,11 @@ export async function requestJson<T = unknown>(
     headers['content-type'] = 'application/json';
     body = JSON.stringify(init.body);
   }
-  const answer = options.fetch
-    ? await viaFetch(options.fetch, url, init.method ?? 'GET', headers, body, timeoutMs, options)
-    : await viaUndici(url, init.method ?? 'GET', headers, body, timeoutMs, options);
+  const answer = options.sendOnlyTo
+    ? await viaCheckedRedirects(url, init.method ?? 'GET', headers, body, timeoutMs, options, options.sendOnlyTo)
+    : options.fetch
+      ? await viaFetch(options.fetch, url, init.method ?? 'GET', headers, body, timeoutMs, options, 'follow')
+      : await viaUndici(url, init.method ?? 'GET', headers, body, timeoutMs, options, MAX_REDIRECTIONS);
   let parsed: unknown = undefined;
   if (answer.text.length > 0) {
     try {
@@ -147,12 +155,68 @@ function requestFailed(err: unknown, deadline: { timedOut: boolean }, timeoutMs:
   return new ProviderUnavailable(options.provider, `request failed: ${describe(err)}`, undefined, { cause: err });
 }
 
-async function viaUndici(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, options: HttpOptions): Promise<RawAnswer> {
+/** Redirects followed by hand for a request bound to some hosts ({@link HttpOptions.sendOnlyTo}). */
+const MAX_CHECKED_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Sends a request only to URLs `allowed` accepts, following its redirects by hand and refusing any that leaves them
+ * (ProviderUnavailable: the provider's API answered with somewhere else). Methods change as fetch changes them: 303,
+ * and 301/302 after a POST, go on as a GET without the body.
+ */
+async function viaCheckedRedirects(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+  options: HttpOptions,
+  allowed: (url: URL) => boolean,
+): Promise<RawAnswer> {
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    let target: URL | undefined;
+    try {
+      target = new URL(current);
+    } catch {
+      target = undefined;
+    }
+    if (!target || !allowed(target)) {
+      throw new ProviderUnavailable(options.provider, hop === 0 ? 'refused to send a request outside its API hosts' : 'its API redirected outside its API hosts; not followed');
+    }
+    const answer = options.fetch
+      ? await viaFetch(options.fetch, current, method, headers, body, timeoutMs, options, 'manual')
+      : await viaUndici(current, method, headers, body, timeoutMs, options, 0);
+    const location = REDIRECT_STATUSES.has(answer.status) ? answer.headers().get('location') : null;
+    if (location === null) return answer;
+    if (hop === MAX_CHECKED_REDIRECTS) throw new ProviderUnavailable(options.provider, `more than ${MAX_CHECKED_REDIRECTS} redirects`, answer.status);
+    try {
+      current = new URL(location, current).href;
+    } catch {
+      throw new ProviderUnavailable(options.provider, 'redirected to an invalid URL', answer.status);
+    }
+    if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
+    }
+  }
+}
+
+async function viaUndici(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+  options: HttpOptions,
+  maxRedirections: number,
+): Promise<RawAnswer> {
   const deadline = new RequestDeadline(timeoutMs, options.signal);
   try {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: body ?? null, signal: deadline.signal, dispatcher: httpAgent, maxRedirections: MAX_REDIRECTIONS });
+      res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: body ?? null, signal: deadline.signal, dispatcher: httpAgent, maxRedirections });
     } catch (err) {
       throw requestFailed(err, deadline, timeoutMs, options);
     }
@@ -174,12 +238,13 @@ async function viaFetch(
   body: string | undefined,
   timeoutMs: number,
   options: HttpOptions,
+  redirect: 'follow' | 'manual',
 ): Promise<RawAnswer> {
   const deadline = new RequestDeadline(timeoutMs, options.signal);
   try {
     let res: Response;
     try {
-      res = await doFetch(url, { method, headers, body: body ?? null, signal: deadline.signal });
+      res = await doFetch(url, { method, headers, body: body ?? null, signal: deadline.signal, redirect });
     } catch (err) {
       throw requestFailed(err, deadline, timeoutMs, options);
     }

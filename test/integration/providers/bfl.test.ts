@@ -1,4 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ContentModerated,
   FluxError,
@@ -15,6 +17,7 @@ import {
   UnsupportedByProvider,
 } from '../../../src/core/errors.js';
 import { inspectImage } from '../../../src/core/images/image.js';
+import { LinkRefused } from '../../../src/core/images/link-refusal.js';
 import { BflProvider, type BflProviderOptions } from '../../../src/core/providers/bfl/bfl-provider.js';
 import { BflTaskNotFound, readBflPoll } from '../../../src/core/providers/bfl/poll-result.js';
 import type { ProviderCheckpoint, ProviderProgress } from '../../../src/core/providers/provider.js';
@@ -339,3 +342,99 @@ async function expectPollingStopped(): Promise<void> {
   await sleep(200);
   expect(polls().length).toBe(before);
 }
+
+/**
+ * The key goes to BFL hosts only: the configured base's host and `*.bfl.ai` over https. `thief` (127.0.0.2, another
+ * host) stands for any other host a polling URL or a redirect could name; it records every key it is sent.
+ */
+describe('BflProvider: where x-key may go', () => {
+  let thief: Server;
+  let thiefUrl: string;
+  let stolen: Array<{ url: string; key: unknown }> = [];
+
+  beforeAll(async () => {
+    thief = createServer((req, res) => {
+      stolen.push({ url: req.url ?? '', key: req.headers['x-key'] });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'x', status: 'Pending' }));
+    });
+    await new Promise<void>((resolve) => thief.listen(0, '127.0.0.2', resolve));
+    thiefUrl = `http://127.0.0.2:${(thief.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    thief.closeAllConnections();
+    await new Promise<void>((resolve) => thief.close(() => resolve()));
+  });
+  beforeEach(() => {
+    stolen = [];
+  });
+
+  it('never follows a poll redirected to another host: nothing is sent there, the poll fails as unavailable', async () => {
+    fake.pollRedirect = (call) => `${thiefUrl}${call.url}`;
+    const err = await failure(provider({ maxPollErrors: 1 }).generate(req({ prompt: 'x' })));
+    expect(err).toBeInstanceOf(ProviderUnavailable);
+    expect(err.message).toMatch(/redirected outside its API hosts/);
+    expect(polls().length).toBeGreaterThan(0);
+    expect(stolen).toEqual([]);
+  });
+
+  it('follows a redirect on the same host by hand, with the key', async () => {
+    fake.pollRedirect = (call) => (call.query.has('hop') ? undefined : `${fake.region.url}${call.url}&hop=1`);
+    const image = await provider().generate(req({ prompt: 'x' }));
+    expect(image.provider).toBe('bfl');
+    const hops = polls().filter((c) => c.query.has('hop'));
+    expect(hops.length).toBeGreaterThan(0);
+    expect(hops.every((c) => c.headers['x-key'] === fake.key)).toBe(true);
+  });
+
+  it('a polling_url on another host is not polled with the key: the global result endpoint is, and the image comes', async () => {
+    await fake.close();
+    fake = await BflFake.start({ regionalPolling: false });
+    fake.pollingBase = `${thiefUrl}/v1`;
+    let checkpoint: ProviderCheckpoint | undefined;
+    const image = await provider().generate(req({ prompt: 'x' }), { checkpoint: (c) => void (checkpoint = c) });
+    expect(image.provider).toBe('bfl');
+    expect(stolen).toEqual([]);
+    expect(polls().length).toBeGreaterThan(0);
+    expect(polls().every(onServer(fake.api))).toBe(true);
+    // What is checkpointed (and polled on resume) is the safe URL.
+    expect(checkpoint?.pollUrl).toBe(`${fake.url}/get_result?id=${image.predictionId}`);
+  });
+
+  it('accepts BFL’s own *.bfl.ai polling hosts over https only', async () => {
+    const sample = `data:image/png;base64,${(await makeImage(32, 32, 'png')).toString('base64')}`;
+    const seen: Array<{ url: string; key: string | null }> = [];
+    const bfl: typeof fetch = async (url, init) => {
+      seen.push({ url: String(url), key: new Headers(init?.headers).get('x-key') });
+      return Response.json({ id: 't1', status: 'Ready', result: { sample, seed: 1 } });
+    };
+    const hosted = new BflProvider({ apiKey: 'k-1', fetch: bfl, pollIntervalMs: 20 });
+    const resumeAt = (pollUrl: string) => hosted.generate(req({ prompt: 'x' }), { resume: { provider: 'bfl', id: 't1', pollUrl } });
+    await resumeAt('https://api.eu.bfl.ai/v1/get_result?id=t1');
+    await resumeAt('http://api.eu.bfl.ai/v1/get_result?id=t1');
+    await resumeAt('https://api.bfl.ai.evil.example/v1/get_result?id=t1');
+    await resumeAt('https://evilbfl.ai/v1/get_result?id=t1');
+    expect(seen).toEqual([
+      { url: 'https://api.eu.bfl.ai/v1/get_result?id=t1', key: 'k-1' },
+      { url: 'https://api.bfl.ai/v1/get_result?id=t1', key: 'k-1' },
+      { url: 'https://api.bfl.ai/v1/get_result?id=t1', key: 'k-1' },
+      { url: 'https://api.bfl.ai/v1/get_result?id=t1', key: 'k-1' },
+    ]);
+  });
+});
+
+describe('BflProvider: where the sample may come from', () => {
+  it('BFL at a public address: a sample on a private address is refused, naming BFL’s output and BFL_API_URL', async () => {
+    await fake.close();
+    fake = await BflFake.start({ regionalPolling: false });
+    // The API at a public address (1.1.1.1), reached through a fetch that leads to the fake; samples stay on 127.0.0.1.
+    const viaPublicAddress: typeof fetch = (url, init) => fetch(String(url).replace('http://1.1.1.1:', 'http://127.0.0.1:'), init);
+    const hosted = provider({ baseUrl: fake.url.replace('127.0.0.1', '1.1.1.1'), fetch: viaPublicAddress });
+    const err = await failure(hosted.generate(req({ prompt: 'x' })));
+    expect(err).toBeInstanceOf(LinkRefused);
+    expect(err).toMatchObject({ owner: 'provider', reason: 'private' });
+    expect(err.userMessage).toBe(
+      'The image could not be used: the bfl provider’s output link points to a private or local network address (a provider’s outputs may come from private addresses only when the provider itself is configured at one, with BFL_API_URL).',
+    );
+    expect(fake.callsTo('GET', /^\/samples\//)).toHaveLength(0);
+  });
+});

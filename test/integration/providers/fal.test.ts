@@ -286,8 +286,24 @@ describe('FalProvider: faults', () => {
     expect(await failure(provider({ maxDownloadBytes: 100 }).generate(req()))).toBeInstanceOf(ImageInvalid);
   });
 
-  it('refuses to download from a private address unless allowed', async () => {
-    expect(await failure(provider({ allowPrivateDownloads: false }).generate(req()))).toBeInstanceOf(ImageInvalid);
+  it('downloads outputs from a private address when fal itself is configured at one (a gateway on the operator’s network)', async () => {
+    const image = await provider({ allowPrivateDownloads: false }).generate(req());
+    expect(image.provider).toBe('fal');
+    expect(fake.callsTo('GET', /^\/files\//)).toHaveLength(1);
+  });
+
+  it('refuses outputs from a private address when fal is configured at a public one, naming fal’s output and FAL_QUEUE_URL', async () => {
+    // The queue at a public address (1.1.1.1), reached through a fetch that leads to the fake; its image links stay on
+    // 127.0.0.1.
+    const viaPublicAddress: typeof fetch = (url, init) => fetch(String(url).replace('http://1.1.1.1:', 'http://127.0.0.1:'), init);
+    const hosted = provider({ allowPrivateDownloads: false, baseUrl: fake.url.replace('127.0.0.1', '1.1.1.1'), fetch: viaPublicAddress });
+    const err = await failure(hosted.generate(req()));
+    expect(err).toBeInstanceOf(ImageInvalid);
+    expect(err).toMatchObject({ owner: 'provider', reason: 'private' });
+    expect(err.userMessage).toBe(
+      'The image could not be used: the fal provider’s output link points to a private or local network address (a provider’s outputs may come from private addresses only when the provider itself is configured at one, with FAL_QUEUE_URL).',
+    );
+    expect(submits()).toHaveLength(1);
     expect(fake.callsTo('GET', /^\/files\//)).toHaveLength(0);
   });
 });

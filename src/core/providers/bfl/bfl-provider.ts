@@ -19,7 +19,10 @@ import { BflTaskNotFound, readBflPoll, type BflPollOutcome } from './poll-result
 export const DEFAULT_BFL_API_URL = 'https://api.bfl.ai/v1';
 
 export interface BflProviderOptions {
-  /** The BFL API key, sent as `x-key` to the API and to every polling URL (never to the sample download). */
+  /**
+   * The BFL API key, sent as `x-key` to BFL hosts only: the configured base's host and BFL's `*.bfl.ai` clusters
+   * (over https). Never to the sample download, and never across a redirect to any other host.
+   */
   apiKey: string;
   /** API base (`BFL_API_URL`); a regional cluster such as `https://api.eu.bfl.ai/v1` works too. */
   baseUrl?: string;
@@ -32,7 +35,10 @@ export interface BflProviderOptions {
   requestTimeoutMs?: number;
   /** Largest accepted output image. */
   maxDownloadBytes?: number;
-  /** Let image prompt links point at private/loopback hosts (tests, private image hosts). Default false. */
+  /**
+   * Let members' image prompt links point at private/loopback hosts (`ALLOW_PRIVATE_URLS`; tests). Default false.
+   * The sample download does not read it: samples may come from private addresses only when `baseUrl` is on one.
+   */
   allowPrivateDownloads?: boolean;
   /** Sent as `webhook_secret` with `webhook_url` when a generation asks for a webhook. */
   webhookSecret?: string;
@@ -50,8 +56,9 @@ const CANCELED = 'bfl generation canceled; BFL has no cancel endpoint, so the ta
 
 /**
  * Black Forest Labs' own API. A task is submitted to `{base}/{endpoint}`, then polled at the `polling_url` BFL
- * returns, wherever its host is (tasks live on regional clusters such as api.eu.bfl.ai, and the global host may not
- * know them); the result URL expires after about ten minutes, so the image is downloaded at once.
+ * returns, on whichever BFL host it names (tasks live on regional clusters such as api.eu.bfl.ai, and the global host
+ * may not know them); the result URL expires after about ten minutes, so the image is downloaded at once. The key
+ * goes to BFL hosts only (see `apiKey`).
  *
  * BFL has no cancel endpoint: on abort and at the deadline the adapter only stops polling (the task may still run
  * and be billed) and rejects with GenerationCanceled or ProviderTimeout.
@@ -72,10 +79,13 @@ export class BflProvider implements ImageProvider {
   private readonly allowPrivateDownloads: boolean;
   private readonly webhookSecret: string | undefined;
   private readonly maxPollErrors: number;
+  /** The configured base's host name, which may receive the key. */
+  private readonly baseHost: string;
 
   constructor(options: BflProviderOptions) {
     this.apiKey = options.apiKey;
     this.baseUrl = options.baseUrl ?? DEFAULT_BFL_API_URL;
+    this.baseHost = new URL(this.baseUrl).hostname.toLowerCase();
     this.fetch = options.fetch;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
@@ -144,15 +154,30 @@ export class BflProvider implements ImageProvider {
     if (typeof answer.id !== 'string' || answer.id.length === 0) {
       throw new ProviderUnavailable('bfl', 'the submit answer has no task id', res.status);
     }
-    // A webhook submit answers without polling_url; the global result endpoint is the documented fallback.
-    const pollUrl = isHttpUrl(answer.polling_url) ? answer.polling_url : this.resultUrl(answer.id);
-    return { id: answer.id, pollUrl, resumed: false };
+    return { id: answer.id, pollUrl: this.pollUrlFor(answer.id, answer.polling_url), resumed: false };
   }
 
   private resumedTask(checkpoint: ProviderCheckpoint): BflTask {
     if (checkpoint.provider !== 'bfl') throw new Error(`cannot resume a ${checkpoint.provider} checkpoint with the bfl provider`);
-    const pollUrl = isHttpUrl(checkpoint.pollUrl) ? checkpoint.pollUrl : this.resultUrl(checkpoint.id);
-    return { id: checkpoint.id, pollUrl, resumed: true };
+    return { id: checkpoint.id, pollUrl: this.pollUrlFor(checkpoint.id, checkpoint.pollUrl), resumed: true };
+  }
+
+  /**
+   * Where to poll a task: the `polling_url` BFL named when it is on a BFL host, else the global result endpoint (the
+   * documented fallback: a webhook submit answers without polling_url). A polling URL elsewhere would receive the key.
+   */
+  private pollUrlFor(id: string, pollingUrl: unknown): string {
+    return isHttpUrl(pollingUrl) && this.isKeyHost(new URL(pollingUrl)) ? pollingUrl : this.resultUrl(id);
+  }
+
+  /**
+   * The hosts `x-key` may be sent to: the configured base's host (any port: a regional base, a test server) and BFL's
+   * own `*.bfl.ai` hosts over https (`polling_url` names regional clusters such as api.eu.bfl.ai).
+   */
+  private isKeyHost(url: URL): boolean {
+    const host = url.hostname.toLowerCase();
+    if (host === this.baseHost) return true;
+    return url.protocol === 'https:' && (host === 'bfl.ai' || host.endsWith('.bfl.ai'));
   }
 
   private async poll(
@@ -200,6 +225,7 @@ export class BflProvider implements ImageProvider {
       signal,
       timeoutMs: this.requestTimeoutMs,
       source: 'bfl',
+      guard: { outputOf: { provider: 'bfl', baseUrl: this.baseUrl } },
       ...(this.fetch ? { fetch: this.fetch } : {}),
     }).catch((err: unknown) => {
       // The task stays Ready (its sample about ten minutes): a retry polls it and downloads the sample again.
@@ -211,8 +237,15 @@ export class BflProvider implements ImageProvider {
     return joinUrl(this.baseUrl, `get_result?id=${encodeURIComponent(id)}`);
   }
 
+  /** For every call that carries `x-key`: sent to BFL hosts only, redirects elsewhere refused. */
   private http(signal: AbortSignal): HttpOptions {
-    return { provider: 'bfl', timeoutMs: this.requestTimeoutMs, signal, ...(this.fetch ? { fetch: this.fetch } : {}) };
+    return {
+      provider: 'bfl',
+      timeoutMs: this.requestTimeoutMs,
+      signal,
+      sendOnlyTo: (url) => this.isKeyHost(url),
+      ...(this.fetch ? { fetch: this.fetch } : {}),
+    };
   }
 
   /** The caller's abort wins over the deadline; typed errors other than cancellation pass through unchanged. */

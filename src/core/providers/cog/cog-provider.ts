@@ -44,6 +44,9 @@ const IMAGE_PROMPT_TIMEOUT_MS = 30_000;
  * while the prediction runs: a resume sends the same PUT again and joins the running prediction if the container
  * still has it, and otherwise starts it again (GPU time, not money). Cancel aborts the request and calls
  * `POST /predictions/{id}/cancel` (best effort: Cog may refuse to cancel synchronous predictions).
+ *
+ * A member's image prompt link is never sent to the container (it would fetch it from inside the operator's network):
+ * the bot downloads it through the guarded downloader and sends a `data:` URI.
  */
 export class CogProvider implements ImageProvider {
   readonly name = 'cog' as const;

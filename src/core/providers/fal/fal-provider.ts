@@ -33,7 +33,10 @@ export interface FalProviderOptions {
   cancelTimeoutMs?: number;
   /** Largest image accepted. Default 50 MB. */
   maxDownloadBytes?: number;
-  /** Let image downloads reach loopback/private addresses (tests, a private mirror). Default false. */
+  /**
+   * Let output downloads reach loopback/private addresses whatever the base (tests). Default false: outputs may come
+   * from private addresses only when `baseUrl` is itself on a private network (a gateway on the operator's network).
+   */
   allowPrivateDownloads?: boolean;
 }
 
@@ -62,6 +65,7 @@ export class FalProvider implements ImageProvider {
   private readonly cancelTimeoutMs: number;
   private readonly maxDownloadBytes: number;
   private readonly allowPrivateDownloads: boolean;
+  private readonly baseUrl: string;
 
   constructor(options: FalProviderOptions) {
     if (!options.key) throw new Error('FalProvider needs a key (FAL_KEY)');
@@ -72,8 +76,9 @@ export class FalProvider implements ImageProvider {
     this.cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
     this.maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
     this.allowPrivateDownloads = options.allowPrivateDownloads ?? false;
+    this.baseUrl = options.baseUrl ?? FAL_DEFAULT_QUEUE_URL;
     this.client = new FalQueueClient({
-      baseUrl: options.baseUrl ?? FAL_DEFAULT_QUEUE_URL,
+      baseUrl: this.baseUrl,
       key: options.key,
       requestTimeoutMs: this.requestTimeoutMs,
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -176,7 +181,7 @@ export class FalProvider implements ImageProvider {
       signal,
       timeoutMs: this.requestTimeoutMs,
       source: 'fal',
-      guard: { allowPrivate: this.allowPrivateDownloads },
+      guard: { allowPrivate: this.allowPrivateDownloads, outputOf: { provider: 'fal', baseUrl: this.baseUrl } },
       ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
     }).catch((err: unknown) => {
       // fal keeps the result about an hour: a retry reads the request's result and downloads it again.

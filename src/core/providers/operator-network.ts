@@ -1,0 +1,43 @@
+import { isImageLink, withInlineImagePrompt, type MemberLinkGuard } from '../images/member-links.js';
+import { isOnPrivateNetwork } from '../images/url-guard.js';
+import type { GenerateOptions, GeneratedImage, ImageProvider } from './provider.js';
+import type { FluxRequest } from '../request.js';
+
+export interface MemberLinkPolicy {
+  /** The provider's configured API base (`REPLICATE_API_URL`, `FAL_QUEUE_URL`). */
+  baseUrl: string;
+  /**
+   * The guard for members' links: `allowPrivate` is `ALLOW_PRIVATE_URLS`. Its `lookup` also judges the base (a test
+   * seam); its `trustedAddresses` do not (they stand in public hosts, and a base on loopback is private).
+   */
+  guard?: MemberLinkGuard;
+  fetch?: typeof fetch;
+  /** The member image download; default 30 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * A hosted API (Replicate, fal) fetches a member's image prompt link itself, from its own network, so it is handed the
+ * link as is. Configured at a private address instead (a Replicate-compatible proxy or a gateway on the operator's
+ * network), it would fetch the link from inside that network: then the bot fetches it with the guarded downloader
+ * and hands the provider a `data:` URI. The base is judged per generation (names can move); resumed generations too,
+ * since a provider may submit again when its earlier request is gone.
+ */
+export function withMemberLinksGuarded(provider: ImageProvider, policy: MemberLinkPolicy): ImageProvider {
+  const baseJudge = policy.guard?.lookup ? { lookup: policy.guard.lookup } : {};
+  return {
+    name: provider.name,
+    async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+      let sent = request;
+      if (isImageLink(request.image_prompt) && (await isOnPrivateNetwork(policy.baseUrl, baseJudge))) {
+        sent = await withInlineImagePrompt(request, {
+          guard: policy.guard ?? {},
+          timeoutMs: policy.timeoutMs ?? 30_000,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(policy.fetch ? { fetch: policy.fetch } : {}),
+        });
+      }
+      return provider.generate(sent, options);
+    },
+  };
+}
