@@ -200,6 +200,8 @@ export function toFluxError(err: unknown): FluxError {
 function sanitize(detail: string): string {
   return detail
     .replace(/https?:\/\/\S+/g, '[url]')
+    // Bare addresses and host:port pairs (a connection error from a provider on the operator's network).
+    .replace(/\[?\b(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\]?(?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\b[\w.-]+:\d{2,5}\b/gi, '[address]')
     .replace(/\b(r8_|whsec_|xox[abpe]-|Bearer\s+)\S+/gi, '[redacted]')
     .slice(0, 300);
 }

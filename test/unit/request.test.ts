@@ -185,3 +185,15 @@ describe('refusals name the field', () => {
     expect(refused({ prompt: 'x', image_prompt: 'data:text/html;base64,PGI+' }).field).toBe('image_prompt');
   });
 });
+
+describe('provider error details shown to people', () => {
+  it('never carry an address or host:port of the operator network, and keep ordinary text', async () => {
+    const { GenerationFailed } = await import('../../src/core/errors.js');
+    const shown = (detail: string) => new GenerationFailed('cog', detail).userMessage;
+    expect(shown('connect ECONNREFUSED 10.0.0.5:5000')).not.toMatch(/10\.0\.0\.5|5000/);
+    expect(shown('could not fetch from cog.internal:5000')).not.toContain('cog.internal');
+    expect(shown('upstream [fd00::1]:80 reset')).not.toContain('fd00');
+    expect(shown('refused fe80::1%eth0')).not.toContain('fe80::1');
+    expect(shown('aspect ratio 16:9 is not supported')).toContain('16:9');
+  });
+});
