@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ImageStash } from './jobs/image-stash.js';
 import { ImageHistory } from './jobs/image-history.js';
+import { InputImageStore } from './images/input-store.js';
 import { JobRecordStore } from './jobs/job-records.js';
 import type { DeliveryPort, Platform } from './ports.js';
 import type { CompletionNotifier, ImageProvider } from './providers/provider.js';
@@ -29,6 +30,8 @@ export interface CoreOptions {
   clock?: () => number;
   /** Pipeline measurements (the app passes its Prometheus metrics). */
   metrics?: PipelineMetrics;
+  /** How long an image prompt the bot downloaded itself (a private Slack file) is kept. Default 24 h. */
+  inputImageTtlSeconds?: number;
   /** The operator's allowlist (ALLOWED_GUILDS): `discord:<id>`, `slack:<team>` or a bare id; empty allows every one. */
   allowedGuilds?: readonly string[];
 }
@@ -64,6 +67,8 @@ export class FluxbotCore {
   readonly stash: ImageStash;
   /** A person's latest images and the ones kept for them (`/flux-history`, `/flux-quota`). */
   readonly history: ImageHistory;
+  /** Image prompts stored once, by reference (private Slack files), with their own short expiry. */
+  readonly inputs: InputImageStore;
   readonly cancels: CancelBus;
   readonly service: GenerationService;
   private readonly connections: Redis[] = [];
@@ -87,6 +92,7 @@ export class FluxbotCore {
     this.records = new JobRecordStore({ redis: this.redis, prefix: this.prefix, retentionDays: options.retentionDays ?? 30 });
     this.stash = new ImageStash(this.redis, this.prefix);
     this.history = new ImageHistory(this.redis, this.records, this.stash, this.prefix);
+    this.inputs = new InputImageStore(this.redis, this.prefix, options.inputImageTtlSeconds);
     this.cancels = new CancelBus(this.redis, this.prefix);
     this.service = new GenerationService({
       queue: this.queue,
@@ -121,6 +127,7 @@ export class FluxbotCore {
 
   /** Creates (but does not start) a worker on its own connections. */
   createWorker(setup: WorkerSetup): GenerationWorker {
+    const stash = new ImageStash(this.connect({ maxRetriesPerRequest: null }), this.prefix);
     const options: GenerationWorkerOptions = {
       ...setup,
       connection: this.connect({ maxRetriesPerRequest: null }),
@@ -129,7 +136,9 @@ export class FluxbotCore {
       prefix: this.prefix,
       quotas: this.quotas,
       records: this.records,
-      stash: new ImageStash(this.connect({ maxRetriesPerRequest: null }), this.prefix),
+      stash,
+      // On the worker's own connection (it waits out Redis outages), like the stash.
+      inputs: new InputImageStore(stash.redis, this.prefix, this.options.inputImageTtlSeconds),
       logger: this.options.logger.child({ module: 'worker' }),
       imageSlots: new ImageSlots(setup.imageConcurrency ?? 8),
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),

@@ -1,5 +1,6 @@
 import { fluxAdminCommand, type AdminInput, type AdminSubcommand } from '../../commands/flux-admin.js';
 import type { CommandOption, Subcommand } from '../../commands/definition.js';
+import { cutGraphemes } from '../../core/text.js';
 import { convert, unescapeSlack } from './flux-text.js';
 import { ADMIN_USAGE_PREFIX } from './slack-text.js';
 
@@ -50,7 +51,7 @@ export function parseAdminText(raw: string): ParsedAdminText {
   }
   if (rest.length > 0) {
     if (!option('reason')) return { ok: false, text: `I don’t understand \`${rest.join(' ')}\`. ${subUsage(sub)}` };
-    input.reason = rest.join(' ').slice(0, option('reason')?.maxLength ?? 200);
+    input.reason = cutGraphemes(rest.join(' '), option('reason')?.maxLength ?? 200);
   }
   const missing = sub.options.find((o) => o.required && (input as unknown as Record<string, unknown>)[o.name] === undefined);
   if (missing) return { ok: false, text: `\`${sub.name}\` needs ${missing.name === 'user' ? 'a member (@mention)' : `\`${missing.name}\``}. ${subUsage(sub)}` };

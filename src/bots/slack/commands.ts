@@ -1,10 +1,12 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import { runAdminCommand, runQuotaCommand, fluxAdminCommand } from '../../commands/flux-admin.js';
 import { fluxCommand, fluxQuotaCommand } from '../../commands/flux.js';
+import { fluxHistoryCommand } from '../../commands/flux-history.js';
 import type { Requester } from '../../core/ports.js';
 import { adminUsage, parseAdminText } from './admin-text.js';
 import { fluxModal } from './flux-modal.js';
 import { parseFluxText } from './flux-text.js';
+import { historyText } from './history-command.js';
 import { userTextFor } from './slack-errors.js';
 import { slackTime } from './slack-text.js';
 import { submitRequest, validateRequest, type SlackServices } from './submit-flow.js';
@@ -49,10 +51,20 @@ export function registerCommands(app: App, svc: SlackServices): void {
   app.command(`/${fluxQuotaCommand.name}`, async ({ command, ack, respond }) => {
     await ack();
     try {
-      const reply = await runQuotaCommand(svc.core.admin, requesterOf(command), slackTime);
+      const reply = await runQuotaCommand(svc.core.admin, requesterOf(command), slackTime, svc.core.history);
       await ephemeral(respond)(reply.text);
     } catch (err) {
       svc.logger.warn({ err }, '/flux-quota failed');
+      await ephemeral(respond)(userTextFor(err));
+    }
+  });
+
+  app.command(`/${fluxHistoryCommand.name}`, async ({ command, ack, respond, client }) => {
+    await ack();
+    try {
+      await ephemeral(respond)(await historyText(svc.core.history, client, requesterOf(command), svc.logger));
+    } catch (err) {
+      svc.logger.warn({ err }, '/flux-history failed');
       await ephemeral(respond)(userTextFor(err));
     }
   });

@@ -1,6 +1,7 @@
 import type { types, ViewOutput } from '@slack/bolt';
 import { z } from 'zod';
 import { FLUX_OPTIONS } from '../../commands/flux.js';
+import { truncate } from '../../core/text.js';
 import type { CommandOption } from '../../commands/definition.js';
 import { convert, type SlackFileRef } from './flux-text.js';
 import { checkFileMeta } from './image-prompt.js';
@@ -21,7 +22,7 @@ function inputBlock(option: CommandOption): Record<string, unknown> {
     block_id: option.name,
     optional: option.required !== true,
     label: plain(label(option.name === 'image_prompt' ? 'image_prompt (file)' : option.name)),
-    ...(option.name === 'prompt' ? {} : { hint: plain(hint.slice(0, 2000)) }),
+    ...(option.name === 'prompt' ? {} : { hint: plain(truncate(hint, 2000)) }),
     element: element(option),
   };
 }

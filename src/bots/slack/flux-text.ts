@@ -1,5 +1,6 @@
 import { FLUX_OPTIONS } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
+import { truncate } from '../../core/text.js';
 import { badValueText, unknownOptionText } from './slack-text.js';
 
 /** An image prompt that lives in Slack (private): resolved with the bot token after the ack. */
@@ -126,7 +127,7 @@ function tokenize(text: string): Token[] | { error: string } {
     const open = text[i]!;
     if (open in QUOTES) {
       const end = text.indexOf(QUOTES[open]!, i + 1);
-      if (end < 0) return { error: `A quote is not closed: ${text.slice(i, i + 30)}…` };
+      if (end < 0) return { error: unclosedQuote(text.slice(i)) };
       tokens.push({ text: text.slice(i + 1, end), quoted: true });
       i = end + 1;
       continue;
@@ -137,7 +138,7 @@ function tokenize(text: string): Token[] | { error: string } {
       // key:"value with spaces": the quote starts right after the first colon.
       if (c in QUOTES && j > i && text[j - 1] === ':' && OPTION_TOKEN.test(text.slice(i, j))) {
         const end = text.indexOf(QUOTES[c]!, j + 1);
-        if (end < 0) return { error: `A quote is not closed: ${text.slice(i, i + 30)}…` };
+        if (end < 0) return { error: unclosedQuote(text.slice(i)) };
         tokens.push({ text: text.slice(i, end + 1), quoted: false, valueText: text.slice(j + 1, end) });
         j = end + 1;
         i = j;
@@ -151,6 +152,11 @@ function tokenize(text: string): Token[] | { error: string } {
     }
   }
   return tokens;
+}
+
+/** The start of the text from an unclosed quote on, cut on whole characters. */
+function unclosedQuote(rest: string): string {
+  return `A quote is not closed: ${truncate(rest, 31)}`;
 }
 
 /** Slack escapes `&`, `<`, `>` in command text and may wrap links as `<url>` or `<url|label>`. */

@@ -1,6 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import { ImageInvalid } from '../../core/errors.js';
-import { downloadImage, formatBytes, toDataUri } from '../../core/images/download.js';
+import { downloadImage, formatBytes } from '../../core/images/download.js';
+import type { DecodedImage } from '../../core/images/image.js';
 
 /** The part of Slack's file object an image prompt needs. */
 export interface SlackFileMeta {
@@ -25,7 +26,7 @@ export interface FileViewer {
   channelId: string;
 }
 
-/** Largest image prompt accepted (the data: URI of 10 MB fits the request schema's limit). */
+/** Largest image prompt accepted (the data: URI of 10 MB, which the provider gets, fits the request schema's limit). */
 export const MAX_IMAGE_PROMPT_BYTES = 10 * 1024 * 1024;
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
@@ -47,15 +48,16 @@ export interface ImagePromptDeps {
 const NOT_FOUND = 'the Slack file could not be found, or it is neither yours nor shared in this conversation';
 
 /**
- * Turns a private Slack file into a `data:` URI a provider accepts. Slack files need the bot token, which providers
- * do not have, so the bot downloads the file itself: its URL comes from files.info (never from the person), the token
- * goes only to Slack's own hosts, and the bytes must decode as a PNG, JPEG or WebP image of at most 10 MB.
+ * Downloads a private Slack file to use as an image prompt. Slack files need the bot token, which providers do not
+ * have, so the bot downloads the file itself: its URL comes from files.info (never from the person), the token goes
+ * only to Slack's own hosts, and the bytes must decode as a PNG, JPEG or WebP image of at most 10 MB. The caller stores
+ * it once (InputImageStore) and puts only the reference in the request.
  *
  * The bot sees files the person may not (a private channel or a DM the bot is in), so a person may use only their own
  * files and files shared in the conversation they ask in; any other file reads as not found, so a file id reveals
  * nothing about a file.
  */
-export async function slackFileDataUri(deps: ImagePromptDeps, fileId: string, viewer: FileViewer): Promise<string> {
+export async function slackFileImage(deps: ImagePromptDeps, fileId: string, viewer: FileViewer): Promise<DecodedImage> {
   let file: SlackFileMeta | undefined;
   try {
     file = (await deps.client.files.info({ file: fileId })).file as SlackFileMeta | undefined;
@@ -67,14 +69,13 @@ export async function slackFileDataUri(deps: ImagePromptDeps, fileId: string, vi
   if (problem) throw new ImageInvalid(problem.replace(/^\S+ is/, 'the file is'));
   const url = file.url_private_download ?? file.url_private;
   if (!url || !isTrustedHost(url, deps.trustedHosts)) throw new ImageInvalid('the Slack file has no downloadable link');
-  const image = await downloadImage(url, {
+  return downloadImage(url, {
     headers: { authorization: `Bearer ${deps.botToken}` },
     maxBytes: MAX_IMAGE_PROMPT_BYTES,
     timeoutMs: 30_000,
     source: 'image prompt',
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
-  return toDataUri(image);
 }
 
 function mayUse(file: SlackFileMeta, viewer: FileViewer): boolean {

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import { blockFor, FLUX_MODAL_ID, modalChannel, readModal } from './flux-modal.js';
+import { replyPrivately } from './private-reply.js';
 import { submitRequest, validateRequest, type SlackServices } from './submit-flow.js';
 
 /**
@@ -26,7 +27,7 @@ export function registerModal(app: App, svc: SlackServices): void {
       requester: { platform: 'slack' as const, guildId: teamId, userId, displayName: body.user.name },
       channelId,
       dedupeKey: `slack:view:${view.id}`,
-      reply: (text: string) => client.chat.postEphemeral({ channel: channelId, user: userId, text }),
+      reply: (text: string) => replyPrivately(client, { channel: channelId, user: userId }, text),
     };
     await submitRequest(svc, call, valid.request, read.slackFile);
   });

@@ -8,7 +8,7 @@ import { PinoBoltLogger } from './bolt-logger.js';
 import { registerCommands } from './commands.js';
 import { registerModal } from './modal-listener.js';
 import { registerReactions } from './reactions.js';
-import { DEFAULT_SHARE_POLLING, SlackDelivery, type SharePolling } from './slack-delivery.js';
+import { SlackDelivery, type SharePolling } from './slack-delivery.js';
 import { StatusTracker } from '../shared/status-tracker.js';
 import { statusText } from './slack-text.js';
 import type { SlackServices, SlackStatus } from './submit-flow.js';
@@ -20,16 +20,25 @@ import type { SlackServices, SlackStatus } from './submit-flow.js';
  */
 export const DEFAULT_SLACK_RETRY: webApi.RetryOptions = { retries: 4, factor: 2, minTimeout: 1_000, maxTimeout: 15_000, randomize: true };
 
+/**
+ * Longest wait for one Web API request (each retry gets its own), the upload of the image bytes included. Without it
+ * a call Slack never answers holds its listener, or a worker's image slot, forever: the WebClient's default is none.
+ * Slack answers API calls in well under a second; the longest legitimate request is a multi-megabyte upload.
+ */
+export const DEFAULT_SLACK_TIMEOUT_MS = 60_000;
+
 export interface SlackAdapterOptions {
   /** Extra WebClient options (merged over `slackApiUrl` from SLACK_API_URL and the retry policy). */
   clientOptions?: Omit<webApi.WebClientOptions, 'logger'>;
   /** Web API retry policy; tests use `{ retries: 0 }`. Default {@link DEFAULT_SLACK_RETRY}. */
   retryConfig?: webApi.RetryOptions;
+  /** Longest wait for one Web API request. Default {@link DEFAULT_SLACK_TIMEOUT_MS}. */
+  timeoutMs?: number;
   /** HTTP mode: the receiver's port (default SLACK_PORT; 0 picks a free one, see {@link SlackAdapter.port}). */
   receiverPort?: number;
   /** HTTP mode: the interface to listen on (default all). */
   host?: string;
-  /** How long delivery polls files.info for an upload's message ts. */
+  /** How long delivery polls files.info for an upload's message ts (after the release, see SlackDelivery). */
   sharePolling?: SharePolling;
 }
 
@@ -59,7 +68,17 @@ export class SlackAdapter implements PlatformAdapter {
     if (!this.config.SLACK_BOT_TOKEN) throw new Error('SlackAdapter needs SLACK_BOT_TOKEN');
     this.token = this.config.SLACK_BOT_TOKEN;
     const client = new webApi.WebClient(this.token, this.clientOptions());
-    this.delivery = new SlackDelivery(client, deps.logger.child({ module: 'slack-delivery' }), options.sharePolling ?? DEFAULT_SHARE_POLLING);
+    const { records, redis } = deps.core;
+    this.delivery = new SlackDelivery(client, deps.logger.child({ module: 'slack-delivery' }), {
+      ...(options.sharePolling ? { polling: options.sharePolling } : {}),
+      // A copy of the record under the message ts Slack reported late, written like the worker writes records.
+      aliasRecord: async (from, ts, threadTs) => {
+        const record = await records.find('slack', from);
+        if (!record) return;
+        const entry = records.entry({ ...record, messageId: ts, threadId: threadTs });
+        await redis.set(entry.key, entry.value, 'EX', entry.ttlSeconds);
+      },
+    });
   }
 
   /** Listener runs in progress (commands, modal submissions, reactions), awaited on stop. */
@@ -146,6 +165,7 @@ export class SlackAdapter implements PlatformAdapter {
     return {
       slackApiUrl: this.config.SLACK_API_URL,
       retryConfig: { ...(this.options.retryConfig ?? DEFAULT_SLACK_RETRY) },
+      timeout: this.options.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS,
       logger: new PinoBoltLogger(this.deps.logger.child({ module: 'slack-web' })),
       // The original request error carries the whole request, Authorization header included; the logger drops it
       // too, but it has no business travelling with every failed call.

@@ -1,119 +1,104 @@
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { errorText } from '../../commands/replies.js';
-import type { FluxError } from '../../core/errors.js';
+import { DeliveryRefused, type FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
 import type { FluxRequest } from '../../core/request.js';
-import { failureText, imageCaption, statusHeader, statusText } from './slack-text.js';
+import { cutGraphemes } from '../../core/text.js';
+import { slackError } from './slack-errors.js';
+import { failureText, imageCaption, privateImageNote, STATUS_KEPT, STATUS_SENT_PRIVATELY, statusHeader, statusText } from './slack-text.js';
+import { DEFAULT_SHARE_POLLING, findUpload, openDirectMessage, pollShares, shareTs, uploadImage, type FileWithShares, type SharePolling } from './slack-uploads.js';
+
+export { DEFAULT_SHARE_POLLING, shareTs, type SharePolling } from './slack-uploads.js';
+export { slackError } from './slack-errors.js';
 
 /** The reaction that rerolls an image; the bot adds it to every image it posts as an affordance. */
 export const REROLL_REACTION = 'arrows_counterclockwise';
 
-/** How long to wait for Slack to share an upload before giving up on the message ts (Slack shares asynchronously). */
-export interface SharePolling {
-  /** files.info calls at most. Default 6. */
-  attempts: number;
-  /** Wait before poll `n` (0-based). Default 500 ms doubling, about 30 s in all. */
-  delayMs: (attempt: number) => number;
-}
+/** A refusal of the channel that only says "an earlier run already gave this image to the person privately". */
+const DELIVERED_PRIVATELY = 'delivered_privately';
 
-export const DEFAULT_SHARE_POLLING: SharePolling = { attempts: 6, delayMs: (n) => 500 * 2 ** n };
-
-type ShareMap = Record<string, Record<string, Array<{ ts?: string; thread_ts?: string }>> | undefined>;
-interface FileWithShares {
-  id?: string;
-  shares?: ShareMap;
+export interface SlackDeliveryOptions {
+  /** How long afterRecorded polls files.info for an upload's message ts. Default {@link DEFAULT_SHARE_POLLING}. */
+  polling?: SharePolling;
+  /**
+   * Saves a copy of the job record of `fromMessageId` (`file:<id>`) under the message ts found after it was saved, so
+   * a 🔄 on the image finds it. Without it such an image cannot be rerolled by reaction.
+   */
+  aliasRecord?: (fromMessageId: string, ts: string, threadTs: string) => Promise<void>;
 }
 
 /**
  * Posts images into the thread with the bot token and the files upload v2 flow, from any worker process (never an
- * interaction token or response_url, which expire). Also marks the status message and adds the 🔄 reaction.
+ * interaction token or response_url, which expire); when the channel refuses for good, into the person's direct
+ * message. Also marks the status message and adds the 🔄 reaction.
+ *
+ * `deliver` returns as soon as Slack has the image (the job's in-flight slot is released right after): when Slack has
+ * not shared the upload yet, its message ts is looked up later, in afterRecorded. Waiting for it here kept the person's
+ * slot taken for up to half a minute after they could see the image ("You already have 2 images in progress").
  */
 export class SlackDelivery implements DeliveryPort {
   private botUserId: Promise<string> | undefined;
+  private readonly polling: SharePolling;
 
   constructor(
     private readonly client: webApi.WebClient,
     private readonly logger: Logger,
-    private readonly polling: SharePolling = DEFAULT_SHARE_POLLING,
-  ) {}
+    private readonly options: SlackDeliveryOptions = {},
+  ) {
+    this.polling = options.polling ?? DEFAULT_SHARE_POLLING;
+  }
 
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
     const { channelId, threadId } = d.target;
-    // The job id in the name finds this job's upload again: Slack's uploads have no idempotency key (Discord's
-    // messages have a nonce), so a job run again after a crash or a failed attempt looks for its earlier upload first.
-    const filename = `flux-${d.image.seed}-${d.jobId}.${d.image.format}`;
+    const names = fileNames(d);
     if (d.redelivery) {
-      // A lookup that fails must not cost the image: then it is posted (perhaps a second time) rather than lost.
-      const earlier = await this.findUpload(filename, d.redelivery.since).catch((err: unknown) => {
-        this.logger.warn({ err, jobId: d.jobId }, 'could not look for an earlier upload of this job; posting it');
-        return undefined;
-      });
-      if (earlier) {
-        this.logger.info({ jobId: d.jobId, fileId: earlier.id }, 'image already posted by an earlier run of this job; not posting again');
-        return this.posted(earlier, d, channelId, threadId);
-      }
+      const earlier = await this.findEarlier(d, [names.channel, names.private]);
+      // Given privately by an earlier run: the worker asks deliverPrivately, whose own lookup finds that upload.
+      if (earlier?.name === names.private) throw new DeliveryRefused('slack', DELIVERED_PRIVATELY);
+      if (earlier) return posted(earlier, channelId, threadId, d.jobId);
     }
     // Without a thread (no status message) the image goes to the channel itself and starts its own thread.
-    const destination = threadId === undefined ? { channel_id: channelId } : { channel_id: channelId, thread_ts: threadId };
-    const result = await this.client.filesUploadV2({
-      ...destination,
-      file: d.image.bytes,
-      filename,
-      title: d.request.prompt.slice(0, 250),
-      alt_text: d.request.prompt.slice(0, 1000),
-      initial_comment: imageCaption({
-        prompt: d.request.prompt,
-        model: d.model,
-        seed: d.image.seed,
-        width: d.image.width,
-        height: d.image.height,
-        generationMs: d.generationMs,
-        userId: d.requester.userId,
-        provider: d.image.provider,
-        reroll: d.rerollOf !== undefined,
-      }),
-    });
-    const completed = (result.files as unknown as Array<{ files?: FileWithShares[] }>)[0]?.files?.[0];
-    return this.posted(completed, d, channelId, threadId);
+    const file = await uploadImage(this.client, { channelId, threadId, filename: names.channel, bytes: d.image.bytes, ...texts(d), comment: caption(d) });
+    return posted(file, channelId, threadId, d.jobId);
   }
 
-  /** The message carrying an uploaded file: its ts from the file's shares, polled for while Slack is still sharing it. */
-  private async posted(file: FileWithShares | undefined, d: DeliveryRequest, channelId: string, threadId: string | undefined): Promise<DeliveredMessage> {
-    const ts = shareTs(file, channelId, threadId) ?? (file?.id ? await this.pollShares(file.id, channelId, threadId, d.jobId) : undefined);
-    if (ts === undefined) {
-      // The image is posted; only its ts is unknown, so a reaction cannot find it. Posting again would duplicate it.
-      this.logger.warn({ jobId: d.jobId, fileId: file?.id }, 'Slack did not report where the upload was shared; reroll by reaction unavailable');
-      return { platform: 'slack', messageId: `file:${file?.id ?? d.jobId}`, channelId, threadId: threadId ?? undefined };
+  /** The channel refused the image for good: it goes to the person's direct message with the bot, saying why. */
+  async deliverPrivately(d: DeliveryRequest, refused: DeliveryRefused): Promise<DeliveredMessage> {
+    const names = fileNames(d);
+    const dm = await openDirectMessage(this.client, d.requester.userId);
+    if (d.redelivery || refused.reason === DELIVERED_PRIVATELY) {
+      const earlier = await this.findEarlier(d, [names.private]);
+      if (earlier) return { ...posted(earlier, dm, undefined, d.jobId), via: 'private' };
     }
-    return { platform: 'slack', messageId: ts, channelId, threadId: threadId ?? ts };
+    const comment = `${caption(d)}\n${privateImageNote(d.target.channelId, refused.reason)}`;
+    const file = await uploadImage(this.client, { channelId: dm, filename: names.private, bytes: d.image.bytes, ...texts(d), comment });
+    return { ...posted(file, dm, undefined, d.jobId), via: 'private' };
   }
 
   /**
-   * This bot's upload named `filename` since `since` (epoch ms), if there is one: files.list filtered to the bot's own
-   * uploads (by user, not by channel: an upload Slack has not finished sharing is in no channel yet), newest first.
+   * The record is saved and the in-flight slot released: marks the status message and adds the 🔄 (only now, so a
+   * reaction never arrives before the record that makes it work). An upload whose message ts was unknown at delivery
+   * is looked up here; its record is then saved under that ts too. Nothing here throws for a status message that
+   * cannot be edited: it is often in the very channel that refused the image.
    */
-  private async findUpload(filename: string, since: number): Promise<FileWithShares | undefined> {
-    this.botUserId ??= this.client.auth.test().then((r) => {
-      if (typeof r.user_id !== 'string') throw new Error('auth.test did not name the bot user');
-      return r.user_id;
-    });
-    const user = await this.botUserId.catch((err: unknown) => {
-      this.botUserId = undefined;
-      throw err;
-    });
-    const list = await this.client.files.list({ user, ts_from: String(Math.floor(since / 1000) - 60), types: 'images', count: 100 });
-    return (list.files as Array<FileWithShares & { name?: string }> | undefined)?.find((f) => f.name === filename);
-  }
-
   async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
-    if (!message.messageId.startsWith('file:')) {
-      // A missing 🔄 costs only the affordance (a person's own 🔄 still rerolls); the status must still say done.
-      await this.client.reactions.add({ channel: message.channelId, timestamp: message.messageId, name: REROLL_REACTION }).catch((err: unknown) => {
-        if (slackError(err) !== 'already_reacted') this.logger.warn({ err, jobId: d.jobId }, 'could not add the 🔄 reaction to the image');
-      });
+    const status = this.updateStatus(d.target, d.requester, d.request, d.rerollOf !== undefined, message.via ?? 'done').catch((err: unknown) =>
+      this.logger.warn({ err, jobId: d.jobId }, 'could not update the status message'),
+    );
+    if (message.via === 'kept') return status;
+    let ts: string | undefined = message.messageId;
+    if (ts.startsWith('job:')) return status;
+    if (ts.startsWith('file:')) {
+      await status;
+      ts = await this.findTs(message, d.jobId);
+      if (ts === undefined) return;
     }
-    await this.updateStatus(d.target, d.requester, d.request, d.rerollOf !== undefined, 'done');
+    // A missing 🔄 costs only the affordance (a person's own 🔄 still rerolls).
+    const react = this.client.reactions.add({ channel: message.channelId, timestamp: ts, name: REROLL_REACTION }).catch((err: unknown) => {
+      if (slackError(err) !== 'already_reacted') this.logger.warn({ err, jobId: d.jobId }, 'could not add the 🔄 reaction to the image');
+    });
+    await Promise.all([status, react]);
   }
 
   async notifyFailure(job: { jobId: string; requester: Requester; target: DeliveryTarget; request: FluxRequest }, error: FluxError): Promise<void> {
@@ -128,44 +113,92 @@ export class SlackDelivery implements DeliveryPort {
     );
   }
 
-  private async updateStatus(target: DeliveryTarget, requester: Requester, request: FluxRequest, reroll: boolean, kind: 'done' | 'failed'): Promise<void> {
+  private async updateStatus(target: DeliveryTarget, requester: Requester, request: FluxRequest, reroll: boolean, kind: 'done' | 'failed' | 'private' | 'kept'): Promise<void> {
     if (!target.statusMessageId) return;
-    await this.client.chat.update({
-      channel: target.channelId,
-      ts: target.statusMessageId,
-      text: statusText(statusHeader(requester.userId, request.prompt, reroll), { kind }),
-    });
+    const header = statusHeader(requester.userId, request.prompt, reroll);
+    const text = kind === 'private' ? `${header}\n${STATUS_SENT_PRIVATELY}` : kind === 'kept' ? `${header}\n${STATUS_KEPT}` : statusText(header, { kind });
+    await this.client.chat.update({ channel: target.channelId, ts: target.statusMessageId, text });
+  }
+
+  /** The message ts of an upload Slack had not shared at delivery; its record is saved under it too. */
+  private async findTs(message: DeliveredMessage, jobId: string): Promise<string | undefined> {
+    const fileId = message.messageId.slice('file:'.length);
+    const ts = await pollShares(this.client, this.polling, this.logger, { fileId, channelId: message.channelId, threadId: message.threadId, jobId });
+    if (ts === undefined) {
+      // The image is posted; only its ts is unknown, so a reaction cannot find it. Posting again would duplicate it.
+      this.logger.warn({ jobId, fileId }, 'Slack did not report where the upload was shared; reroll by reaction unavailable');
+      return undefined;
+    }
+    try {
+      await this.options.aliasRecord?.(message.messageId, ts, message.threadId ?? ts);
+    } catch (err) {
+      this.logger.warn({ err, jobId }, 'could not save the job record under the image message; reroll by reaction unavailable');
+      return undefined;
+    }
+    return ts;
   }
 
   /**
-   * Slack shares uploads asynchronously: poll files.info (bounded) until the share in our channel appears. The image
-   * is posted by then, so a failed files.info (missing_scope, file_not_found, 5xx after the client's retries) ends the
-   * polling with the ts unknown instead of failing the delivery, whose retry would post the image again.
+   * This job's earlier upload named one of `names`, if an earlier run made one. A lookup that fails must not cost
+   * the image: then it is posted (perhaps a second time) rather than lost.
    */
-  private async pollShares(fileId: string, channelId: string, threadId: string | undefined, jobId: string): Promise<string | undefined> {
-    for (let attempt = 0; attempt < this.polling.attempts; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, this.polling.delayMs(attempt)));
-      const info = await this.client.files.info({ file: fileId }).catch((err: unknown) => {
-        this.logger.warn({ err, jobId, fileId }, 'files.info failed while looking for where the upload was shared');
-        return undefined;
-      });
-      if (!info) return undefined;
-      const ts = shareTs(info.file as FileWithShares | undefined, channelId, threadId);
-      if (ts !== undefined) return ts;
+  private async findEarlier(d: DeliveryRequest, names: readonly string[]): Promise<FileWithShares | undefined> {
+    try {
+      const user = await this.botUser();
+      const earlier = await findUpload(this.client, user, names, d.redelivery?.since ?? Date.now());
+      if (earlier) this.logger.info({ jobId: d.jobId, fileId: earlier.id }, 'image already posted by an earlier run of this job; not posting again');
+      return earlier;
+    } catch (err) {
+      this.logger.warn({ err, jobId: d.jobId }, 'could not look for an earlier upload of this job; posting it');
+      return undefined;
     }
-    return undefined;
+  }
+
+  private async botUser(): Promise<string> {
+    this.botUserId ??= this.client.auth.test().then((r) => {
+      if (typeof r.user_id !== 'string') throw new Error('auth.test did not name the bot user');
+      return r.user_id;
+    });
+    return this.botUserId.catch((err: unknown) => {
+      this.botUserId = undefined;
+      throw err;
+    });
   }
 }
 
-/** The ts of the message that carries the file in `channelId` (in the thread, when there is one). */
-export function shareTs(file: FileWithShares | undefined, channelId: string, threadId: string | undefined): string | undefined {
-  const entries = [...(file?.shares?.public?.[channelId] ?? []), ...(file?.shares?.private?.[channelId] ?? [])];
-  const match = entries.find((e) => threadId === undefined || e.thread_ts === threadId) ?? entries[0];
-  return match?.ts;
+/**
+ * The job id in the name finds this job's upload again: Slack's uploads have no idempotency key (Discord's messages
+ * have a nonce), so a job run again after a crash or a failed attempt looks for its earlier upload first. The private
+ * copy has its own name, so a re-run can tell where the earlier run put the image.
+ */
+function fileNames(d: DeliveryRequest): { channel: string; private: string } {
+  const base = `flux-${d.image.seed}-${d.jobId}`;
+  return { channel: `${base}.${d.image.format}`, private: `${base}-dm.${d.image.format}` };
 }
 
-/** The Slack error code of a Web API platform error (`already_reacted`, `not_in_channel`, …). */
-export function slackError(err: unknown): string | undefined {
-  const data = (err as { data?: { error?: unknown } } | undefined)?.data;
-  return typeof data?.error === 'string' ? data.error : undefined;
+/** Title and alt text, cut on whole characters: half an emoji makes the Web API client throw "URI malformed". */
+function texts(d: DeliveryRequest): { title: string; altText: string } {
+  return { title: cutGraphemes(d.request.prompt, 250), altText: cutGraphemes(d.request.prompt, 1000) };
+}
+
+function caption(d: DeliveryRequest): string {
+  return imageCaption({
+    prompt: d.request.prompt,
+    model: d.model,
+    seed: d.image.seed,
+    width: d.image.width,
+    height: d.image.height,
+    generationMs: d.generationMs,
+    userId: d.requester.userId,
+    provider: d.image.provider,
+    reroll: d.rerollOf !== undefined,
+  });
+}
+
+/** The posted image: its message ts when Slack already reports the share, else `file:<id>` (afterRecorded finds the ts). */
+function posted(file: FileWithShares | undefined, channelId: string, threadId: string | undefined, jobId: string): DeliveredMessage {
+  const ts = shareTs(file, channelId, threadId);
+  // No file id at all (an odd answer): nothing to look the ts up by.
+  if (ts === undefined) return { platform: 'slack', messageId: file?.id ? `file:${file.id}` : `job:${jobId}`, channelId, threadId };
+  return { platform: 'slack', messageId: ts, channelId, threadId: threadId ?? ts };
 }

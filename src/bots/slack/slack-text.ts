@@ -1,6 +1,7 @@
 import type { CommandOption } from '../../commands/definition.js';
 import type { TimeFormatter } from '../../commands/replies.js';
 import { MODELS, isModelId } from '../../core/models.js';
+import { truncate } from '../../core/text.js';
 import type { StatusState } from '../shared/status-tracker.js';
 
 /**
@@ -18,10 +19,6 @@ export const slackTime: TimeFormatter = (ms) => {
 /** Escapes text for mrkdwn so a prompt can never ping `<!channel>` or forge a link. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** What a `key:value` option accepts, for error messages and help. */
@@ -66,7 +63,7 @@ export const ADMIN_USAGE_PREFIX = 'Usage: `/flux-admin <subcommand> [<@member>|s
 
 /** The first line of a status message: who asked for what. */
 export function statusHeader(userId: string, prompt: string, reroll: boolean): string {
-  return `${reroll ? ':arrows_counterclockwise:' : ':frame_with_picture:'} <@${userId}>${reroll ? ' rerolled' : ''}: _${escapeMrkdwn(shorten(prompt, 200))}_`;
+  return `${reroll ? ':arrows_counterclockwise:' : ':frame_with_picture:'} <@${userId}>${reroll ? ' rerolled' : ''}: _${escapeMrkdwn(truncate(prompt, 200))}_`;
 }
 
 /** A status line in mrkdwn. */
@@ -112,7 +109,7 @@ export function imageCaption(d: {
   const model = isModelId(d.model) ? MODELS[d.model].label : d.model;
   const seconds = (d.generationMs / 1000).toFixed(1);
   const lines = [
-    `*${escapeMrkdwn(shorten(d.prompt, 2500))}*`,
+    `*${escapeMrkdwn(truncate(d.prompt, 2500))}*`,
     `${model} · seed ${d.seed} · ${d.width}×${d.height} · ${seconds} s · ${d.reroll ? 'rerolled' : 'requested'} by <@${d.userId}>`,
   ];
   // The preview provider draws placeholders offline; they must never pass for FLUX output.
@@ -122,4 +119,37 @@ export function imageCaption(d: {
 
 export function failureText(userId: string, reason: string): string {
   return `<@${userId}> no image this time: ${escapeMrkdwn(reason)}`;
+}
+
+/** Why an image came by direct message: the line added under its caption. */
+export function privateImageNote(channelId: string, reason: string): string {
+  const why =
+    reason === 'is_archived'
+      ? `<#${channelId}> is archived`
+      : reason === 'not_in_channel'
+        ? `I am no longer a member of <#${channelId}>`
+        : reason === 'channel_not_found'
+          ? 'the channel you asked in no longer exists'
+          : `<#${channelId}> would not take it`;
+  return `_You get this image here because ${why}._`;
+}
+
+/** Final status lines when the image did not go into the thread (the status message may be unreachable too). */
+export const STATUS_SENT_PRIVATELY = ':envelope_with_arrow: The image could not be posted here, so it was sent to you in a direct message.';
+export const STATUS_KEPT = ':inbox_tray: The image could not be posted here or sent to you, so it is kept for you: use `/flux-history` to get it.';
+
+/** `/flux-history`: where the kept images went, added under the shared history text. */
+export function keptHandedOverText(count: number): string {
+  return `I sent ${count === 1 ? 'the kept image' : `the ${count} kept images`} to our direct messages (fluxbot → Messages).`;
+}
+export const KEPT_NOT_HANDED_OVER_TEXT = 'I could not send the kept images to you in a direct message right now; please try `/flux-history` again later.';
+/** The comment a kept image carries when `/flux-history` hands it over. */
+export const KEPT_IMAGE_COMMENT = 'An image kept for you (the channel you asked in could not take it).';
+
+/** Where a posted image is, for `/flux-history`: the channel, and a link to the message when its ts is known. */
+export function imageLocation(record: { channelId: string; messageId: string; threadId?: string | undefined }): string {
+  const channel = `<#${record.channelId}>`;
+  if (!/^\d+\.\d+$/.test(record.messageId)) return `posted in ${channel}`;
+  const thread = record.threadId && record.threadId !== record.messageId ? `?thread_ts=${record.threadId}&cid=${record.channelId}` : '';
+  return `posted in ${channel} (<https://slack.com/archives/${record.channelId}/p${record.messageId.replace('.', '')}${thread}|open>)`;
 }

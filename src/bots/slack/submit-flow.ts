@@ -9,7 +9,7 @@ import type { DeliveryTarget, Requester } from '../../core/ports.js';
 import type { SubmitResult } from '../../core/queue/generation-service.js';
 import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
 import type { SlackFileRef } from './flux-text.js';
-import { slackFileDataUri } from './image-prompt.js';
+import { slackFileImage } from './image-prompt.js';
 import { userTextFor } from './slack-errors.js';
 import { slackTime, statusHeader, statusText, USAGE } from './slack-text.js';
 import type { StatusTracker } from '../shared/status-tracker.js';
@@ -59,7 +59,7 @@ export function validateRequest(input: Record<string, unknown>, slackFile: Slack
 }
 
 /**
- * After the ack: fetch a Slack-file image prompt, submit (posting the status message that anchors the thread once
+ * After the ack: fetch and store a Slack-file image prompt, submit (posting the status message that anchors the thread once
  * admitted, before the job is enqueued, since a fast worker may deliver within milliseconds), and show the outcome.
  */
 export async function submitRequest(svc: SlackServices, call: SubmitCall, request: FluxRequest, slackFile?: SlackFileRef): Promise<void> {
@@ -68,7 +68,9 @@ export async function submitRequest(svc: SlackServices, call: SubmitCall, reques
     try {
       const deps = { client: call.client, botToken: svc.botToken, trustedHosts: svc.trustedFileHosts };
       const viewer = { userId: call.requester.userId, channelId: call.channelId };
-      request = { ...request, image_prompt: await slackFileDataUri(deps, slackFile.fileId, viewer) };
+      const image = await slackFileImage(deps, slackFile.fileId, viewer);
+      // Stored once with a short expiry; the job, its record and rerolls carry only the reference.
+      request = { ...request, image_prompt: await svc.core.inputs.put(image.bytes, image.contentType) };
     } catch (err) {
       log.info({ err }, 'image prompt file refused');
       await call.reply(userTextFor(err));

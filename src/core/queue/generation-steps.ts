@@ -99,6 +99,16 @@ async function runJob(
 }
 
 /**
+ * The target as a record keeps it for 30 days: without a platform's short-lived interaction token (dead after 15
+ * minutes anyway, and a credential while it lives).
+ */
+function withoutToken(target: GenerationJobData['target']): GenerationJobData['target'] {
+  if (!target.extra?.interactionToken) return target;
+  const { interactionToken: _token, ...extra } = target.extra;
+  return { ...target, extra };
+}
+
+/**
  * A job that failed for good (an unexpected error outlasted its attempts) after its image existed: the image is paid
  * for, so it is kept for the person and charged (as a delivery that found no channel), never refunded.
  */
@@ -123,9 +133,9 @@ async function endUnreserved(deps: StepDeps, ctx: Ctx): Promise<never> {
 }
 
 /**
- * Where the image goes when posting it where it was asked for failed. A refusal for good (no access, archived, gone)
- * sends it to the person privately; when even that is refused, or a fault outlasted the job's last delivery attempt,
- * the image is kept for the person to fetch (`/flux-history`). Either way it is charged: a member who removes the bot
+ * Where the image goes when posting it where it was asked for failed. A refusal for good (no access, archived, gone),
+ * or a fault that outlasted the job's last delivery attempt, sends it to the person privately; when even that fails
+ * for good (or on the last attempt), the image is kept for the person to fetch (`/flux-history`). Either way it is charged: a member who removes the bot
  * from their thread gets their image, not a refund. A fault that may pass, with attempts left, is retried.
  */
 async function deliverElsewhere(delivery: DeliveryPort, request: DeliveryRequest, err: unknown, lastAttempt: boolean, ctx: Ctx): Promise<DeliveredMessage> {
@@ -133,14 +143,12 @@ async function deliverElsewhere(delivery: DeliveryPort, request: DeliveryRequest
     ctx.log.warn({ err: why }, 'the image could not be delivered anywhere; kept for the person to fetch');
     return { platform: request.target.platform, messageId: `kept:${request.jobId}`, channelId: request.target.channelId, via: 'kept' };
   };
-  if (!(err instanceof DeliveryRefused)) {
-    if (lastAttempt) return keep(err);
-    throw err;
-  }
-  ctx.log.info({ reason: err.reason }, 'the channel refused the image; delivering it privately');
+  if (!(err instanceof DeliveryRefused) && !lastAttempt) throw err;
+  ctx.log.info({ reason: err instanceof DeliveryRefused ? err.reason : 'delivery kept failing' }, 'the image could not be posted where asked; delivering it privately');
   if (!delivery.deliverPrivately) return keep(err);
+  const refused = err instanceof DeliveryRefused ? err : new DeliveryRefused(request.target.platform, 'delivery kept failing', { cause: err });
   try {
-    return { ...(await delivery.deliverPrivately(request, err)), via: 'private' };
+    return { ...(await delivery.deliverPrivately(request, refused)), via: 'private' };
   } catch (privateErr) {
     if (privateErr instanceof DeliveryRefused || lastAttempt) return keep(privateErr);
     throw privateErr;
@@ -156,7 +164,7 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     jobId: data.jobId,
     request: data.request,
     requester: data.requester,
-    target: data.target,
+    target: withoutToken(data.target),
     platform: delivered.platform,
     messageId: delivered.messageId,
     channelId: delivered.channelId,
@@ -220,7 +228,9 @@ async function generate(
   const webhookUrl = deps.webhookUrl?.(data.jobId, provider.name);
   const completion = webhookUrl ? deps.completion?.(data.jobId, provider.name) : undefined;
   const call = async () => {
-    const image = await provider.generate(data.request, {
+    // A stored image prompt (a reference in the job) is put back right before the provider call, never into the job.
+    const request = deps.inputs ? await deps.inputs.resolve(data.request) : data.request;
+    const image = await provider.generate(request, {
       ...(signal ? { signal } : {}),
       ...(resume ? { resume } : {}),
       ...(lookup ? { lookup } : {}),

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { InputImageStore } from '../images/input-store.js';
 import type { ImageStash } from '../jobs/image-stash.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import type { PipelineMetrics } from '../metrics.js';
@@ -25,6 +26,8 @@ export interface StepDeps {
   quotas: AdmissionGate;
   records: JobRecordStore;
   stash: ImageStash;
+  /** Puts stored image prompts (requests carry only their reference) back into the request for the provider. */
+  inputs?: Pick<InputImageStore, 'resolve'>;
   logger: Logger;
   limiter?: ProviderLimiter;
   limits?: Partial<Record<string, ProviderLimit>>;

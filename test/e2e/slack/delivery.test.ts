@@ -5,6 +5,11 @@ import { makeImage } from '../../fakes/fake-server.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import { CHANNEL, MEMBER, MODES, SlackHarness } from './harness.js';
 
+/** Resolves once `count` jobs completed (their last step, afterRecorded, included). */
+async function jobsEnded(harness: SlackHarness, count: number): Promise<void> {
+  await expect.poll(async () => (await harness.core.queue.getJobCounts('completed')).completed, { timeout: 10_000 }).toBe(count);
+}
+
 let h: SlackHarness | undefined;
 afterEach(async () => {
   await h?.stop();
@@ -35,6 +40,8 @@ describe('delivery edge cases', () => {
 
     await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill' });
     const status = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.text.includes('Done')), 10_000, 'the status marked done');
+    // The status is marked done as soon as the image is posted; the look for its message ts comes after.
+    await jobsEnded(h, 1);
 
     expect(fake.callsTo('files.info')).toHaveLength(5);
     expect(h.images()).toHaveLength(1);
@@ -85,6 +92,7 @@ describe('delivery edge cases', () => {
 
     await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a windmill seed:8' });
     const done = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.thread_ts === undefined && m.text.includes('Done')), 10_000, 'the status marked done');
+    await jobsEnded(h, 1);
 
     expect(fake.callsTo('files.info').map((c) => c.response)).toEqual([{ ok: false, error }]);
     expect(fake.callsTo('files.completeUploadExternal')).toHaveLength(1);
@@ -110,6 +118,7 @@ describe('delivery edge cases', () => {
     await h.core.createWorker({ providers: [new PreviewProvider()], deliveries: { slack: h.adapter.delivery } }).start();
 
     const done = await fake.until(() => fake.messagesIn(CHANNEL).find((m) => m.thread_ts === undefined && m.text.includes('Done')), 10_000, 'the status marked done');
+    await jobsEnded(h, 1);
 
     expect(fake.callsTo('reactions.add').map((c) => c.response)).toEqual([{ ok: false, error }]);
     expect(h.images(done.ts)).toHaveLength(1);
@@ -160,7 +169,9 @@ describe('delivery edge cases', () => {
 
     await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: `a cat image_prompt:${good.url_private}` });
     const [image] = await h.delivered(1);
-    expect((await h.core.records.find('slack', image?.ts ?? ''))?.request.image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    // The record holds a short reference to the stored bytes (see image-prompt-store.test.ts).
+    const record = await h.core.records.find('slack', image?.ts ?? '');
+    expect((await h.core.inputs.resolve(record!.request)).image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
     expect(await h.usedToday(MEMBER)).toBe(1);
   });
 
@@ -184,7 +195,8 @@ describe('delivery edge cases', () => {
 
     await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: `a cat image_prompt:${sharedHere.id}` });
     const [image] = await h.delivered(1);
-    expect((await h.core.records.find('slack', image?.ts ?? ''))?.request.image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    const record = await h.core.records.find('slack', image?.ts ?? '');
+    expect((await h.core.inputs.resolve(record!.request)).image_prompt).toBe(`data:image/png;base64,${png.toString('base64')}`);
   });
 
   it('keeps working after a command that fails (the bot is not in the channel)', async () => {

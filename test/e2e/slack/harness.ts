@@ -1,6 +1,6 @@
 import { SlackAdapter, type SlackAdapterOptions } from '../../../src/bots/slack/slack-adapter.js';
 import { loadConfig } from '../../../src/config.js';
-import type { FluxbotCore } from '../../../src/core/core.js';
+import type { CoreOptions, FluxbotCore } from '../../../src/core/core.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
 import type { ImageProvider } from '../../../src/core/providers/provider.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
@@ -30,6 +30,8 @@ export interface HarnessOptions {
   adapter?: SlackAdapterOptions;
   /** Start no worker: jobs stay in the queue (for refusal tests that count the queue). */
   worker?: boolean;
+  /** More core options (e.g. `inputImageTtlSeconds`). */
+  core?: Partial<CoreOptions>;
 }
 
 /**
@@ -47,6 +49,7 @@ export class SlackHarness {
   static async start(mode: SlackMode, options: HarnessOptions = {}): Promise<SlackHarness> {
     const fake = await FakeSlack.start({ users: USERS, channels: [{ id: CHANNEL, name: 'general' }] });
     const core = await makeCore({
+      ...options.core,
       quotas: { dailyPerUser: 100, concurrentPerUser: 20, dailyPerGuild: 1000, concurrentPerGuild: 100, ...options.quotas },
     });
     const config = loadConfig({
@@ -97,6 +100,21 @@ export class SlackHarness {
   async usedToday(userId: string): Promise<number> {
     const who = { platform: 'slack' as const, guildId: this.fake.config.teamId, userId };
     return (await this.core.admin.userView(userKey(who), guildKey(who))).usedToday;
+  }
+
+  /** Images of a Slack user in flight (admitted, not yet delivered or refunded). */
+  async inFlight(userId: string): Promise<number> {
+    const who = { platform: 'slack' as const, guildId: this.fake.config.teamId, userId };
+    return (await this.core.admin.userView(userKey(who), guildKey(who))).inFlight;
+  }
+
+  /** Runs a slash command and resolves with the private answer the person got through its response_url. */
+  async privateAnswer(user: string, command: string, text = ''): Promise<string> {
+    const answer = await this.fake.slashCommand({ user, channel: CHANNEL, command, text });
+    const post = await this.fake.until(() => this.fake.responsesTo(answer.responseUrl)[0], 10_000, `the answer to ${command} ${text}`);
+    const body = post.body as { text?: unknown; response_type?: unknown };
+    if (body.response_type !== 'ephemeral') throw new Error(`${command} answered publicly: ${JSON.stringify(body)}`);
+    return String(body.text);
   }
 
   /** Jobs in the queue, in any state. */

@@ -128,6 +128,44 @@ export class SlackFakeCore {
     this.api.failNext(method, error, options);
   }
 
+  /**
+   * The next `times` calls of `method` get no answer at all (Slack hangs): the request stays open until
+   * {@link releaseHung} or {@link close}. `'upload'` hangs the next POSTs of file bytes to an upload URL instead. With
+   * `processed` the method still runs (its effects stay).
+   */
+  hangNext(method: string, options: { times?: number; processed?: boolean } = {}): void {
+    if (method === 'upload') this.fileStore.hangUploads += options.times ?? 1;
+    else this.api.hangNext(method, options);
+  }
+
+  /** Ends the hung requests, Web API and uploads (their clients see the connection drop). */
+  releaseHung(): void {
+    this.api.releaseHung();
+    for (const res of this.fileStore.hungUploads) res.destroy();
+    this.fileStore.hungUploads.clear();
+  }
+
+  /**
+   * From now on the conversation refuses the bot with `error` (`is_archived`, `not_in_channel`, `channel_not_found`,
+   * …) on chat.postMessage, chat.update, chat.postEphemeral, reactions.add and files.completeUploadExternal, as
+   * Slack answers once a channel is archived or the bot removed; `false` lifts it.
+   */
+  refuseChannel(channel: string, error: string | false): void {
+    if (error === false) this.workspace.refusals.delete(channel);
+    else this.workspace.refusals.set(channel, error);
+  }
+
+  /** conversations.open with `user` answers `error` (`user_disabled`, `cannot_dm_bot`, …); `false` lifts it. */
+  refuseDirectMessages(user: string, error: string | false): void {
+    if (error === false) this.workspace.dmRefusals.delete(user);
+    else this.workspace.dmRefusals.set(user, error);
+  }
+
+  /** The id of the bot's direct message with `user` (what conversations.open answers). */
+  dmChannel(user: string): string {
+    return this.workspace.dmChannelOf(user);
+  }
+
   /** Turns on (or off with `false`) Slack's asynchronous file sharing; see {@link MissingShares}. */
   setMissingShares(policy: MissingShares | false): void {
     this.fileStore.missingShares = policy === false ? undefined : policy;

@@ -13,6 +13,7 @@ export function chatMethods(openSocketUrl: () => string): Record<string, MethodS
     'reactions.add': { token: 'bot', handle: addReaction },
     'users.info': { token: 'bot', handle: usersInfo },
     'conversations.info': { token: 'bot', handle: conversationsInfo },
+    'conversations.open': { token: 'bot', handle: conversationsOpen },
     'apps.connections.open': { token: 'app', handle: () => ({ ok: true, url: openSocketUrl() }) },
   };
 }
@@ -59,6 +60,8 @@ function content(args: Record<string, unknown>): { text: string; blocks?: unknow
 function postMessage(ctx: ApiContext): ApiResult {
   const channel = str(ctx.args, 'channel');
   if (!channel) return fail('channel_not_found');
+  const refused = ctx.ws.refusal(channel);
+  if (refused) return fail(refused);
   const body = content(ctx.args);
   if ('error' in body) return fail(body.error);
   const threadTs = str(ctx.args, 'thread_ts');
@@ -79,6 +82,8 @@ function postMessage(ctx: ApiContext): ApiResult {
 function update(ctx: ApiContext): ApiResult {
   const channel = str(ctx.args, 'channel');
   const ts = str(ctx.args, 'ts');
+  const refused = ctx.ws.refusal(channel);
+  if (refused) return fail(refused);
   const message = channel && ts ? ctx.ws.findMessage(channel, ts) : undefined;
   if (!message) return fail('message_not_found');
   if (message.user !== ctx.config.botUserId) return fail('cant_update_message');
@@ -107,6 +112,8 @@ function postEphemeral(ctx: ApiContext): ApiResult {
   const channel = str(ctx.args, 'channel');
   const user = str(ctx.args, 'user');
   if (!channel) return fail('channel_not_found');
+  const refused = ctx.ws.refusal(channel);
+  if (refused) return fail(refused);
   if (!user || !ctx.ws.users.has(user)) return fail('user_not_in_channel');
   const body = content(ctx.args);
   if ('error' in body) return fail(body.error);
@@ -129,6 +136,8 @@ function addReaction(ctx: ApiContext): ApiResult {
   const ts = str(ctx.args, 'timestamp');
   const name = str(ctx.args, 'name');
   if (!name || name.includes(':') || name.includes(' ')) return fail('invalid_name');
+  const refused = ctx.ws.refusal(channel);
+  if (refused) return fail(refused);
   const message = channel && ts ? ctx.ws.findMessage(channel, ts) : undefined;
   if (!message) return fail('message_not_found');
   const user = ctx.config.botUserId;
@@ -150,4 +159,22 @@ function conversationsInfo(ctx: ApiContext): ApiResult {
   const channel = id ? ctx.ws.channels.get(id) : undefined;
   if (!channel) return fail('channel_not_found');
   return { ok: true, channel: ctx.ws.channelObject(channel) };
+}
+
+/**
+ * conversations.open with one user: the bot's direct message with them (the same id every time). `dmRefusals` makes it
+ * answer an error, as Slack does for a deactivated user (`user_disabled`) or one the bot may not message.
+ */
+function conversationsOpen(ctx: ApiContext): ApiResult {
+  const users = str(ctx.args, 'users')?.split(',').filter(Boolean) ?? [];
+  if (users.length === 0) return fail(str(ctx.args, 'channel') ? 'method_not_supported_for_channel_type' : 'users_list_not_supplied');
+  if (users.length > 1) return fail('not_implemented_in_fake: group DMs');
+  const user = users[0]!;
+  if (!ctx.ws.users.has(user)) return fail('user_not_found');
+  const refused = ctx.ws.dmRefusals.get(user);
+  if (refused) return fail(refused);
+  const id = ctx.ws.dmChannelOf(user);
+  const existed = ctx.ws.channels.has(id);
+  ctx.ws.ensureChannel(id, user.toLowerCase());
+  return { ok: true, ...(existed ? { already_open: true } : {}), channel: { id } };
 }

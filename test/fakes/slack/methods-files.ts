@@ -45,6 +45,10 @@ const MIME_BY_EXTENSION: Record<string, string> = {
 export class FileStore {
   /** See {@link MissingShares}; `undefined` = shares are in the completion answer at once. */
   missingShares: MissingShares | undefined;
+  /** Upload POSTs still to leave unanswered (see SlackFakeCore.hangNext with `'upload'`). */
+  hangUploads = 0;
+  /** The upload POSTs left unanswered so far. */
+  readonly hungUploads = new Set<ServerResponse>();
   private readonly uploads = new Map<string, PendingUpload>();
   private readonly pendingShares = new Map<string, PendingShare>();
 
@@ -74,6 +78,13 @@ export class FileStore {
   async handleUpload(call: RecordedCall, res: ServerResponse): Promise<void> {
     const upload = this.uploads.get(call.path.slice('/upload/v1/'.length));
     if (!upload) return void sendJson(res, 404, { error: 'fake: unknown upload url' });
+    if (this.hangUploads > 0) {
+      // Slack's file host never answers: the bytes are not taken, the socket is left open until the fake closes.
+      this.hangUploads -= 1;
+      this.hungUploads.add(res);
+      res.on('close', () => this.hungUploads.delete(res));
+      return;
+    }
     const contentType = String(call.headers['content-type'] ?? '');
     if (contentType.startsWith('multipart/form-data')) {
       const form = await new Request('http://fake', { method: 'POST', headers: { 'content-type': contentType }, body: call.rawBody }).formData();
@@ -115,6 +126,10 @@ export class FileStore {
   private complete(ctx: ApiContext): ApiResult {
     const { files } = ctx.args;
     if (!Array.isArray(files) || files.length === 0) return fail('invalid_arguments');
+    const channel = str(ctx.args, 'channel_id') ?? str(ctx.args, 'channels')?.split(',')[0];
+    // A conversation that refuses the bot refuses the share; the upload is left unfinished (no file is created).
+    const refused = this.ws.refusal(channel);
+    if (refused) return fail(refused);
     const uploads: Array<{ upload: PendingUpload; bytes: Buffer; title: string }> = [];
     for (const item of files as Array<{ id?: unknown; title?: unknown }>) {
       const upload = [...this.uploads.values()].find((u) => u.fileId === item.id);
@@ -125,7 +140,6 @@ export class FileStore {
       for (const [key, value] of this.uploads) if (value === upload) this.uploads.delete(key);
       return this.createFile(upload.fileId, bytes, upload.filename, title, ctx.config.botUserId);
     });
-    const channel = str(ctx.args, 'channel_id') ?? str(ctx.args, 'channels')?.split(',')[0];
     if (channel) this.share(ctx, created, channel, str(ctx.args, 'thread_ts'), str(ctx.args, 'initial_comment') ?? '');
     return { ok: true, files: created.map((f) => structuredClone(f)) };
   }
@@ -151,7 +165,8 @@ export class FileStore {
   /**
    * files.list: the workspace's files, newest first, filtered like Slack's by `user` (who uploaded), `channel` (shared
    * there: an upload whose share is still pending is in no channel yet), `ts_from`/`ts_to` (created, unix seconds) and
-   * `types` (`images` or `all`); paged by `count` (default 100, at most 1000) and `page`.
+   * `types` (`images` or `all`); paged by `count` (default 100, at most 1000) and `page` (`paging` says how many pages).
+   * Like Slack, it serves at most page 100: past it, page 1 with the warning `max_page_limit`.
    */
   private list(ctx: ApiContext): ApiResult {
     const user = str(ctx.args, 'user');
@@ -160,17 +175,21 @@ export class FileStore {
     const to = Number(str(ctx.args, 'ts_to') ?? Number.MAX_SAFE_INTEGER);
     const types = (str(ctx.args, 'types') ?? 'all').split(',');
     const count = Math.min(1000, Number(str(ctx.args, 'count') ?? 100));
-    const page = Number(str(ctx.args, 'page') ?? 1);
+    const asked = Number(str(ctx.args, 'page') ?? 1);
+    const page = asked > 100 ? 1 : asked;
     if (![from, to, count, page].every(Number.isFinite) || count < 1 || page < 1) return fail('invalid_arguments');
     if (types.some((t) => t !== 'all' && t !== 'images')) return fail('invalid_types');
+    // Newest first; files created in the same second keep Slack's order too (the later upload first).
     const matching = [...this.ws.files.values()]
+      .reverse()
       .filter((f) => user === undefined || f.user === user)
       .filter((f) => channel === undefined || [...f.channels, ...f.groups, ...f.ims].includes(channel))
       .filter((f) => f.created >= from && f.created <= to)
       .filter((f) => types.includes('all') || f.mimetype.startsWith('image/'))
       .sort((a, b) => b.created - a.created);
     const files = matching.slice((page - 1) * count, page * count).map((f) => structuredClone(f));
-    return { ok: true, files, paging: { count, total: matching.length, page, pages: Math.max(1, Math.ceil(matching.length / count)) } };
+    const paging = { count, total: matching.length, page, pages: Math.max(1, Math.ceil(matching.length / count)) };
+    return { ok: true, files, paging, ...(asked > 100 ? { warning: 'max_page_limit' } : {}) };
   }
 
   /** Posts the message carrying the files and records where they were shared (now, or later if shares are "missing"). */

@@ -40,6 +40,8 @@ interface Fault {
   retryAfterSec?: number;
   /** The method runs (its effects stay) and only its answer is the error. */
   processed?: boolean;
+  /** No answer at all: the request is left open (see {@link WebApi.hangNext}). */
+  hang?: boolean;
 }
 
 /** Arguments the WebClient sends as JSON strings; the fake decodes them so tests see objects. */
@@ -62,6 +64,8 @@ export class WebApi {
   readonly calls: WebApiCall[] = [];
   readonly unknownMethods: string[] = [];
   private readonly faults = new Map<string, Fault[]>();
+  /** Requests left unanswered by {@link hangNext}. */
+  private readonly hung = new Set<ServerResponse>();
 
   constructor(
     private readonly methods: Record<string, MethodSpec>,
@@ -83,13 +87,34 @@ export class WebApi {
     this.queueFault(method, { status: options.status ?? 200, error, ...(options.processed ? { processed: true } : {}) }, options.times ?? 1);
   }
 
+  /**
+   * The next `times` calls of `method` get no answer at all, as when Slack hangs: the request stays open until
+   * {@link releaseHung} or the fake closes. They are recorded with status 0. With `processed` the method still runs.
+   */
+  hangNext(method: string, options: { times?: number; processed?: boolean } = {}): void {
+    this.queueFault(method, { status: 0, error: 'fake_no_answer', hang: true, ...(options.processed ? { processed: true } : {}) }, options.times ?? 1);
+  }
+
+  /** Drops the connections of the hung requests (the client sees a socket hang up). */
+  releaseHung(): void {
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
+  }
+
   async handle(method: string, call: RecordedCall, res: ServerResponse): Promise<void> {
     const args = await decodeArgs(call);
-    const token = bearer(call.headers.authorization) ?? str(args, 'token');
-    delete args.token;
-    const { status, response, headers } = await this.answer(method, args, token);
-    this.calls.push({ method, args, token, status, response, at: Date.now() });
+    const token = bearer(call.headers.authorization) ?? str(args ?? {}, 'token');
+    if (args) delete args.token;
+    const { status, response, headers, hang } = args
+      ? await this.answer(method, args, token)
+      : { status: 200, response: fail('invalid_form_data'), headers: {}, hang: false };
+    this.calls.push({ method, args: args ?? {}, token, status, response, at: Date.now() });
     this.onRecord();
+    if (hang) {
+      this.hung.add(res);
+      res.on('close', () => this.hung.delete(res));
+      return;
+    }
     sendJson(res, status, response, headers);
   }
 
@@ -97,7 +122,7 @@ export class WebApi {
     method: string,
     args: Record<string, unknown>,
     token: string | undefined,
-  ): Promise<{ status: number; response: ApiResult; headers: Record<string, string> }> {
+  ): Promise<{ status: number; response: ApiResult; headers: Record<string, string>; hang?: boolean }> {
     const spec = this.methods[method];
     if (!spec) {
       this.unknownMethods.push(method);
@@ -106,7 +131,14 @@ export class WebApi {
     }
     const authError = this.checkToken(spec, token);
     if (authError) return { status: 200, response: fail(authError), headers: {} };
+    // Text with half a surrogate pair (an emoji cut in two) is not valid UTF-16: the WebClient throws "URI malformed"
+    // on such a form field itself; one nested in a JSON argument (a file's title) reaches Slack, which refuses it.
+    if (!wellFormed(args)) return { status: 200, response: fail('invalid_arguments', { detail: 'fake: text with half a surrogate pair' }), headers: {} };
     const fault = this.faults.get(method)?.shift();
+    if (fault?.hang) {
+      if (fault.processed) await spec.handle({ ...this.context(), args });
+      return { status: 0, response: fail(fault.error), headers: {}, hang: true };
+    }
     if (fault) {
       if (fault.processed) await spec.handle({ ...this.context(), args });
       const headers: Record<string, string> = fault.retryAfterSec === undefined ? {} : { 'retry-after': String(fault.retryAfterSec) };
@@ -136,8 +168,37 @@ function bearer(header: string | string[] | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Form, JSON or multipart body → plain object, with JSON-string object arguments parsed. */
-async function decodeArgs(call: RecordedCall): Promise<Record<string, unknown>> {
+/** Half a surrogate pair anywhere in a (decoded) argument. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return !LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.every(wellFormed);
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) return Object.entries(value).every(([k, v]) => wellFormed(k) && wellFormed(v));
+  return true;
+}
+
+/**
+ * A form body decoded strictly, as Slack reads it: a percent-escape that is not valid UTF-8 (a client that encoded half
+ * an emoji) makes the whole body invalid, instead of turning into U+FFFD as URLSearchParams would.
+ */
+function strictForm(raw: string): Record<string, unknown> | undefined {
+  const args: Record<string, unknown> = {};
+  const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+  try {
+    for (const pair of raw.split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      args[decode(eq < 0 ? pair : pair.slice(0, eq))] = eq < 0 ? '' : decode(pair.slice(eq + 1));
+    }
+  } catch {
+    return undefined;
+  }
+  return args;
+}
+
+/** Form, JSON or multipart body → plain object, with JSON-string object arguments parsed; undefined: undecodable. */
+async function decodeArgs(call: RecordedCall): Promise<Record<string, unknown> | undefined> {
   const contentType = String(call.headers['content-type'] ?? '');
   let args: Record<string, unknown> = {};
   if (contentType.startsWith('application/json')) {
@@ -146,7 +207,9 @@ async function decodeArgs(call: RecordedCall): Promise<Record<string, unknown>> 
     const form = await new Request('http://fake', { method: 'POST', headers: { 'content-type': contentType }, body: call.rawBody }).formData();
     for (const [key, value] of form) args[key] = typeof value === 'string' ? value : Buffer.from(await value.arrayBuffer());
   } else {
-    for (const [key, value] of new URLSearchParams(call.rawBody.toString('utf8'))) args[key] = value;
+    const form = strictForm(call.rawBody.toString('utf8'));
+    if (!form) return undefined;
+    args = form;
   }
   for (const key of JSON_ARGS) {
     const value = args[key];

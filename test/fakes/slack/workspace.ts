@@ -155,6 +155,14 @@ export class Workspace {
   readonly bytes = new Map<string, Buffer>();
   readonly views = new Map<string, FakeView>();
   readonly triggers = new Map<string, Trigger>();
+  /**
+   * Conversations that refuse the bot, with the error Slack answers there (`is_archived`, `not_in_channel`,
+   * `channel_not_found`, …) on chat.postMessage, chat.update, chat.postEphemeral, reactions.add and
+   * files.completeUploadExternal.
+   */
+  readonly refusals = new Map<string, string>();
+  /** People the bot cannot open a direct message with, and the error conversations.open answers. */
+  readonly dmRefusals = new Map<string, string>();
   readonly clock = new TsClock();
 
   constructor(readonly teamId: string, readonly teamDomain: string) {}
@@ -171,6 +179,16 @@ export class Workspace {
       this.channels.set(id, channel);
     }
     return channel;
+  }
+
+  /** The error a post into `channel` gets, if it refuses the bot. */
+  refusal(channel: string | undefined): string | undefined {
+    return channel === undefined ? undefined : this.refusals.get(channel);
+  }
+
+  /** The id of the direct message between the bot and `user` (one per user, as on Slack). */
+  dmChannelOf(user: string): string {
+    return `D${user.replace(/^[UW]/, '')}`;
   }
 
   isPrivate(channelId: string): boolean {
@@ -221,7 +239,7 @@ export class Workspace {
       is_group: !isIm && this.isPrivate(channel.id),
       is_im: isIm,
       is_private: this.isPrivate(channel.id),
-      is_archived: false,
+      is_archived: this.refusals.get(channel.id) === 'is_archived',
       is_member: true,
       created: 1_700_000_000,
       context_team_id: this.teamId,
