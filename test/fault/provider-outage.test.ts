@@ -31,6 +31,12 @@ afterEach(async () => {
 
 const replicateEnv = () => ({ REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: `${proxy.url}${replicate.basePath}` });
 const creates = () => proxy.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/predictions'));
+/**
+ * Looks for an earlier prediction of the job (`GET /predictions`): after a create that failed (it may have gone through)
+ * and before every later try's create. With the list down too, a try ends there rather than risk paying twice, so
+ * during a whole outage a job creates once and then only looks.
+ */
+const lookups = () => proxy.calls.filter((c) => c.method === 'GET' && /\/predictions(\?|$)/.test(c.path));
 
 async function start(env: Record<string, string>) {
   deployment = await SlackDeployment.start(env);
@@ -63,9 +69,12 @@ describe('provider outage (the Replicate fake answers 503 behind a proxy)', () =
     await submitAll(d);
     await d.delivered(JOBS);
     for (let i = 0; i < JOBS; i++) expect(d.imagesTagged(`outage-${i} `)).toHaveLength(1);
-    // Each job tried Replicate twice (RETRY_ATTEMPTS) before fal made its image.
-    expect(creates()).toHaveLength(2 * JOBS);
+    // Each job tried Replicate twice (RETRY_ATTEMPTS) before fal made its image: one create, then a look for it on each
+    // try (the list was down too, so the second try created nothing).
+    expect(creates()).toHaveLength(JOBS);
     expect(creates().every((c) => c.status === 503)).toBe(true);
+    expect(lookups()).toHaveLength(2 * JOBS);
+    expect(lookups().every((c) => c.status === 503)).toBe(true);
     expect(fal.created).toBe(JOBS);
     await expect.poll(() => usage(d), { timeout: 10_000 }).toEqual({ usedToday: JOBS, inFlight: 0 });
   });
@@ -74,8 +83,8 @@ describe('provider outage (the Replicate fake answers 503 behind a proxy)', () =
     proxy.down = true;
     const d = await start({ ...replicateEnv(), RETRY_ATTEMPTS: '10', RETRY_BASE_MS: '150' });
     await submitAll(d);
-    // Down until every job has been refused at least twice.
-    await d.slack.until(() => creates().length >= 2 * JOBS, 30_000, 'refused creates');
+    // Down until every job has been refused at least twice (its create, then its looks for an earlier prediction).
+    await d.slack.until(() => creates().length >= JOBS && lookups().length >= 2 * JOBS, 30_000, 'refused tries');
     expect(d.images()).toHaveLength(0);
     proxy.down = false;
     await d.delivered(JOBS);
@@ -90,7 +99,8 @@ describe('provider outage (the Replicate fake answers 503 behind a proxy)', () =
     const d = await start({ ...replicateEnv(), RETRY_ATTEMPTS: '3', RETRY_BASE_MS: '100' });
     await submitAll(d);
     await d.slack.until(() => d.threadTexts().filter((t) => t.includes('no image this time')).length >= JOBS, 30_000, 'failure notices');
-    expect(creates()).toHaveLength(3 * JOBS);
+    expect(creates()).toHaveLength(JOBS);
+    expect(lookups()).toHaveLength(3 * JOBS);
     expect(d.images()).toHaveLength(0);
     for (let i = 0; i < JOBS; i++) expect(d.threadTexts().filter((t) => t.startsWith(`<@U0USER${i}> no image this time`))).toHaveLength(1);
     await expect.poll(() => usage(d), { timeout: 10_000 }).toEqual({ usedToday: 0, inFlight: 0 });

@@ -16,7 +16,7 @@ export type StatusState =
 
 export interface StatusTrackerOptions<M> {
   /** Shows `state` on the status message `message` (a chat.update, a message edit). Errors are logged, not thrown. */
-  render: (message: M, state: StatusState) => Promise<unknown>;
+  render: (message: M, state: StatusState, jobId: string) => Promise<unknown>;
   /**
    * The reason a failed job gives the person (the job's recorded user message), so the final text matches what the
    * worker wrote. The feed's own failure reason is not shown: it can be a raw internal error.
@@ -86,7 +86,7 @@ export class StatusTracker<M> {
     const entry = this.tracked.get(jobId);
     if (!entry) return Promise.resolve();
     entry.chain = entry.chain
-      .then(async () => this.options.render(entry.message, typeof state === 'function' ? await state() : state))
+      .then(async () => this.options.render(entry.message, typeof state === 'function' ? await state() : state, jobId))
       .then(
         () => undefined,
         (err: unknown) => this.options.logger.warn({ err, jobId }, 'could not update the status message'),

@@ -106,7 +106,11 @@ export class SlackAdapter implements PlatformAdapter {
       logger: this.logger,
       board: this.deps.progress
         ? new StatusTracker<SlackStatus>({
-            render: (m, state) => app.client.chat.update({ channel: m.channel, ts: m.ts, text: statusText(m.header, state) }),
+            // The job says where a done image went (privately, or kept, when the channel refused it).
+            render: async (m, state, jobId) => {
+              const via = state.kind === 'done' && jobId ? (await this.deps.core.queue.getJob(jobId).catch(() => undefined))?.data.delivered?.via : undefined;
+              await app.client.chat.update({ channel: m.channel, ts: m.ts, text: statusText(m.header, state, via) });
+            },
             failureReason: async (jobId) => (await this.deps.core.queue.getJob(jobId))?.data.failure?.message,
             logger: this.logger,
           })

@@ -6,7 +6,7 @@ import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, R
 import type { FluxRequest } from '../../core/request.js';
 import { cutGraphemes } from '../../core/text.js';
 import { slackError } from './slack-errors.js';
-import { failureText, imageCaption, privateImageNote, STATUS_KEPT, STATUS_SENT_PRIVATELY, statusHeader, statusText } from './slack-text.js';
+import { failureText, imageCaption, privateImageNote, statusHeader, statusText } from './slack-text.js';
 import { DEFAULT_SHARE_POLLING, findUpload, openDirectMessage, pollShares, shareTs, uploadImage, type FileWithShares, type SharePolling } from './slack-uploads.js';
 
 export { DEFAULT_SHARE_POLLING, shareTs, type SharePolling } from './slack-uploads.js';
@@ -116,7 +116,7 @@ export class SlackDelivery implements DeliveryPort {
   private async updateStatus(target: DeliveryTarget, requester: Requester, request: FluxRequest, reroll: boolean, kind: 'done' | 'failed' | 'private' | 'kept'): Promise<void> {
     if (!target.statusMessageId) return;
     const header = statusHeader(requester.userId, request.prompt, reroll);
-    const text = kind === 'private' ? `${header}\n${STATUS_SENT_PRIVATELY}` : kind === 'kept' ? `${header}\n${STATUS_KEPT}` : statusText(header, { kind });
+    const text = kind === 'failed' ? statusText(header, { kind }) : statusText(header, { kind: 'done' }, kind === 'done' ? undefined : kind);
     await this.client.chat.update({ channel: target.channelId, ts: target.statusMessageId, text });
   }
 

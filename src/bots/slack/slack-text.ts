@@ -90,7 +90,10 @@ export function statusLine(state: StatusState): string {
 
 export type { StatusState };
 
-export function statusText(header: string, state: StatusState): string {
+export function statusText(header: string, state: StatusState, via?: 'private' | 'kept'): string {
+  // A done image the channel refused went elsewhere: say where (the worker and the bot's tracker both write this).
+  if (state.kind === 'done' && via === 'private') return `${header}\n${STATUS_SENT_PRIVATELY}`;
+  if (state.kind === 'done' && via === 'kept') return `${header}\n${STATUS_KEPT}`;
   return `${header}\n${statusLine(state)}`;
 }
 
