@@ -1,5 +1,3 @@
-import type { LookupAddress } from 'node:dns';
-import { createServer, type Server } from 'node:http';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,11 +11,11 @@ import {
   ProviderUnavailable,
   UnsupportedByProvider,
 } from '../../../src/core/errors.js';
+import { LinkHosts } from '../../helpers/link-hosts.js';
 import { LinkRefused } from '../../../src/core/images/link-refusal.js';
 import { CogProvider, newPredictionId, type CogProviderOptions } from '../../../src/core/providers/cog/cog-provider.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
 import { CogFake } from '../../fakes/cog-fake.js';
-import { FakeServer, makeImage } from '../../fakes/fake-server.js';
 
 let fake: CogFake;
 
@@ -190,38 +188,20 @@ describe('CogProvider: resume (Cog cannot be polled; an idempotent PUT joins or 
  * metadata service or any private host, and must never receive a request.
  */
 describe('CogProvider: members’ image prompt links', () => {
+  let hosts: LinkHosts;
   let png: Buffer;
-  let images: FakeServer;
-  let internal: Server;
-  let internalHits: string[] = [];
-  const dns = async (name: string): Promise<LookupAddress[]> => {
-    if (name === 'images.test') return [{ address: '127.0.0.1', family: 4 }];
-    // Names the request schema lets through (it cannot resolve) that lead into the operator's network.
-    if (name === '169.254.169.254.nip.io' || name === 'instance-data') return [{ address: '127.0.0.2', family: 4 }];
-    return [];
-  };
+  let images: LinkHosts['images'];
+  const internalHits = () => hosts.hits;
+  const dns: LinkHosts['dns'] = (name) => hosts.dns(name);
   const imagePromptGuard = { lookup: dns, trustedAddresses: ['127.0.0.1'] };
 
   beforeAll(async () => {
-    png = await makeImage(64, 48, 'png');
-    images = await new FakeServer((call, res) => {
-      if (call.path === '/cat.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png);
-      if (call.path === '/to-metadata') return void res.writeHead(302, { location: `http://169.254.169.254.nip.io:${images.port}/latest/meta-data/` }).end();
-      res.writeHead(404).end();
-    }).listen();
-    internal = createServer((req, res) => {
-      internalHits.push(req.url ?? '');
-      res.writeHead(200, { 'content-type': 'image/png' }).end(png);
-    });
-    await new Promise<void>((resolve) => internal.listen(images.port, '127.0.0.2', resolve));
+    hosts = await LinkHosts.start();
+    ({ png, images } = hosts);
   });
-  afterAll(async () => {
-    await images.close();
-    internal.closeAllConnections();
-    await new Promise<void>((resolve) => internal.close(() => resolve()));
-  });
+  afterAll(() => hosts.close());
   beforeEach(async () => {
-    internalHits = [];
+    hosts.hits.length = 0;
     await fake.close();
     fake = await CogFake.start({ model: 'flux-pro' });
   });
@@ -252,7 +232,7 @@ describe('CogProvider: members’ image prompt links', () => {
     }
     expect(fake.calls).toHaveLength(0);
     expect(fake.fetchedLinks).toEqual([]);
-    expect(internalHits).toEqual([]);
+    expect(internalHits()).toEqual([]);
   });
 
   it('with ALLOW_PRIVATE_URLS (allowPrivate) a private link is allowed, and still reaches the container only as data', async () => {
@@ -260,7 +240,7 @@ describe('CogProvider: members’ image prompt links', () => {
     const request = { ...proReq('https://example.com/x.png'), image_prompt: `http://127.0.0.2:${images.port}/private.png` };
     const image = await provider({ imagePromptGuard: { ...imagePromptGuard, allowPrivate: true } }).generate(request);
     expect(image.provider).toBe('cog');
-    expect(internalHits).toEqual(['/private.png']);
+    expect(internalHits()).toEqual(['/private.png']);
     expect((puts()[0]!.body as { input: { image_prompt: string } }).input.image_prompt).toMatch(/^data:image\/png;base64,/);
     expect(fake.fetchedLinks).toEqual([]);
   });

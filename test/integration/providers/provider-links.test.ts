@@ -1,5 +1,4 @@
-import type { LookupAddress } from 'node:dns';
-import { createServer, type Server } from 'node:http';
+import { LinkHosts } from '../../helpers/link-hosts.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FluxError } from '../../../src/core/errors.js';
 import { LinkRefused } from '../../../src/core/images/link-refusal.js';
@@ -7,7 +6,6 @@ import { withMemberLinksGuarded } from '../../../src/core/providers/operator-net
 import { createProvider, type ProviderSettings } from '../../../src/core/providers/registry.js';
 import { ReplicateProvider } from '../../../src/core/providers/replicate/replicate-provider.js';
 import { parseFluxRequest, type FluxRequest } from '../../../src/core/request.js';
-import { FakeServer, makeImage } from '../../fakes/fake-server.js';
 import { ReplicateFake } from '../../fakes/replicate-fake.js';
 
 /**
@@ -21,17 +19,11 @@ import { ReplicateFake } from '../../fakes/replicate-fake.js';
  */
 
 let fake: ReplicateFake;
+let hosts: LinkHosts;
 let png: Buffer;
-let images: FakeServer;
-let internal: Server;
-let internalHits: string[] = [];
-
-/** Names the request schema lets through but that lead into the operator's network (internal: 127.0.0.2). */
-const dns = async (name: string): Promise<LookupAddress[]> => {
-  if (name === 'images.test') return [{ address: '127.0.0.1', family: 4 }];
-  if (name === 'instance-data' || name === '169.254.169.254.nip.io') return [{ address: '127.0.0.2', family: 4 }];
-  return [];
-};
+let images: LinkHosts['images'];
+const internalHits = () => hosts.hits;
+const dns: LinkHosts['dns'] = (name) => hosts.dns(name);
 
 const PUBLIC_ORIGIN = 'http://1.1.1.1:';
 /** The provider's API at a public address, reached on the fake: only API calls are rewritten, downloads are not. */
@@ -39,24 +31,12 @@ const viaPublicAddress: typeof fetch = (url, init) => fetch(String(url).replace(
 const publicBase = () => fake.baseUrl.replace('http://127.0.0.1:', PUBLIC_ORIGIN);
 
 beforeAll(async () => {
-  png = await makeImage(40, 30, 'png');
-  images = await new FakeServer((call, res) => {
-    if (call.path === '/cat.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png);
-    res.writeHead(404).end();
-  }).listen();
-  internal = createServer((req, res) => {
-    internalHits.push(req.url ?? '');
-    res.writeHead(200, { 'content-type': 'image/png' }).end(png);
-  });
-  await new Promise<void>((resolve) => internal.listen(images.port, '127.0.0.2', resolve));
+  hosts = await LinkHosts.start(40, 30);
+  ({ png, images } = hosts);
 });
-afterAll(async () => {
-  await images.close();
-  internal.closeAllConnections();
-  await new Promise<void>((resolve) => internal.close(() => resolve()));
-});
+afterAll(() => hosts.close());
 beforeEach(async () => {
-  internalHits = [];
+  hosts.hits.length = 0;
   fake = await ReplicateFake.start();
 });
 afterEach(async () => {
@@ -154,7 +134,7 @@ describe('members’ links and providers on the operator’s network', () => {
       for (const leak of ['instance-data', 'nip.io', '169.254', String(images.port)]) expect(err.userMessage).not.toContain(leak);
     }
     expect(fake.created).toBe(0);
-    expect(internalHits).toEqual([]);
+    expect(internalHits()).toEqual([]);
   });
 
   it('a hosted provider (public address) gets the link itself: it fetches it from its own network', async () => {
