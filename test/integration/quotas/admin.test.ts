@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../../src/core/errors.js';
 import type { QuotaTarget } from '../../../src/core/quotas/types.js';
-import { keysUnder, quotaFixture, type FixtureOptions, type QuotaFixture } from './fixture.js';
+import { keysUnder, fixturePerTest, type QuotaFixture } from './fixture.js';
 
 const GUILD = 'discord:100';
 const USER = 'discord:100:7';
@@ -9,16 +9,7 @@ const ADMIN = 'discord:100:1';
 const user = { kind: 'user', key: USER } as const;
 const guild = { kind: 'guild', key: GUILD } as const;
 
-let f: QuotaFixture | undefined;
-afterEach(async () => {
-  await f?.cleanup();
-  f = undefined;
-});
-
-function setup(options: FixtureOptions = {}): QuotaFixture {
-  f = quotaFixture(options);
-  return f;
-}
+const setup = fixturePerTest();
 
 let seq = 0;
 function admit(fx: QuotaFixture, userKey = USER) {

@@ -1,24 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { refusalText, plainTime } from '../../../src/commands/replies.js';
 import { InvalidInput } from '../../../src/core/errors.js';
 import { QuotaAdmin } from '../../../src/core/quotas/quota-admin.js';
-import { DEFAULTS, quotaFixture, REDIS_URL, type FixtureOptions, type QuotaFixture } from './fixture.js';
+import { DEFAULTS, fixturePerTest, REDIS_URL, type QuotaFixture } from './fixture.js';
 
 const GUILD = 'discord:100';
 const ADMIN = 'discord:100:1';
 const guild = { kind: 'guild', key: GUILD } as const;
 
-let f: QuotaFixture | undefined;
-afterEach(async () => {
-  await f?.cleanup();
-  f = undefined;
-});
-
-function setup(options: FixtureOptions = {}): QuotaFixture {
-  f = quotaFixture(options);
-  return f;
-}
+const setup = fixturePerTest();
 
 let seq = 0;
 function admit(fx: QuotaFixture, userKey: string, guildKey = GUILD) {

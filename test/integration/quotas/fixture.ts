@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { QuotaAdmin } from '../../../src/core/quotas/quota-admin.js';
@@ -83,4 +84,16 @@ export async function keysUnder(f: QuotaFixture): Promise<string[]> {
     found.push(...keys);
   } while (cursor !== '0');
   return found.sort();
+}
+
+/**
+ * A fixture per test, cleaned up after each: call in a suite file's top level, then `setup(options)` in each test.
+ */
+export function fixturePerTest(): (options?: FixtureOptions) => QuotaFixture {
+  let current: QuotaFixture | undefined;
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  return (options = {}) => (current = quotaFixture(options));
 }

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { quotaFixture, type FixtureOptions, type QuotaFixture } from './fixture.js';
+import { describe, expect, it } from 'vitest';
+import { fixturePerTest, type QuotaFixture } from './fixture.js';
 
 const GUILD = 'discord:100';
 const USER = 'discord:100:7';
@@ -7,16 +7,7 @@ const ADMIN = 'discord:100:1';
 const user = { kind: 'user', key: USER } as const;
 const guild = { kind: 'guild', key: GUILD } as const;
 
-let f: QuotaFixture | undefined;
-afterEach(async () => {
-  await f?.cleanup();
-  f = undefined;
-});
-
-function setup(options: FixtureOptions = {}): QuotaFixture {
-  f = quotaFixture(options);
-  return f;
-}
+const setup = fixturePerTest();
 
 async function admit(fx: QuotaFixture, jobId: string, userKey = USER) {
   const r = await fx.store.admit({ jobId, dedupeKey: `d-${jobId}`, userKey, guildKey: GUILD });
