@@ -3,14 +3,16 @@ import type { DeliveryRefused, FluxError } from './errors.js';
 import type { GeneratedImage } from './providers/provider.js';
 import type { FluxRequest } from './request.js';
 
-export type Platform = 'discord' | 'slack';
+/** The adapters: two chat platforms and the web playground (`web`: each browser session is a person). */
+export const PLATFORMS = ['discord', 'slack', 'web'] as const;
+export type Platform = (typeof PLATFORMS)[number];
 
 /**
- * Who asked. Ids carry their platform: `userKey` is `discord:<guild>:<user>` or `slack:<team>:<user>`, `guildKey`
- * is `discord:<guild>` or `slack:<team>`; quotas, bans and records use these keys.
+ * Who asked. Ids carry their platform: `userKey` is `discord:<guild>:<user>`, `slack:<team>:<user>` or
+ * `web:<space>:<session>`, `guildKey` is `discord:<guild>`, `slack:<team>` or `web:<space>`; quotas, bans and records use these keys.
  */
 export const RequesterSchema = z.object({
-  platform: z.enum(['discord', 'slack']),
+  platform: z.enum(PLATFORMS),
   guildId: z.string().min(1),
   userId: z.string().min(1),
   /** Shown in captions and logs; optional. */
@@ -31,7 +33,7 @@ export function guildKey(r: Pick<Requester, 'platform' | 'guildId'>): string {
  * delivery needs (a status message id, a thread id) here when they submit.
  */
 export const DeliveryTargetSchema = z.object({
-  platform: z.enum(['discord', 'slack']),
+  platform: z.enum(PLATFORMS),
   channelId: z.string().min(1),
   /** Discord thread id / Slack thread_ts the image is posted into, when already known. */
   threadId: z.string().optional(),

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { userKey, type Requester } from '../ports.js';
+import { PLATFORMS, userKey, type Platform, type Requester } from '../ports.js';
 import type { ImageStash } from './image-stash.js';
 import type { JobRecord, JobRecordStore } from './job-records.js';
 
@@ -42,7 +42,7 @@ export class ImageHistory {
     for (const member of members) {
       const colon = member.indexOf(':');
       const platform = member.slice(0, colon);
-      if (platform !== 'discord' && platform !== 'slack') continue;
+      if (!isPlatform(platform)) continue;
       const record = await this.records.find(platform, member.slice(colon + 1));
       if (!record) continue;
       const entry: HistoryEntry = { record };
@@ -59,4 +59,8 @@ export class ImageHistory {
   async keptCount(requester: Requester): Promise<number> {
     return (await this.list(requester, HISTORY_LENGTH)).filter((e) => e.kept).length;
   }
+}
+
+function isPlatform(value: string): value is Platform {
+  return (PLATFORMS as readonly string[]).includes(value);
 }

@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../ports.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FluxRequestSchema, type FluxRequest } from '../request.js';
@@ -10,7 +11,7 @@ export const JobRecordSchema = z.object({
   request: FluxRequestSchema,
   requester: RequesterSchema,
   target: DeliveryTargetSchema,
-  platform: z.enum(['discord', 'slack']),
+  platform: z.enum(PLATFORMS),
   messageId: z.string(),
   channelId: z.string(),
   threadId: z.string().optional(),

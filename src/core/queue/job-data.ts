@@ -1,9 +1,10 @@
+import { PLATFORMS } from '../ports.js';
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../models.js';
 import { DeliveryTargetSchema, RequesterSchema } from '../ports.js';
 import { FluxRequestSchema } from '../request.js';
 
-const PlatformSchema = z.enum(['discord', 'slack']);
+const PlatformSchema = z.enum(PLATFORMS);
 
 export { DeliveryTargetSchema, RequesterSchema };
 
