@@ -13,6 +13,12 @@ export interface WebhookHandler {
   handle(provider: string, req: { headers: IncomingMessage['headers']; rawBody: Buffer; query: URLSearchParams }): Promise<{ status: number; body: unknown }>;
 }
 
+/**
+ * A mounted part of the site (the web playground, the operator dashboard): handles the request and returns true, or
+ * returns false when the path is not its own. Mounted routes are tried in order, after the operator endpoints.
+ */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+
 export interface HttpServerOptions {
   port: number;
   host?: string;
@@ -22,6 +28,8 @@ export interface HttpServerOptions {
   webhooks?: WebhookHandler;
   /** Largest accepted request body. Default 1 MiB (provider webhooks carry a prediction object). */
   maxBodyBytes?: number;
+  /** Mounted parts of the site, tried after the operator endpoints (see HttpRoute). */
+  routes?: readonly HttpRoute[];
 }
 
 /**
@@ -88,6 +96,7 @@ export class HttpServer {
         json(res, status, body);
       });
     }
+    for (const mounted of this.options.routes ?? []) if (await mounted(req, res, url)) return;
     req.resume();
     json(res, 404, { error: `no route ${path}` });
   }
