@@ -23,7 +23,7 @@ describe('metrics move with real jobs', () => {
     const replicate = new ScriptedProvider('replicate', [new ProviderUnavailable('replicate', 'x', 502), 'ok', new ContentModerated('replicate')]);
     const delivery = new MemoryDelivery();
     await core
-      .createWorker({ providers: [replicate], deliveries: { discord: delivery }, policy: { attemptsPerProvider: 2, maxRateLimitWaits: 1, baseBackoffMs: 10, maxBackoffMs: 50 } })
+      .createWorker({ providers: [replicate], deliveries: { discord: delivery }, policy: { attemptsPerProvider: 2, maxRateLimitWaits: 1, baseBackoffMs: 10, maxBackoffMs: 50, followPredictionMs: 0 } })
       .start();
 
     await core.service.submit(req(), person('alice'), target, { dedupeKey: 'a' });

@@ -219,7 +219,7 @@ async function generate(
   const ranBefore = data.providerFailures > 0 || job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0;
   const lookup = !resume && ranBefore ? { since: data.submittedAt } : undefined;
   const checkpoint = async (cp: ProviderCheckpoint) => {
-    ctx.data = { ...ctx.data, checkpoint: cp };
+    ctx.data = { ...ctx.data, checkpoint: { ...cp, at: Date.now() } };
     await job.updateData(ctx.data);
     ctx.log.info({ provider: cp.provider, predictionId: cp.id }, 'prediction checkpointed');
   };

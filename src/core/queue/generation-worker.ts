@@ -1,5 +1,7 @@
+import { setMaxListeners } from 'node:events';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { errorLog } from '../error-log.js';
 import { toFluxError } from '../errors.js';
 import type { CancelBus } from './cancel-bus.js';
 import { DEFAULT_PREFIX, QUEUE_NAME } from './generation-queue.js';
@@ -36,6 +38,10 @@ export class GenerationWorker {
   private readonly deps: StepDeps;
 
   constructor(private readonly options: GenerationWorkerOptions) {
+    // Every running job listens on this one signal while it waits on its provider (unlessHandedBack removes the
+    // listener when the wait ends), so up to `concurrency` listeners are normal, past Node's default warning at 10.
+    // The bound keeps the leak warning for listeners that are not removed.
+    setMaxListeners(2 * (options.concurrency ?? 50) + 10, this.handBack.signal);
     this.worker = new Worker<GenerationJobData, GenerationJobResult>(
       QUEUE_NAME,
       (job, token, signal) => runGenerationJob(this.deps, job, token, signal, this.handBack.signal),
@@ -60,7 +66,7 @@ export class GenerationWorker {
     };
     this.worker.on('completed', (job) => this.lastProgress.delete(job.id ?? ''));
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
-    this.worker.on('error', (err) => options.logger.error({ err }, 'worker error'));
+    this.worker.on('error', errorLog(options.logger, 'worker error'));
   }
 
   async start(): Promise<void> {

@@ -13,6 +13,8 @@ export const CheckpointSchema = z.object({
   id: z.string(),
   pollUrl: z.string().optional(),
   modelId: z.string().optional(),
+  /** When the prediction was first checkpointed (epoch ms): how long the job keeps following it through faults. */
+  at: z.number().optional(),
 });
 
 /**

@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import type { FluxError } from '../errors.js';
+import { ProviderTaskFailed, type FluxError } from '../errors.js';
 import { noMetrics } from '../metrics.js';
 import type { GenerationJobData } from './job-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY } from './retry-policy.js';
@@ -17,6 +17,16 @@ export async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError
     const { checkpoint: _stale, ...rest } = ctx.data;
     ctx.data = rest;
     return delay(ctx, 0, { providerFailures: data.providerFailures + 1 });
+  }
+  // A prediction that exists may already be paid for: a fault talking to the provider (a 5xx or a poll that timed
+  // out) is not a reason to abandon it. The job keeps following it, spending no attempt, for as long as a provider
+  // keeps a prediction running; only then do the usual attempts (and a new prediction) apply.
+  const policy = deps.policy ?? DEFAULT_RETRY_POLICY;
+  const cp = data.checkpoint;
+  const provider = deps.providers[data.providerIndex]?.name;
+  if (error.code === 'unavailable' && !(error instanceof ProviderTaskFailed) && cp !== undefined && cp.provider === provider && cp.at !== undefined && Date.now() - cp.at < policy.followPredictionMs) {
+    ctx.log.warn({ code: error.code, provider, err: error.message }, 'provider fault while following a prediction; following it again');
+    return delay(ctx, Math.min(10_000, policy.baseBackoffMs * (0.75 + Math.random() * 0.5)), {});
   }
   const decision = decideRetry(error, {
     providerFailures: data.providerFailures,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_PREFIX, QUEUE_NAME } from './generation-queue.js';
 import type { JobProgress } from './generation-steps.js';
 import type { GenerationJobResult } from './job-data.js';
+import { errorLog } from '../error-log.js';
 
 /** What the adapters show on a status message. */
 export type ProgressEvent =
@@ -44,7 +45,7 @@ export class ProgressFeed {
       this.emit({ type: 'delivered', jobId, result: (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as GenerationJobResult }),
     );
     this.events.on('failed', ({ jobId, failedReason }) => this.emit({ type: 'failed', jobId, reason: failedReason }));
-    this.events.on('error', (err) => options.logger.warn({ err }, 'progress feed error'));
+    this.events.on('error', errorLog(options.logger, 'progress feed error'));
   }
 
   async ready(): Promise<void> {

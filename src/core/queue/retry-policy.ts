@@ -20,6 +20,12 @@ export interface RetryPolicy {
   baseBackoffMs: number;
   /** Longest single wait. Default 60 s. */
   maxBackoffMs: number;
+  /**
+   * How long after a prediction was checkpointed the job keeps following it through provider faults (5xx, polls that
+   * time out) without spending an attempt: it may already be paid for, and it usually finishes within this. Default
+   * 2 minutes; past it the usual attempts, and then failover, apply.
+   */
+  followPredictionMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -27,6 +33,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRateLimitWaits: 20,
   baseBackoffMs: 1000,
   maxBackoffMs: 60_000,
+  followPredictionMs: 120_000,
 };
 
 export interface RetryState {

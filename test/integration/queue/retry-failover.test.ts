@@ -16,7 +16,7 @@ import { MemoryDelivery } from '../../fakes/memory-delivery.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import { fluxRequest, dropPrefix, makeCore, person, target } from '../../helpers/core.js';
 
-const policy: RetryPolicy = { attemptsPerProvider: 2, maxRateLimitWaits: 3, baseBackoffMs: 20, maxBackoffMs: 200 };
+const policy: RetryPolicy = { attemptsPerProvider: 2, maxRateLimitWaits: 3, baseBackoffMs: 20, maxBackoffMs: 200, followPredictionMs: 0 };
 const req = () => fluxRequest();
 
 let core: FluxbotCore;
@@ -65,6 +65,25 @@ describe('retry and failover by error type', () => {
     expect(fal.calls[0]!.resumed).toBeUndefined();
     expect(delivery.delivered[0]!.image.provider).toBe('fal');
     expect(used).toBe(1);
+  });
+
+  it('faults while following a checkpointed prediction spend no attempt: the job keeps following it (it may be paid for)', async () => {
+    core = await makeCore();
+    const delivery = new MemoryDelivery();
+    const replicate = new ScriptedProvider('replicate', [
+      new ProviderUnavailable('replicate', 'boom', 500),
+      new ProviderUnavailable('replicate', 'poll timed out'),
+      new ProviderUnavailable('replicate', 'boom', 502),
+      'ok',
+    ]);
+    const fal = new ScriptedProvider('fal', ['ok']);
+    await core.createWorker({ providers: [replicate, fal], deliveries: { discord: delivery }, policy: { ...policy, followPredictionMs: 60_000 } }).start();
+    await core.service.submit(req(), person('alice'), target, { dedupeKey: 'i-1' });
+    await delivery.until(() => delivery.recorded.length === 1);
+    // Three faults with two attempts per provider, and still the same prediction, from the same provider.
+    expect(replicate.calls.map((c) => c.resumed)).toEqual([undefined, 'replicate-1', 'replicate-1', 'replicate-1']);
+    expect(fal.calls).toHaveLength(0);
+    expect(delivery.delivered[0]!.image.provider).toBe('replicate');
   });
 
   it('a timeout retries with a new prediction (the old one was canceled)', async () => {
