@@ -1,15 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when it exists (npm run build), else the TypeScript source through tsx.
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+// The operator CLI, from dist/ when built and current, else from the sources (see entry.js).
+import { importEntry } from './entry.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'cli.js');
-if (existsSync(built)) {
-  await import(pathToFileURL(built).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(join(root, 'src', 'cli.ts')).href);
-}
+const { runCli } = await importEntry('cli');
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,56 +1,61 @@
-import { ConfigError, loadConfig } from './config.js';
-import { generateCommand, GENERATE_USAGE } from './cli/generate.js';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { CliExit, type CliIo } from './cli/common.js';
+import { generateCommand } from './cli/generate.js';
+import { jobsCommand } from './cli/jobs.js';
+import { quotaCommand } from './cli/quota.js';
+import { ConfigError } from './config.js';
 import { isFluxError } from './core/errors.js';
-import { jobsCommand, JOBS_USAGE } from './cli/jobs.js';
-import { quotaCommand, QUOTA_USAGE } from './cli/quota.js';
+import { isMainModule } from './entry.js';
 
-const USAGE = `Usage: fluxbot <command> [options]
+/** package.json's version: one level up from both src/ and dist/. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
-Commands:
-  generate   run one generation and write the image to a file (fluxbot generate --help)
-  quota      show and change quotas, grants and bans (fluxbot quota --help)
-  jobs       list, cancel and retry jobs (fluxbot jobs --help)
-`;
-
-/** Operator CLI. Errors print the typed error's user message (never a key) and exit non-zero. */
-export async function runCli(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const print = (line: string) => process.stdout.write(`${line}\n`);
-  if (!command || command === '--help' || command === 'help') {
-    print(USAGE);
-    return command ? 0 : 2;
+/**
+ * Operator CLI (`npx fluxbot`). Settings come from the environment and `.env`, read only when a command runs, so
+ * `--help` and `--version` work anywhere. Errors print one plain line (the typed error's user message, never a key)
+ * and exit 1; `--help` lists every option with its range and default.
+ */
+export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  const version = packageVersion();
+  const program = new Command('fluxbot')
+    .description('Operator CLI of fluxbot: try generations, manage quotas and jobs')
+    .version(version, '--version', 'print the version')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.note(s.replace(/\n$/, '')) })
+    .addCommand(generateCommand(version, io))
+    .addCommand(quotaCommand(version, io))
+    .addCommand(jobsCommand(version, io));
+  // Subcommands inherit the output and exit handling; errors come back here as exceptions.
+  for (const command of allCommands(program)) {
+    command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.note(s.replace(/\n$/, '')) });
   }
+  process.exitCode = 0;
   try {
-    const config = loadConfig();
-    switch (command) {
-      case 'generate':
-        if (rest.includes('--help')) {
-          print(GENERATE_USAGE);
-          return 0;
-        }
-        return await generateCommand(rest, config, print);
-      case 'quota':
-        if (rest.length === 0 || rest.includes('--help')) {
-          print(QUOTA_USAGE);
-          return rest.length === 0 ? 2 : 0;
-        }
-        return await quotaCommand(rest, config, print);
-      case 'jobs':
-        if (rest.length === 0 || rest.includes('--help')) {
-          print(JOBS_USAGE);
-          return rest.length === 0 ? 2 : 0;
-        }
-        return await jobsCommand(rest, config, print);
-      default:
-        process.stderr.write(`Unknown command ${command}\n${USAGE}`);
-        return 2;
-    }
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else if (isFluxError(err)) process.stderr.write(`error (${err.code}): ${err.userMessage}\n`);
-    else process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliExit) {
+      if (err.message) io.note(`fluxbot: ${err.message}`);
+      return err.code;
+    }
+    if (err instanceof ConfigError) io.note(err.message);
+    else if (isFluxError(err)) io.note(`error (${err.code}): ${err.userMessage}`);
+    else io.note(`error: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
 }
 
-process.exitCode = await runCli(process.argv.slice(2));
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap((c) => allCommands(c))];
+}
+
+function defaultIo(): CliIo {
+  return { out: (line) => void process.stdout.write(`${line}\n`), note: (line) => void process.stderr.write(`${line}\n`) };
+}
+
+if (isMainModule(import.meta.url)) process.exitCode = await runCli(process.argv.slice(2));

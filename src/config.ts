@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { MODEL_IDS, PROVIDER_NAMES, type ProviderName } from './core/models.js';
 
@@ -45,6 +46,7 @@ export const ConfigSchema = z
     PUBLIC_URL: optionalUrl(),
     WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     WEBHOOK_FALLBACK_POLL_MS: intSetting(15_000, 1000, 600_000),
+    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     DISCORD_TOKEN: optionalString,
     DISCORD_API_URL: url('https://discord.com/api'),
     DISCORD_GUILD_ID: optionalString.pipe(z.string().regex(/^\d{5,25}$/, 'must be a Discord server id (digits)').optional()),
@@ -57,6 +59,11 @@ export const ConfigSchema = z
     SLACK_PORT: intSetting(3000, 0, 65535),
     SLACK_API_URL: url('https://slack.com/api/'),
     SLACK_ADMIN_USER_IDS: list,
+    PLAYGROUND: optionalString.transform((v) => v ?? 'auto').pipe(z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' })),
+    PLAYGROUND_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    PLAYGROUND_LOCAL_NETWORKS: list.pipe(
+      z.array(z.string().refine(isCidr, 'each entry must be a network such as 172.28.0.0/16')),
+    ),
     PROVIDERS: list.pipe(
       z.array(z.enum(PROVIDER_NAMES, { error: `each provider must be one of ${PROVIDER_NAMES.join(', ')}` })),
     ),
@@ -119,6 +126,11 @@ export const ConfigSchema = z
 
 export type Config = z.output<typeof ConfigSchema>;
 
+/** Whether the web playground runs: `PLAYGROUND=on`, or `auto` (the default) when no chat platform is configured. */
+export function playgroundEnabled(c: Pick<Config, 'PLAYGROUND' | 'DISCORD_TOKEN' | 'SLACK_BOT_TOKEN'>): boolean {
+  return c.PLAYGROUND === 'on' || (c.PLAYGROUND === 'auto' && !c.DISCORD_TOKEN && !c.SLACK_BOT_TOKEN);
+}
+
 function configuredProviders(c: {
   REPLICATE_API_TOKEN?: string | undefined;
   FAL_KEY?: string | undefined;
@@ -139,6 +151,15 @@ function providerKeyName(p: ProviderName): string {
   return { replicate: 'REPLICATE_API_TOKEN', fal: 'FAL_KEY', bfl: 'BFL_API_KEY', cog: 'COG_URL', preview: '(nothing)' }[p];
 }
 
+function isCidr(value: string): boolean {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
@@ -153,6 +174,11 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** The PATH programs are looked up in (`redis-server` for a first run): the one other thing read from the environment. */
+export function searchPath(env: Record<string, string | undefined> = process.env): string {
+  return env.PATH ?? '';
 }
 
 /** Parses an environment (normally `process.env`); throws ConfigError naming each bad setting and what it expects. */

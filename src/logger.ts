@@ -15,6 +15,7 @@ export const REDACT_PATHS = [
   '*.FAL_KEY',
   '*.BFL_API_KEY',
   '*.WEBHOOK_SECRET',
+  '*.ADMIN_TOKEN',
   '*.REPLICATE_WEBHOOK_SECRET',
   '*.BFL_WEBHOOK_SECRET',
   'token',

@@ -1,14 +1,17 @@
 import type { AdapterDeps, PlatformAdapter } from './bots/adapter.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, playgroundEnabled, type Config } from './config.js';
 import { FluxbotCore } from './core/core.js';
 import { coreOptions } from './core-options.js';
 import { createProviders } from './core/providers/registry.js';
 import { setupWebhooks } from './core/providers/webhooks/index.js';
 import { startReconciler } from './core/queue/reconciler.js';
 import { DEFAULT_RETRY_POLICY } from './core/queue/retry-policy.js';
+import { optionalAdminRoutes } from './http/admin/admin-routes.js';
 import { Metrics } from './http/metrics.js';
-import { HttpServer } from './http/server.js';
+import { HttpServer, type HttpRoute } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { isMainModule, loadDotEnv } from './entry.js';
+import { ensureRedis } from './redis-check.js';
 
 /**
  * Composition root: config → logger → Redis → core → roles. `ROLE=bot` runs the platform side (commands,
@@ -67,6 +70,12 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
     ],
     metrics: () => metrics.text(),
     ...(webhooks ? { webhooks: webhooks.receiver } : {}),
+    routes: [
+      // ADMIN_TOKEN: /admin (quotas, audit) and /admin/queues (bull-board); absent without it.
+      ...optionalAdminRoutes({ token: config.ADMIN_TOKEN, admin: core.admin, queues: [core.queue], logger: logger.child({ module: 'admin' }) }),
+      // The web playground (PLAYGROUND): its page and API, served where commands are taken.
+      ...(runsBot ? adapters.flatMap((a) => ('routes' in a ? (a as { routes: readonly HttpRoute[] }).routes : [])) : []),
+    ],
   });
   const httpPort = await http.listen();
   logger.info({ port: httpPort }, 'http endpoint listening (/healthz, /readyz, /metrics)');
@@ -88,7 +97,7 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
   };
 }
 
-/** Builds the adapters whose tokens are configured. Loaded lazily so a Slack-only bot never loads discord.js. */
+/** Builds the adapters whose tokens are configured, and the web playground when PLAYGROUND says so. Loaded lazily so a Slack-only bot never loads discord.js. */
 async function createAdapters(deps: AdapterDeps): Promise<PlatformAdapter[]> {
   const adapters: PlatformAdapter[] = [];
   if (deps.config.DISCORD_TOKEN) {
@@ -99,20 +108,49 @@ async function createAdapters(deps: AdapterDeps): Promise<PlatformAdapter[]> {
     const { SlackAdapter } = await import('./bots/slack/slack-adapter.js');
     adapters.push(new SlackAdapter(deps));
   }
+  if (playgroundEnabled(deps.config)) {
+    const { WebAdapter } = await import('./bots/web/web-adapter.js');
+    adapters.push(new WebAdapter(deps));
+  }
   return adapters;
 }
 
-async function run(): Promise<void> {
+/**
+ * The program: `.env` → settings → Redis (probed first: a private one on a first run in playground mode, else one line
+ * naming REDIS_URL and exit 1) → `main()` → SIGTERM/SIGINT shut it down. Exported for `bin/start.js` (`npm start`).
+ */
+export async function run(): Promise<void> {
   let config: Config;
   try {
+    loadDotEnv();
     config = loadConfig();
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
     process.exit(78); // EX_CONFIG
   }
   const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const redis = await ensureRedis(config);
+  if (redis.kind === 'missing') {
+    process.stderr.write(`${redis.message}\n`);
+    process.exit(1);
+  }
+  if (redis.kind === 'private') {
+    logger.info(
+      { redisUrl: config.REDIS_URL, dataDir: redis.redis.dir },
+      `no Redis answered at ${config.REDIS_URL}: started a private redis-server for this first run (data in ${redis.redis.dir}, AOF on); it stops with fluxbot`,
+    );
+  }
+  const stopRedis = async () => (redis.kind === 'private' ? redis.redis.stop() : undefined);
   logger.info({ role: config.ROLE, providers: config.PROVIDERS }, 'fluxbot starting');
-  const app = await main(config, logger);
+  let app: Awaited<ReturnType<typeof main>>;
+  try {
+    app = await main(config, logger);
+  } catch (err) {
+    // One line, not a stack: the usual causes (Redis gone since the probe, a port in use, a refused token) say enough.
+    process.stderr.write(`fluxbot could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    await stopRedis();
+    process.exit(1);
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -122,6 +160,7 @@ async function run(): Promise<void> {
     force.unref();
     app
       .stop()
+      .then(stopRedis)
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -133,4 +172,4 @@ async function run(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (isMainModule(import.meta.url)) await run();

@@ -1,88 +1,116 @@
-import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { Command, Option } from 'commander';
 import type { Config } from '../config.js';
 import { FluxError, toFluxError } from '../core/errors.js';
-import { PROVIDER_NAMES, type ProviderName } from '../core/models.js';
+import { ASPECT_RATIOS, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS, PROVIDER_NAMES, type ProviderName } from '../core/models.js';
 import type { ProviderCheckpoint } from '../core/providers/provider.js';
 import { createProvider } from '../core/providers/registry.js';
 import { decideRetry } from '../core/queue/retry-policy.js';
 import { parseFluxRequest, type FluxRequestInput } from '../core/request.js';
+import { CliExit, common, emit, settings, type CliIo } from './common.js';
 
-export const GENERATE_USAGE = `Usage: fluxbot generate --prompt "..." --out FILE [options]
-
-Runs one generation through the same core as the bot and writes the image to FILE.
-  --model M             ${'flux-pro, flux-1.1-pro, flux-1.1-pro-ultra, flux-dev, flux-schnell'} (default FLUX_MODEL)
-  --provider P          one of ${PROVIDER_NAMES.join(', ')} (default: PROVIDERS, in failover order)
-  --aspect-ratio R      e.g. 16:9, or custom with --width and --height
-  --width N --height N  custom size, rounded to multiples of 32
-  --seed N --steps N --guidance X --interval X --safety-tolerance N
-  --image-prompt URL    --prompt-upsampling   --output-format webp|jpg|png   --output-quality N`;
+/** The options as commander hands them over; numbers stay text until the request schema checks them per model. */
+export interface GenerateOptions {
+  prompt: string;
+  out: string;
+  model?: string;
+  provider?: string;
+  aspectRatio?: string;
+  width?: string;
+  height?: string;
+  seed?: string;
+  steps?: string;
+  guidance?: string;
+  interval?: string;
+  safetyTolerance?: string;
+  imagePrompt?: string;
+  promptUpsampling?: boolean;
+  outputFormat?: string;
+  outputQuality?: string;
+  json?: boolean;
+}
 
 export interface GenerateDeps {
-  /** Where progress notes go (a rate-limit wait); stderr by default, so stdout stays one JSON line. */
-  note?: (line: string) => void;
   sleep?: (ms: number) => Promise<void>;
 }
 
+const range = (name: keyof typeof FIELD_RANGES, what: string) => {
+  const r = FIELD_RANGES[name];
+  return `${what} (${r.min} to ${r.max}, default ${r.default}; some models allow less)`;
+};
+
+/** `fluxbot generate`: one generation through the same core as the bot, written to `--out`. */
+export function generateCommand(version: string, io: CliIo, deps: GenerateDeps = {}): Command {
+  return common(new Command('generate'), version)
+    .description('run one generation through the same providers as the bot and write the image to a file')
+    .requiredOption('--prompt <text>', 'what to draw')
+    .requiredOption('--out <file>', 'where to write the image (checked writable before anything is paid for)')
+    .addOption(new Option('--model <model>', 'the FLUX model (default: FLUX_MODEL, flux-pro unless set)').choices(MODEL_IDS))
+    .addOption(new Option('--provider <name>', 'only this provider (default: PROVIDERS, in failover order)').choices(PROVIDER_NAMES))
+    .addOption(new Option('--aspect-ratio <ratio>', "the image's shape (default: the model's, 1:1 for most)").choices(ASPECT_RATIOS))
+    .option('--width <px>', `${range('width', 'custom width, rounded to a multiple of 32')}`)
+    .option('--height <px>', `${range('height', 'custom height, rounded to a multiple of 32')}`)
+    .option('--seed <n>', `the same seed and input give the same image (0 to ${FIELD_RANGES.seed.max}; default random)`)
+    .option('--steps <n>', range('steps', 'diffusion steps'))
+    .option('--guidance <x>', range('guidance', 'how closely to follow the prompt'))
+    .option('--interval <x>', range('interval', 'variance (flux-pro)'))
+    .option('--safety-tolerance <n>', range('safety_tolerance', '1 strictest, 6 most permissive'))
+    .option('--image-prompt <url>', 'an image to start from (http(s) link)')
+    .option('--prompt-upsampling', 'let the provider expand the prompt')
+    .addOption(new Option('--output-format <format>', 'image format (default webp)').choices(OUTPUT_FORMATS))
+    .option('--output-quality <n>', range('output_quality', 'jpg/webp quality'))
+    .action(async (o: GenerateOptions) => {
+      process.exitCode = await generate(o, settings(), io, deps);
+    });
+}
+
+/** Refuses an `--out` that cannot be written before anything is paid for: a missing folder, a folder, no permission. */
+export async function checkWritable(file: string): Promise<void> {
+  const path = resolve(file);
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new CliExit(`--out ${file} is a folder; give a file name`);
+  const dir = dirname(path);
+  const parent = await stat(dir).catch(() => undefined);
+  if (!parent?.isDirectory()) throw new CliExit(`--out ${file}: the folder ${dir} does not exist`);
+  try {
+    await access(existing ? path : dir, constants.W_OK);
+  } catch {
+    throw new CliExit(`--out ${file} is not writable`);
+  }
+}
+
 /**
- * `fluxbot generate`: prints a one-line JSON summary, or the typed error's message and exit code 1. A 429 is waited out
- * as the worker does (the provider's Retry-After, else a backoff; no attempt spent, the prediction resumed when one
- * exists); other failures another provider may not have move on to the next provider.
+ * Prints a summary (one JSON line with `--json`), or throws the typed error (exit 1). A 429 is waited out as the
+ * worker does (the provider's Retry-After, else a backoff; no attempt spent, the prediction resumed when one exists);
+ * failures another provider may not have move on to the next provider.
  */
-export async function generateCommand(argv: string[], config: Config, out: (line: string) => void, deps: GenerateDeps = {}): Promise<number> {
-  const note = deps.note ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const pause = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      prompt: { type: 'string' },
-      model: { type: 'string' },
-      provider: { type: 'string' },
-      'aspect-ratio': { type: 'string' },
-      width: { type: 'string' },
-      height: { type: 'string' },
-      seed: { type: 'string' },
-      steps: { type: 'string' },
-      guidance: { type: 'string' },
-      interval: { type: 'string' },
-      'safety-tolerance': { type: 'string' },
-      'image-prompt': { type: 'string' },
-      'prompt-upsampling': { type: 'boolean' },
-      'output-format': { type: 'string' },
-      'output-quality': { type: 'string' },
-      out: { type: 'string' },
-    },
-    strict: true,
-  });
-  if (!values.out) throw new FluxError('invalid_input', '--out FILE is required', '--out FILE is required', false);
+export async function generate(o: GenerateOptions, config: Config, io: CliIo, deps: GenerateDeps = {}): Promise<number> {
+  const pause = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   const num = (v: string | undefined) => (v === undefined ? undefined : v.trim() === '' ? Number.NaN : Number(v));
   const input: Record<string, unknown> = {
-    prompt: values.prompt,
-    model: values.model,
-    aspect_ratio: values['aspect-ratio'],
-    width: num(values.width),
-    height: num(values.height),
-    seed: num(values.seed),
-    steps: num(values.steps),
-    guidance: num(values.guidance),
-    interval: num(values.interval),
-    safety_tolerance: num(values['safety-tolerance']),
-    image_prompt: values['image-prompt'],
-    prompt_upsampling: values['prompt-upsampling'],
-    output_format: values['output-format'],
-    output_quality: num(values['output-quality']),
+    prompt: o.prompt,
+    model: o.model,
+    aspect_ratio: o.aspectRatio,
+    width: num(o.width),
+    height: num(o.height),
+    seed: num(o.seed),
+    steps: num(o.steps),
+    guidance: num(o.guidance),
+    interval: num(o.interval),
+    safety_tolerance: num(o.safetyTolerance),
+    image_prompt: o.imagePrompt,
+    prompt_upsampling: o.promptUpsampling,
+    output_format: o.outputFormat,
+    output_quality: num(o.outputQuality),
   };
   for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
   const parsed = parseFluxRequest(input as FluxRequestInput, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: config.ALLOW_PRIVATE_URLS });
   if (!parsed.ok) throw parsed.error;
+  await checkWritable(o.out);
 
-  let names: ProviderName[] = [...config.PROVIDERS];
-  if (values.provider !== undefined) {
-    if (!(PROVIDER_NAMES as readonly string[]).includes(values.provider)) {
-      throw new FluxError('invalid_input', `unknown provider ${values.provider}`, `--provider must be one of ${PROVIDER_NAMES.join(', ')}`, false);
-    }
-    names = [values.provider as ProviderName];
-  }
+  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : [...config.PROVIDERS];
   const started = Date.now();
   let lastError: FluxError | undefined;
   for (const [index, name] of names.entries()) {
@@ -100,20 +128,24 @@ export async function generateCommand(argv: string[], config: Config, out: (line
           checkpoint: (saved) => void (checkpoint = saved),
           ...(checkpoint ? { resume: checkpoint } : {}),
         });
-        await writeFile(values.out, image.bytes);
-        out(
-          JSON.stringify({
-            provider: image.provider,
-            model: parsed.request.model,
-            seed: image.seed,
-            width: image.width,
-            height: image.height,
-            format: image.format,
-            bytes: image.bytes.length,
-            ms: Date.now() - started,
-            predictionId: image.predictionId,
-            nsfw: image.nsfw,
-          }),
+        await writeFile(o.out, image.bytes);
+        const summary = {
+          provider: image.provider,
+          model: parsed.request.model,
+          seed: image.seed,
+          width: image.width,
+          height: image.height,
+          format: image.format,
+          bytes: image.bytes.length,
+          ms: Date.now() - started,
+          predictionId: image.predictionId,
+          nsfw: image.nsfw,
+        };
+        emit(io, o.json, summary, () =>
+          [
+            `wrote ${o.out}: ${summary.width}×${summary.height} ${summary.format}, ${summary.bytes} bytes`,
+            `  ${summary.model} via ${summary.provider}, seed ${summary.seed}, ${summary.ms} ms${summary.nsfw ? ', flagged NSFW' : ''}`,
+          ],
         );
         return 0;
       } catch (err) {
@@ -128,7 +160,7 @@ export async function generateCommand(argv: string[], config: Config, out: (line
           });
           break;
         }
-        note(`${name} is rate limiting; waiting ${Math.ceil(decision.delayMs / 1000)} s before trying again`);
+        io.note(`${name} is rate limiting; waiting ${Math.ceil(decision.delayMs / 1000)} s before trying again`);
         await pause(decision.delayMs);
       }
     }

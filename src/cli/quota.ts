@@ -1,94 +1,138 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
-import type { Config } from '../config.js';
-import { InvalidInput } from '../core/errors.js';
+import { Command } from 'commander';
+import type { FluxbotCore } from '../core/core.js';
+import type { AuditEntry } from '../core/quotas/audit-log.js';
+import { MAX_GRANT, type QuotaSnapshot } from '../core/quotas/quota-admin.js';
 import type { QuotaTarget } from '../core/quotas/types.js';
-import { openCore } from './open-core.js';
+import { MAX_LIMIT } from '../core/quotas/validate.js';
+import { CliExit, common, emit, guildSubject, settings, userSubject, withCore, wholeNumber, type CliIo } from './common.js';
 
-export const QUOTA_USAGE = `Usage: fluxbot quota <show|set|reset|grant|ban|unban|audit> (--user KEY | --guild KEY) [options]
+interface SubjectOptions {
+  user?: string;
+  guild?: string;
+  json?: boolean;
+}
 
-  KEY is platform-prefixed: --user discord:<server>:<user> or slack:<team>:<user>; --guild discord:<server> or slack:<team>
-  show                              usage, limits, grants, in-flight, ban
-  set --daily N --concurrent N      override limits (-1 restores the default)
-  reset                             reset today's usage
-  grant --amount N                  extra images
-  ban --user KEY [--reason TEXT]    unban --user KEY
-  audit [--limit N]                 newest admin changes`;
+const USER_HELP = 'a person: discord:<server id>:<user id>, slack:<team id>:<user id> or web:<space>:<session>';
+const GUILD_HELP = 'a server or workspace: discord:<server id>, slack:<team id> or web:<space>';
 
 /** `fluxbot quota …`: the same admin quota service as /flux-admin, for operators. Actor: `cli:<os user>`. */
-export async function quotaCommand(argv: string[], config: Config, out: (line: string) => void): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      user: { type: 'string' },
-      guild: { type: 'string' },
-      daily: { type: 'string' },
-      concurrent: { type: 'string' },
-      amount: { type: 'string' },
-      reason: { type: 'string' },
-      limit: { type: 'string' },
-    },
-    strict: true,
-  });
-  const int = (v: string | undefined, field: string) => {
-    if (v === undefined) return undefined;
-    if (!/^-?\d+$/.test(v)) throw new InvalidInput(`--${field} must be a whole number`, field);
-    return Number(v);
-  };
-  const target = (): QuotaTarget => {
-    if (values.user && values.guild) throw new InvalidInput('give --user or --guild, not both', 'user');
-    if (values.user) return { kind: 'user', key: values.user };
-    if (values.guild) return { kind: 'guild', key: values.guild };
-    throw new InvalidInput('give --user KEY or --guild KEY', 'user');
-  };
+export function quotaCommand(version: string, io: CliIo): Command {
+  const quota = common(new Command('quota'), version, false).description('show and change quotas, grants and bans (audited as cli:<os user>)');
   const actor = `cli:${safeUser()}`;
-  const core = await openCore(config);
-  try {
-    switch (sub) {
-      case 'show':
-        out(JSON.stringify(await core.admin.show(target())));
-        return 0;
-      case 'set': {
-        const daily = int(values.daily, 'daily');
-        const concurrent = int(values.concurrent, 'concurrent');
-        if (daily === undefined && concurrent === undefined) throw new InvalidInput('give --daily, --concurrent or both', 'daily');
-        await core.admin.setLimits(actor, target(), {
-          ...(daily === undefined ? {} : { daily: daily < 0 ? null : daily }),
-          ...(concurrent === undefined ? {} : { concurrent: concurrent < 0 ? null : concurrent }),
+  const subject = (c: Command, userOnly = false) => {
+    c.option('--user <key>', USER_HELP, userSubject);
+    if (!userOnly) c.option('--guild <key>', GUILD_HELP, guildSubject);
+    return common(c, version);
+  };
+  const run = (work: (core: FluxbotCore) => Promise<void>) => withCore(settings(), io, work);
+  const show = async (core: FluxbotCore, t: QuotaTarget, json?: boolean) => {
+    const snapshot = await core.admin.show(t);
+    emit(io, json, snapshot, () => describeSnapshot(snapshot));
+  };
+
+  quota.addCommand(
+    subject(new Command('show').description('usage today, limits, grant balance, jobs in flight, ban')).action(async (o: SubjectOptions) => {
+      const t = target(o);
+      await run((core) => show(core, t, o.json));
+    }),
+  );
+  quota.addCommand(
+    subject(new Command('set').description('override the daily and/or concurrent limit'))
+      .option('--daily <n>', `images per day (0 to ${MAX_LIMIT}; -1 restores the default)`, wholeNumber('--daily', -1, MAX_LIMIT))
+      .option('--concurrent <n>', `jobs in flight at once (1 to ${MAX_LIMIT}; -1 restores the default)`, wholeNumber('--concurrent', -1, MAX_LIMIT))
+      .action(async (o: SubjectOptions & { daily?: number; concurrent?: number }) => {
+        const t = target(o);
+        if (o.daily === undefined && o.concurrent === undefined) throw new CliExit('give --daily, --concurrent or both');
+        const limit = (n: number) => (n < 0 ? null : n);
+        await run(async (core) => {
+          await core.admin.setLimits(actor, t, {
+            ...(o.daily === undefined ? {} : { daily: limit(o.daily) }),
+            ...(o.concurrent === undefined ? {} : { concurrent: limit(o.concurrent) }),
+          });
+          await show(core, t, o.json);
         });
-        out(JSON.stringify(await core.admin.show(target())));
-        return 0;
-      }
-      case 'reset':
-        await core.admin.resetToday(actor, target());
-        out(JSON.stringify(await core.admin.show(target())));
-        return 0;
-      case 'grant': {
-        const amount = int(values.amount, 'amount');
-        if (amount === undefined) throw new InvalidInput('--amount N is required', 'amount');
-        out(JSON.stringify({ grantBalance: await core.admin.grant(actor, target(), amount) }));
-        return 0;
-      }
-      case 'ban':
-      case 'unban': {
-        const t = target();
-        if (t.kind !== 'user') throw new InvalidInput(`${sub} takes --user KEY`, 'user');
-        if (sub === 'ban') await core.admin.ban(actor, t.key, values.reason);
-        else out(JSON.stringify({ wasBanned: await core.admin.unban(actor, t.key) }));
-        if (sub === 'ban') out(JSON.stringify({ banned: t.key }));
-        return 0;
-      }
-      case 'audit':
-        for (const entry of await core.admin.audit(int(values.limit, 'limit') ?? 20)) out(JSON.stringify(entry));
-        return 0;
-      default:
-        out(QUOTA_USAGE);
-        return 2;
-    }
-  } finally {
-    await core.close(0);
-  }
+      }),
+  );
+  quota.addCommand(
+    subject(new Command('reset').description("set today's usage back to 0")).action(async (o: SubjectOptions) => {
+      const t = target(o);
+      await run(async (core) => {
+        await core.admin.resetToday(actor, t);
+        await show(core, t, o.json);
+      });
+    }),
+  );
+  quota.addCommand(
+    subject(new Command('grant').description('give extra images, spent once the daily quota is used up'))
+      .requiredOption('--amount <n>', `images to add (1 to ${MAX_GRANT}; QUOTA_MAX_GRANT caps the balance)`, wholeNumber('--amount', 1, MAX_GRANT))
+      .action(async (o: SubjectOptions & { amount: number }) => {
+        const t = target(o);
+        await run(async (core) => {
+          const grantBalance = await core.admin.grant(actor, t, o.amount);
+          emit(io, o.json, { grantBalance }, () => `${t.kind} ${t.key}: grant balance ${grantBalance}`);
+        });
+      }),
+  );
+  quota.addCommand(
+    subject(new Command('ban').description('refuse every request from a person'), true)
+      .option('--reason <text>', 'shown to the person (at most 500 characters)')
+      .action(async (o: SubjectOptions & { reason?: string }) => {
+        const key = target(o).key;
+        await run(async (core) => {
+          await core.admin.ban(actor, key, o.reason);
+          emit(io, o.json, { banned: key }, () => `banned ${key}${o.reason ? ` (${o.reason})` : ''}`);
+        });
+      }),
+  );
+  quota.addCommand(
+    subject(new Command('unban').description('lift a ban'), true).action(async (o: SubjectOptions) => {
+      const key = target(o).key;
+      await run(async (core) => {
+        const wasBanned = await core.admin.unban(actor, key);
+        emit(io, o.json, { wasBanned }, () => (wasBanned ? `unbanned ${key}` : `${key} was not banned`));
+      });
+    }),
+  );
+  quota.addCommand(
+    common(new Command('audit').description('the newest quota changes, newest first'), version)
+      .option('--limit <n>', 'how many (1 to 1000)', wholeNumber('--limit', 1, 1000), 20)
+      .action(async (o: { limit: number; json?: boolean }) => {
+        await run(async (core) => {
+          const entries = await core.admin.audit(o.limit);
+          if (o.json) for (const entry of entries) io.out(JSON.stringify(entry));
+          else if (entries.length === 0) io.out('no quota changes yet');
+          else for (const entry of entries) io.out(describeAudit(entry));
+        });
+      }),
+  );
+  return quota;
+}
+
+function target(o: SubjectOptions): QuotaTarget {
+  if (o.user && o.guild) throw new CliExit('give --user or --guild, not both');
+  if (o.user) return { kind: 'user', key: o.user };
+  if (o.guild) return { kind: 'guild', key: o.guild };
+  throw new CliExit('give --user KEY or --guild KEY (see --help)');
+}
+
+function describeSnapshot(s: QuotaSnapshot): string[] {
+  const source = (overridden: boolean) => (overridden ? 'set by an admin' : 'default');
+  return [
+    `${s.target.kind} ${s.target.key}, ${s.day}`,
+    `  used today     ${s.usedToday} of ${s.daily.value} (${source(s.daily.overridden)})${s.usedFromGrantToday ? `, ${s.usedFromGrantToday} from the grant` : ''}`,
+    `  in flight      ${s.inFlight} of ${s.concurrent.value} (${source(s.concurrent.overridden)})`,
+    `  grant balance  ${s.grantBalance}`,
+    ...(s.banned ? [`  banned         since ${new Date(s.banned.at).toISOString()} by ${s.banned.by}${s.banned.reason ? `: ${s.banned.reason}` : ''}`] : []),
+    `  resets at      ${new Date(s.resetsAt).toISOString()}`,
+  ];
+}
+
+function describeAudit(e: AuditEntry): string {
+  const details = Object.entries(e.details)
+    .map(([k, v]) => `${k}=${v === null ? 'default' : String(v)}`)
+    .join(' ');
+  return `${new Date(e.at).toISOString()}  ${e.actor}  ${e.action}  ${e.target}${details ? `  ${details}` : ''}`;
 }
 
 function safeUser(): string {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { errorLog } from './error-log.js';
 import { ImageStash } from './jobs/image-stash.js';
 import { ImageHistory } from './jobs/image-history.js';
 import { InputImageStore } from './images/input-store.js';
@@ -80,6 +81,7 @@ export class FluxbotCore {
     this.redis = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     // BullMQ's own connection must wait out Redis outages instead of failing commands.
     this.queue = createGenerationQueue(this.connect({ maxRetriesPerRequest: null }), this.prefix);
+    this.queue.on('error', errorLog(options.logger.child({ module: 'queue' }), 'queue error'));
     const quotaOptions = {
       redis: this.redis,
       defaults: options.quotas,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { QueueStatsReader } from './queue-stats.js';
 import type { PipelineMetrics } from '../core/metrics.js';
 import type { GenerationQueue } from '../core/queue/generation-queue.js';
 
@@ -6,7 +7,8 @@ const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300
 
 /**
  * Prometheus metrics (prom-client). Pipeline events come through the PipelineMetrics port; queue-wide numbers
- * (jobs by state, depth, workers) are read from Redis at scrape time, so every process reports the same totals.
+ * (jobs by state, depth, workers) are read from Redis at scrape time, so every process reports the same totals;
+ * default process metrics carry the one `fluxbot_` prefix too.
  */
 export class Metrics implements PipelineMetrics {
   readonly registry = new Registry();
@@ -17,10 +19,11 @@ export class Metrics implements PipelineMetrics {
   private readonly refusals: Counter<'reason'>;
   private readonly rerolls: Counter;
   private readonly finishedC: Counter<'outcome'>;
+  private queueRead: QueueStatsReader | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'fluxbot_process_' });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'fluxbot_' }); // fluxbot_process_cpu_seconds_total, …
     this.queueWaitH = new Histogram({ name: 'fluxbot_queue_wait_seconds', help: 'Time jobs waited in the queue before a worker started them', buckets: LATENCY_BUCKETS, registers });
     this.generationH = new Histogram({ name: 'fluxbot_generation_seconds', help: 'Provider call to downloaded image', labelNames: ['provider', 'model'], buckets: LATENCY_BUCKETS, registers });
     this.deliveryH = new Histogram({ name: 'fluxbot_delivery_seconds', help: 'Posting the image to the platform', labelNames: ['platform'], buckets: LATENCY_BUCKETS, registers });
@@ -30,34 +33,29 @@ export class Metrics implements PipelineMetrics {
     this.finishedC = new Counter({ name: 'fluxbot_jobs_finished_total', help: 'Jobs that ended, by outcome', labelNames: ['outcome'], registers });
   }
 
-  /** Adds the queue-wide gauges, read from Redis at scrape time. */
-  watchQueue(queue: GenerationQueue): this {
-    const registers = [this.registry];
-    new Gauge({
-      name: 'fluxbot_jobs',
-      help: 'Jobs in the queue by state',
-      labelNames: ['state'],
-      registers,
-      async collect() {
-        const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
-    new Gauge({
-      name: 'fluxbot_queue_depth',
-      help: 'Jobs waiting to start (waiting, prioritized, delayed)',
-      registers,
-      async collect() {
-        this.set(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'));
-      },
-    });
-    new Gauge({
-      name: 'fluxbot_active_workers',
-      help: 'Worker connections taking jobs',
-      registers,
-      async collect() {
-        this.set(await queue.getWorkersCount());
-      },
+  /**
+   * Adds the queue-wide gauges, read from Redis when scraped. The read waits at most `timeoutMs`: BullMQ's connection
+   * holds commands through a Redis outage, and a scrape must still answer (within a second) with the process's own
+   * numbers. Then the queue gauges are left out (no stale totals) and `fluxbot_queue_stats_up` is 0.
+   */
+  watchQueue(queue: GenerationQueue, options: { timeoutMs?: number } = {}): this {
+    // Registered only while fresh: an unlabelled gauge that was reset would still show 0, a false "queue empty".
+    const jobs = new Gauge({ name: 'fluxbot_jobs', help: 'Jobs in the queue by state', labelNames: ['state'], registers: [] });
+    const depth = new Gauge({ name: 'fluxbot_queue_depth', help: 'Jobs waiting to start (waiting, prioritized, delayed)', registers: [] });
+    const workers = new Gauge({ name: 'fluxbot_active_workers', help: 'Worker connections taking jobs', registers: [] });
+    const up = new Gauge({ name: 'fluxbot_queue_stats_up', help: '1 when this scrape read the queue-wide numbers from Redis in time, else 0', registers: [this.registry] });
+    this.queueRead = new QueueStatsReader(queue, options.timeoutMs ?? 500, (stats) => {
+      up.set(stats ? 1 : 0);
+      for (const [name, gauge] of [['fluxbot_jobs', jobs], ['fluxbot_queue_depth', depth], ['fluxbot_active_workers', workers]] as const) {
+        const shown = this.registry.getSingleMetric(name) !== undefined;
+        if (stats && !shown) this.registry.registerMetric(gauge);
+        if (!stats && shown) this.registry.removeSingleMetric(name);
+      }
+      if (!stats) return;
+      jobs.reset();
+      for (const [state, n] of Object.entries(stats.counts)) jobs.set({ state }, n);
+      depth.set(stats.depth);
+      workers.set(stats.workers);
     });
     return this;
   }
@@ -85,6 +83,7 @@ export class Metrics implements PipelineMetrics {
   }
 
   async text(): Promise<{ contentType: string; body: string }> {
+    await this.queueRead?.refresh();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

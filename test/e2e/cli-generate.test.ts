@@ -28,7 +28,7 @@ afterAll(async () => {
 /** Runs `fluxbot generate` as a person would, in a child process with only these settings. */
 async function fluxbot(args: string[], env: Record<string, string>) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/fluxbot.js', 'generate', ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['bin/fluxbot.js', 'generate', '--json', ...args], {
       env: { PATH: process.env.PATH ?? '', ALLOW_PRIVATE_URLS: 'true', ...env },
       timeout: 60_000,
     });

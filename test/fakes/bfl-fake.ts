@@ -4,7 +4,7 @@ import { pixelSize, type AspectRatio } from '../../src/core/models.js';
 import { FakeServer, makeImage, notFound, sendJson, type RecordedCall } from './fake-server.js';
 
 /**
- * A local Black Forest Labs API (shared/reference/providers.md): submit routes per model on one server, task status
+ * A local Black Forest Labs API, as api.bfl.ai documents it: submit routes per model on one server, task status
  * on a second server standing for a regional cluster (api.eu.bfl.ai), which is the only one that knows its tasks, as
  * on the real service, and result samples as real image bytes that can expire like BFL's ten-minute URLs.
  *

@@ -4,7 +4,7 @@ import { ASPECT_RATIOS, pixelSize, type AspectRatio } from '../../src/core/model
 import { FakeServer, makeImage, notFound, sendJson, sleep, type RecordedCall } from './fake-server.js';
 
 /**
- * A local fal.ai queue (shared/reference/providers.md): submit, status, result, cancel, and a files route serving
+ * A local fal.ai queue, as fal's queue API documents it: submit, status, result, cancel, and a files route serving
  * real image bytes, so the provider runs through real HTTP against it.
  *
  * Faults come in two kinds. Call faults answer the next call to one route (`submit` unless said otherwise) with an

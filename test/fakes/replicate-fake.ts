@@ -5,7 +5,7 @@ import { FakeServer, makeImage, notFound, sendJson, sleep, type RecordedCall } f
 import { modelIdOf, outputShape, preferWait, PREDICTION_ERRORS, problem, PROBLEMS, returnsArray, THROTTLED, validateInput } from './replicate-contract.js';
 
 /**
- * A local Replicate (or Replicate-compatible proxy) speaking the HTTP contract of shared/reference/providers.md:
+ * A local Replicate (or Replicate-compatible proxy) speaking Replicate's HTTP API (predictions, webhooks):
  * official-model create honouring `Prefer: wait`, `GET /predictions/{id}`, the paginated list `GET /predictions`
  * (newest first, `created_after`, a `next` link on another host like `urls.get`), cancel, the webhook secret, outputs
  * served as real image bytes from its own `/files/<id>.<ext>`, and `urls.get` pointing elsewhere (clients must ignore it).

@@ -1,13 +1,10 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
+import type { AckOutcome, AckRequest, AckThreadData } from './ack-thread-protocol.js';
 
-/**
- * How one interaction callback went. `code` is Discord's JSON error code (40060: already acknowledged). `unavailable`:
- * the thread is gone, nothing was sent; `lost`: the thread died with this ack in flight, it may or may not have landed.
- * Either way the caller acks through discord.js instead.
- */
-export type AckOutcome = { ok: true } | { ok: false; status: number; code?: number; message: string } | { ok: 'unavailable' | 'lost' };
+export type { AckOutcome } from './ack-thread-protocol.js';
 
 export interface AckThreadOptions {
   /** Discord's API base as discord.js's REST takes it (`DISCORD_API_URL`, e.g. `https://discord.com/api`). */
@@ -24,74 +21,19 @@ export interface AckThreadOptions {
 }
 
 /**
- * The thread's code, plain CommonJS evaluated by `new Worker(…, { eval: true })`: a worker thread does not inherit
- * the loader hooks that run the TypeScript sources in development and tests, and the built files live elsewhere, so
- * a file path would differ between the two. undici is handed over as a resolved path.
- *
- * It POSTs `type 5` (deferred channel message) callbacks like discord.js's `deferReply`: no bot token (the
- * interaction token in the path authorizes), a 429 waits its `retry_after` while the deadline allows, a 5xx or a
- * network error is retried (up to 3 tries), and a retry answered "already acknowledged" means the first try landed.
+ * Starts ack-thread-worker.ts. Built, it is the .js file next to this one. From the TypeScript sources (tsx in
+ * development, vitest in tests) a worker thread does not inherit the parent's loader hooks, so a small bootstrap
+ * registers tsx in the thread first, then imports the same file.
  */
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { Agent, request } = require(workerData.undiciPath);
-const agent = new Agent({ connections: workerData.connections, keepAliveTimeout: 30000 });
-const base = workerData.apiUrl.replace(/\\/+$/, '') + '/v' + workerData.version + '/interactions/';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function callback(id, token, flags) {
-  const started = Date.now();
-  const body = JSON.stringify({ type: 5, data: { flags } });
-  const url = base + encodeURIComponent(id) + '/' + encodeURIComponent(token) + '/callback';
-  for (let attempt = 1; ; attempt++) {
-    const left = workerData.deadlineMs - (Date.now() - started);
-    try {
-      const res = await request(url, {
-        method: 'POST',
-        dispatcher: agent,
-        body,
-        headers: { 'content-type': 'application/json', 'user-agent': workerData.userAgent },
-        headersTimeout: Math.max(1, left),
-        bodyTimeout: Math.max(1, left),
-      });
-      const text = await res.body.text();
-      if (res.statusCode < 300) return { ok: true };
-      let error = {};
-      try { error = JSON.parse(text) || {}; } catch { error = {}; }
-      const code = typeof error.code === 'number' ? error.code : undefined;
-      if (code === 40060 && attempt > 1) return { ok: true };
-      const remaining = workerData.deadlineMs - (Date.now() - started);
-      if (res.statusCode === 429) {
-        const wait = Number(error.retry_after ?? res.headers['retry-after'] ?? 1) * 1000;
-        if (Number.isFinite(wait) && wait < remaining - 50) { await sleep(wait); continue; }
-      } else if (res.statusCode >= 500 && attempt < 3 && remaining > 100) {
-        continue;
-      }
-      return { ok: false, status: res.statusCode, code, message: typeof error.message === 'string' ? error.message : 'HTTP ' + res.statusCode };
-    } catch (err) {
-      if (attempt < 3 && workerData.deadlineMs - (Date.now() - started) > 100) continue;
-      return { ok: false, status: 0, message: String((err && err.message) || err) };
-    }
-  }
+function startThread(workerData: AckThreadData): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const file = new URL(`./ack-thread-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSources) return new Worker(file, { workerData });
+  // require.resolve finds tsx's CommonJS build of its API; the thread needs the ES module one beside it.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(file.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
 }
-
-// Outcomes go back in one message per event-loop turn: in a burst many answers arrive together.
-let outbox = [];
-function answer(n, outcome) {
-  if (outbox.length === 0) setImmediate(() => { const batch = outbox; outbox = []; parentPort.postMessage(batch); });
-  outbox.push({ n, outcome });
-}
-
-parentPort.on('message', (m) => {
-  if (m === 'close') return void agent.close().finally(() => parentPort.close());
-  for (const ack of m) {
-    callback(ack.id, ack.token, ack.flags).then(
-      (outcome) => answer(ack.n, outcome),
-      (err) => answer(ack.n, { ok: false, status: 0, message: String(err) }),
-    );
-  }
-});
-`;
 
 /**
  * Sends interaction acks (the deferred reply) from a worker thread with its own connection pool. Each ack then costs
@@ -106,21 +48,17 @@ export class AckThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, (outcome: AckOutcome) => void>();
   private next = 0;
-  private outbox: Array<{ n: number; id: string; token: string; flags: number }> = [];
+  private outbox: AckRequest[] = [];
   private alive = true;
   private closing = false;
 
   constructor(private readonly options: AckThreadOptions) {
-    this.worker = new Worker(THREAD_SOURCE, {
-      eval: true,
-      workerData: {
-        apiUrl: options.apiUrl,
-        version: options.version,
-        connections: options.connections ?? 128,
-        deadlineMs: options.deadlineMs ?? 2500,
-        undiciPath: createRequire(import.meta.url).resolve('undici'),
-        userAgent: options.userAgent,
-      },
+    this.worker = startThread({
+      apiUrl: options.apiUrl,
+      version: options.version,
+      connections: options.connections ?? 128,
+      deadlineMs: options.deadlineMs ?? 2500,
+      userAgent: options.userAgent,
     });
     this.worker.on('message', (batch: Array<{ n: number; outcome: AckOutcome }>) => {
       for (const { n, outcome } of batch) {

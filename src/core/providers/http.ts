@@ -15,7 +15,8 @@ import {
  * The small HTTP layer every provider shares: JSON in and out with a timeout and the caller's abort signal, and one
  * mapping from HTTP statuses to typed errors. The providers' official clients are not used for the calls themselves:
  * replicate-javascript's retry loop does not sleep and polls `aborted` predictions forever, and @fal-ai/client has
- * fixed hosts; the contracts are small enough to speak directly (see shared/reference/providers.md).
+ * fixed hosts; the contracts are small enough to speak directly (each is
+ * reproduced by its fake in test/fakes/).
  */
 export interface HttpOptions {
   provider: string;

@@ -43,7 +43,7 @@ export interface RetryState {
 }
 
 /**
- * The queue's behaviour is decided by the error type (STYLE.md §6): moderation and invalid input never retry;
+ * The queue's behaviour is decided by the error type, here only: moderation and invalid input never retry;
  * a 429 waits without spending an attempt; 5xx and timeouts back off, then fail over; credentials and credit
  * problems are the operator's, so the next provider (if any) is tried at once.
  */

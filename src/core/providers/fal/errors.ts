@@ -1,5 +1,5 @@
 /*
- * fal's two error shapes, read into the typed errors (shared/reference/providers.md):
+ * fal's two error shapes, read into the typed errors (test/fakes/fal-fake.ts answers both):
  * - model errors: `{"detail":[{loc, msg, type, ...}]}`, usually 422; `type` is machine-readable
  *   (`content_policy_violation` is the safety system);
  * - request (infrastructure) errors: `{"detail":"...", "error_type":"runner_disconnected"}` with the same value in

@@ -1,5 +1,5 @@
 /*
- * The resolved request → the input of a fal.ai FLUX endpoint (schemas in shared/reference/providers.md).
+ * The resolved request → the input of a fal.ai FLUX endpoint (the schemas on fal's model pages).
  *
  * Pure: no I/O, so every model's exact body is unit tested.
  *

@@ -52,7 +52,7 @@ const PRO_BASE = {
   numOutputs: false,
 } as const;
 
-/** Replicate's schemas, per model (from the models' API pages; see shared/reference/providers.md). */
+/** Replicate's schemas, per model (from the models' API pages on replicate.com). */
 export const REPLICATE_INPUTS: Record<ModelId, ModelInputs> = {
   'flux-pro': { ...PRO_BASE, stepsKey: 'steps', guidance: true, interval: true },
   'flux-1.1-pro': { ...PRO_BASE, guidance: false, interval: false },

@@ -1,0 +1,214 @@
+/* global document, window, fetch, EventSource, FileReader, Option, crypto */
+// The playground page: builds the form from the command definitions the server sends (the same ones Discord and
+// Slack use), submits, follows the job over server-sent events, shows the image, the quota line and recent images.
+// Plain DOM, no framework; every control has a visible label.
+
+const $ = (id) => document.getElementById(id);
+const HEADERS = { 'content-type': 'application/json', 'x-fluxbot-playground': '1' };
+const LABELS = { image_prompt: 'Image prompt', image_prompt_url: 'Image prompt link', prompt_upsampling: 'Prompt upsampling' };
+const MAIN_FIELDS = new Set(['prompt', 'model', 'aspect_ratio', 'image_prompt']);
+
+let form = { options: [] };
+let current; // the image shown as the result: what Reroll rerolls
+
+const label = (name) => LABELS[name] ?? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
+
+async function api(path, body) {
+  const res = await fetch(path, body === undefined ? { credentials: 'same-origin' } : { method: 'POST', headers: HEADERS, body: JSON.stringify(body), credentials: 'same-origin' });
+  const data = await res.json().catch(() => ({ error: `The server answered ${res.status}.` }));
+  return { ok: res.ok, status: res.status, data };
+}
+
+function control(option) {
+  const id = `f-${option.name}`;
+  let input;
+  if (option.name === 'prompt') {
+    input = document.createElement('textarea');
+    input.rows = 3;
+    input.required = true;
+    input.maxLength = option.maxLength;
+  } else if (option.choices) {
+    input = document.createElement('select');
+    if (option.name !== 'model') input.append(new Option('Default', ''));
+    for (const choice of option.choices) input.append(new Option(choice === form.defaultModel ? `${choice} (default)` : choice, choice, false, choice === form.defaultModel));
+  } else if (option.type === 'attachment') {
+    input = document.createElement('input');
+    input.type = 'file';
+    input.accept = 'image/png,image/jpeg,image/webp';
+  } else if (option.type === 'boolean') {
+    input = document.createElement('input');
+    input.type = 'checkbox';
+  } else {
+    input = document.createElement('input');
+    if (option.type === 'integer' || option.type === 'number') {
+      input.type = 'number';
+      input.min = String(option.min);
+      input.max = String(option.max);
+      input.step = option.type === 'integer' ? '1' : 'any';
+    } else {
+      input.type = option.name.endsWith('_url') ? 'url' : 'text';
+      if (option.maxLength) input.maxLength = option.maxLength;
+    }
+  }
+  input.id = id;
+  input.name = option.name;
+  const hint = document.createElement('small');
+  hint.id = `${id}-hint`;
+  const range = option.min !== undefined ? ` (${option.min} to ${option.max})` : '';
+  hint.textContent = option.type === 'attachment' ? `${option.description}: PNG, JPEG or WebP, up to ${form.maxUploadBytes / 1048576} MB` : `${option.description}${range}`;
+  input.setAttribute('aria-describedby', hint.id);
+  const wrap = document.createElement('div');
+  wrap.className = option.type === 'boolean' ? 'field check' : 'field';
+  const lab = document.createElement('label');
+  lab.htmlFor = id;
+  lab.textContent = label(option.name);
+  if (option.type === 'boolean') wrap.append(input, lab, hint);
+  else wrap.append(lab, input, hint);
+  return wrap;
+}
+
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(new Error('The image could not be read.'));
+    reader.readAsDataURL(file);
+  });
+}
+
+async function collect() {
+  const fields = {};
+  let upload;
+  for (const option of form.options) {
+    const input = $(`f-${option.name}`);
+    if (option.type === 'attachment') {
+      if (input.files.length > 0) upload = { data: await readFile(input.files[0]) };
+    } else if (option.type === 'boolean') {
+      if (input.checked) fields[option.name] = true;
+    } else if (input.value.trim() !== '') {
+      fields[option.name] = option.type === 'integer' || option.type === 'number' ? Number(input.value) : input.value;
+    }
+  }
+  if (fields.prompt === undefined) fields.prompt = '';
+  return { requestId: crypto.randomUUID(), fields, ...(upload ? { upload } : {}) };
+}
+
+function showError(text, field) {
+  for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  $('form-error').textContent = text ?? '';
+  const input = field && $(`f-${field === 'image_prompt' && !$('f-image_prompt').files.length ? 'image_prompt_url' : field}`);
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  }
+}
+
+async function submit(call) {
+  showError('');
+  const { ok, data } = await call();
+  if (!ok) {
+    showError(data.error, data.field);
+    return;
+  }
+  $('status').textContent = data.status;
+  follow(data.jobId);
+}
+
+function follow(jobId) {
+  const events = new EventSource(`/api/jobs/${encodeURIComponent(jobId)}/events`);
+  events.addEventListener('status', (e) => ($('status').textContent = JSON.parse(e.data).text));
+  events.addEventListener('done', (e) => {
+    events.close();
+    $('status').textContent = 'Done.';
+    show(JSON.parse(e.data).imageId);
+  });
+  events.addEventListener('failed', (e) => {
+    events.close();
+    $('status').textContent = JSON.parse(e.data).text;
+    void refresh();
+  });
+  events.onerror = () => {
+    if (events.readyState === EventSource.CLOSED) $('status').textContent = 'Lost the live status; your image will appear under recent images.';
+  };
+}
+
+async function show(imageId) {
+  await refresh();
+  const image = recent.find((i) => i.id === imageId);
+  current = imageId;
+  $('current-image').src = `/api/images/${encodeURIComponent(imageId)}`;
+  $('current-image').alt = image ? `Generated image: ${image.prompt}` : 'Generated image';
+  $('current-caption').textContent = image ? `${image.prompt} — ${image.model}, seed ${image.seed}, ${image.width}×${image.height}` : '';
+  $('current').hidden = false;
+  $('reroll').hidden = false;
+}
+
+let recent = [];
+async function refresh() {
+  const { ok, data } = await api('/api/me');
+  if (!ok) return;
+  $('quota').textContent = data.quota.split('\n').join(' ');
+  recent = data.images;
+  const list = $('recent');
+  list.replaceChildren();
+  for (const image of recent) {
+    const item = document.createElement('li');
+    if (image.kept) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'thumb';
+      button.setAttribute('aria-label', `Show image: ${image.prompt} (seed ${image.seed})`);
+      const img = document.createElement('img');
+      img.src = `/api/images/${encodeURIComponent(image.id)}`;
+      img.alt = '';
+      img.loading = 'lazy';
+      button.append(img);
+      button.addEventListener('click', () => void show(image.id));
+      item.append(button);
+    }
+    const caption = document.createElement('span');
+    caption.textContent = `${image.prompt} — seed ${image.seed}${image.kept ? '' : ' (no longer kept)'}`;
+    item.append(caption);
+    list.append(item);
+  }
+}
+
+async function start() {
+  const session = await api('/api/session');
+  if (!session.ok) {
+    document.querySelector('main').textContent = session.data.error;
+    return;
+  }
+  if (session.data.needsSignIn) {
+    $('signin').hidden = false;
+    $('signin-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const { ok, data } = await api('/api/signin', { token: $('token').value });
+      if (!ok) $('signin-error').textContent = data.error;
+      else window.location.reload();
+    });
+    return;
+  }
+  const loaded = await api('/api/form');
+  if (!loaded.ok) return;
+  form = loaded.data;
+  $('ttl').textContent = String(form.imageTtlHours);
+  for (const option of form.options) $(MAIN_FIELDS.has(option.name) ? 'fields' : 'more-fields').append(control(option));
+  $('flux-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('generate').disabled = true;
+    try {
+      const body = await collect();
+      await submit(() => api('/api/generate', body));
+    } catch (err) {
+      showError(err.message);
+    } finally {
+      $('generate').disabled = false;
+    }
+  });
+  $('reroll').addEventListener('click', () => void submit(() => api('/api/reroll', { imageId: current, requestId: crypto.randomUUID() })));
+  $('play').hidden = false;
+  await refresh();
+}
+
+void start();

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { runQuotaCommand } from '../../commands/flux-admin.js';
+import { FLUX_OPTIONS } from '../../commands/flux.js';
+import { plainTime, refusalText } from '../../commands/replies.js';
+import type { FluxbotCore } from '../../core/core.js';
+import { MODELS } from '../../core/models.js';
+import { userKey, type DeliveryTarget, type Requester } from '../../core/ports.js';
+import type { RerollResult } from '../../core/queue/generation-service.js';
+import type { ProgressFeed } from '../../core/queue/progress-feed.js';
+import { parseFluxRequest } from '../../core/request.js';
+import type { ModelId } from '../../core/models.js';
+import { INVALID, readJson, sendBytes, sendError, sendJson, TOO_LARGE } from './http-util.js';
+import { streamJob } from './job-events.js';
+import { checkUpload, UploadRefused } from './upload.js';
+import type { WebImageStore } from './web-delivery.js';
+import { MAX_UPLOAD_BYTES, sentence, WEB_IMAGE_TTL_SECONDS, WEB_TEXT } from './web-text.js';
+
+/** Largest request body: an upload in base64 (4/3 of its bytes) plus the form's fields. */
+const MAX_BODY_BYTES = Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 64 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
+const IMAGE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+/** Where playground jobs go: the web has no channels, so one name for all. */
+const TARGET: DeliveryTarget = { platform: 'web', channelId: 'playground' };
+
+/** What the API works on: the core, the image store, the progress feed (bot role), the default model. */
+export interface WebApiDeps {
+  core: FluxbotCore;
+  images: WebImageStore;
+  feed?: ProgressFeed | undefined;
+  defaultModel: ModelId;
+  logger: Logger;
+}
+
+/** The playground's API for one signed-in (or local) person; the router has checked access, origin and floods. */
+export class WebApi {
+  constructor(private readonly deps: WebApiDeps) {}
+
+  /** The form, generated from the same command definitions the chat platforms use. */
+  form(res: ServerResponse): void {
+    sendJson(res, 200, {
+      options: FLUX_OPTIONS,
+      defaultModel: this.deps.defaultModel,
+      imagePromptModels: Object.entries(MODELS).filter(([, spec]) => spec.imagePrompt).map(([id]) => id),
+      maxUploadBytes: MAX_UPLOAD_BYTES,
+      imageTtlHours: WEB_IMAGE_TTL_SECONDS / 3600,
+    });
+  }
+
+  /** The person's quota line and their recent images (newest first; `kept` false once the day has passed). */
+  async me(res: ServerResponse, requester: Requester): Promise<void> {
+    const [quota, entries] = await Promise.all([runQuotaCommand(this.deps.core.admin, requester, plainTime), this.deps.core.history.list(requester, 12)]);
+    const ids = entries.map((e) => e.record.messageId);
+    const kept = await this.deps.images.kept(ids);
+    const images = entries.map(({ record }, i) => ({
+      id: record.messageId,
+      prompt: record.request.prompt,
+      model: record.request.model,
+      seed: record.seed,
+      width: record.request.width,
+      height: record.request.height,
+      createdAt: record.createdAt,
+      rerollOf: record.rerollOf,
+      kept: kept[i] ?? false,
+    }));
+    sendJson(res, 200, { quota: quota.text, images });
+  }
+
+  async generate(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
+    const body = await this.body(req, res);
+    if (!body) return;
+    const fields = body.fields;
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return sendError(res, 400, sentence('prompt is required'), { field: 'prompt' });
+    const { image_prompt: inline, image_prompt_url: link, ...rest } = fields as Record<string, unknown>;
+    // An image prompt comes as an upload (checked below) or a link, never as an inline data: URI that skips the checks.
+    if (inline !== undefined) return sendError(res, 400, WEB_TEXT.uploadNotImage, { field: 'image_prompt' });
+    if (link !== undefined && body.upload !== undefined) return sendError(res, 400, WEB_TEXT.uploadAndLink, { field: 'image_prompt' });
+    const parsed = parseFluxRequest({ ...rest, ...(link === undefined ? {} : { image_prompt: link }) }, { defaultModel: this.deps.defaultModel });
+    if (!parsed.ok) return sendError(res, 400, sentence(parsed.error.message), { field: parsed.error.field });
+    let request = parsed.request;
+    if (body.upload !== undefined) {
+      if (!MODELS[request.model].imagePrompt) return sendError(res, 400, WEB_TEXT.uploadUnsupported(request.model), { field: 'image_prompt' });
+      try {
+        const image = await checkUpload((body.upload as { data?: unknown } | null)?.data);
+        // Stored once with a short expiry; the job, its record and rerolls carry only the reference.
+        request = { ...request, image_prompt: await this.deps.core.inputs.put(image.bytes, image.contentType) };
+      } catch (err) {
+        if (err instanceof UploadRefused) return sendError(res, err.status, err.text, { field: 'image_prompt' });
+        throw err;
+      }
+    }
+    const result = await this.deps.core.service.submit(request, requester, TARGET, { dedupeKey: dedupeKey(requester, body.requestId) });
+    this.answer(res, result);
+  }
+
+  /** A reroll of one of the person's own images: another session's image id is "not found", like a missing one. */
+  async reroll(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
+    const body = await this.body(req, res);
+    if (!body) return;
+    const imageId = typeof body.imageId === 'string' && IMAGE_ID.test(body.imageId) ? body.imageId : undefined;
+    if (!imageId || !(await this.owns(imageId, requester))) return sendError(res, 404, WEB_TEXT.notFound);
+    const result = await this.deps.core.service.reroll({ platform: 'web', messageId: imageId }, requester, { dedupeKey: dedupeKey(requester, body.requestId) });
+    this.answer(res, result);
+  }
+
+  async image(res: ServerResponse, requester: Requester, imageId: string): Promise<void> {
+    if (!IMAGE_ID.test(imageId) || !(await this.owns(imageId, requester))) return sendError(res, 404, WEB_TEXT.notFound);
+    const image = await this.deps.images.get(imageId);
+    if (!image) return sendError(res, 410, WEB_TEXT.imageExpired);
+    sendBytes(res, image.contentType, image.bytes, 'private, max-age=86400, immutable');
+  }
+
+  /** Live status of one of the person's own jobs. */
+  async events(req: IncomingMessage, res: ServerResponse, requester: Requester, jobId: string): Promise<void> {
+    const job = /^j[0-9a-f]{32}$/.test(jobId) ? await this.deps.core.queue.getJob(jobId) : undefined;
+    if (!job || userKey(job.data.requester) !== userKey(requester)) return sendError(res, 404, WEB_TEXT.notFound);
+    streamJob({ queue: this.deps.core.queue, redis: this.deps.core.redis, feed: this.deps.feed }, req, res, jobId);
+  }
+
+  private async owns(imageId: string, requester: Requester): Promise<boolean> {
+    const record = await this.deps.core.records.find('web', imageId);
+    return record !== undefined && userKey(record.requester) === userKey(requester);
+  }
+
+  private answer(res: ServerResponse, result: RerollResult): void {
+    switch (result.status) {
+      case 'queued':
+        return sendJson(res, 202, { jobId: result.jobId, position: result.position, status: WEB_TEXT.queued(result.position) });
+      case 'duplicate':
+        return sendJson(res, 200, { jobId: result.jobId, status: WEB_TEXT.duplicate });
+      case 'refused':
+        return sendError(res, 403, refusalText(result, plainTime), { reason: result.reason });
+      case 'not_found':
+        return sendError(res, 404, WEB_TEXT.notFound);
+    }
+  }
+
+  /** The JSON object body, or undefined after answering why there is none. */
+  private async body(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | undefined> {
+    const body = await readJson(req, MAX_BODY_BYTES);
+    if (body === TOO_LARGE) sendError(res, 413, WEB_TEXT.bodyTooLarge, { field: 'image_prompt' });
+    else if (body === INVALID || typeof body !== 'object' || body === null || Array.isArray(body)) sendError(res, 400, WEB_TEXT.badJson);
+    else return body as Record<string, unknown>;
+    return undefined;
+  }
+}
+
+/** One click is charged once, even when the browser sends it twice: keyed by the page's request id. */
+function dedupeKey(requester: Requester, requestId: unknown): string {
+  const id = typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+  return `web:${requester.userId}:${id}`;
+}

@@ -1,0 +1,78 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyPromptRefused, generateThenReroll, launchChromium, quotaLine } from './page-flow.js';
+import { startPlayground, type Playground } from './playground.js';
+
+/** Where a screenshot of the finished page goes, for a person to look at (CI keeps nothing). */
+const SCREENSHOT = process.env.PLAYGROUND_SCREENSHOT;
+
+/** The playground page in headless Chromium, driven by its accessible labels as a person would use it. */
+describe('web playground in a browser', () => {
+  let app: Playground;
+  let browser: Browser;
+  let page: Page;
+  beforeAll(async () => {
+    app = await startPlayground({ latencyMs: 300 });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    // localhost, as the README says to open it (the page refuses other host names without a token).
+    await page.goto(`http://localhost:${app.port}/`);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+
+  it('prompt → image, Reroll → a second image, and the quota line moves', async () => {
+    await generateThenReroll(page, 'a lighthouse at dawn', 5);
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it('an empty prompt shows an error at the field and enqueues nothing', async () => {
+    const counts = await app.core.queue.getJobCounts();
+    await emptyPromptRefused(page);
+    expect(await app.core.queue.getJobCounts()).toEqual(counts);
+    expect(await quotaLine(page).textContent()).toContain('You have used 2 of 5 images today');
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-error.png') });
+  });
+
+  it('labels every control of the form generated from the command definitions', async () => {
+    await page.getByText('More options').click();
+    for (const name of ['Model', 'Aspect ratio', 'Image prompt', 'Image prompt link', 'Steps', 'Guidance', 'Seed', 'Safety tolerance', 'Output format', 'Prompt upsampling']) {
+      expect(await page.getByLabel(name, { exact: true }).count(), name).toBe(1);
+    }
+    expect(await page.getByLabel('Steps', { exact: true }).getAttribute('max')).toBe('50');
+    const models = await page.getByLabel('Model', { exact: true }).locator('option').allTextContents();
+    expect(models).toContain('flux-pro (default)');
+    expect(models).toContain('flux-schnell');
+  });
+});
+
+describe('web playground in a browser, with PLAYGROUND_TOKEN', () => {
+  let app: Playground;
+  let browser: Browser;
+  beforeAll(async () => {
+    app = await startPlayground({ token: 'browser-test-token-0123456789' });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('asks for the token first: a wrong one is refused, the right one opens the form', async () => {
+    const page = await browser.newPage();
+    // Any host name works with a token: 127.0.0.1 here.
+    await page.goto(`http://127.0.0.1:${app.port}/`);
+    await page.getByLabel('Token').fill('not the token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'That token is not right.' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Generate' }).isVisible()).toBe(false);
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-signin.png') });
+    await page.getByLabel('Token').fill('browser-test-token-0123456789');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Generate' }).waitFor();
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 0 of 5 images today');
+  });
+});
