@@ -1,3 +1,4 @@
+import { readBody } from '../../http/read-body.js';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -38,23 +39,10 @@ export function sendText(res: ServerResponse, status: number, text: string): voi
 
 /** Reads a JSON body of at most `max` bytes: the value, TOO_LARGE or INVALID. */
 export async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > max) {
-    req.resume();
-    return TOO_LARGE;
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > max) {
-      req.resume();
-      return TOO_LARGE;
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req, max);
+  if (body === undefined) return TOO_LARGE;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(body.toString('utf8')) as unknown;
   } catch {
     return INVALID;
   }
