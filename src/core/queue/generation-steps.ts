@@ -135,8 +135,9 @@ async function endUnreserved(deps: StepDeps, ctx: Ctx): Promise<never> {
 /**
  * Where the image goes when posting it where it was asked for failed. A refusal for good (no access, archived, gone),
  * or a fault that outlasted the job's last delivery attempt, sends it to the person privately; when even that fails
- * for good (or on the last attempt), the image is kept for the person to fetch (`/flux-history`). Either way it is charged: a member who removes the bot
- * from their thread gets their image, not a refund. A fault that may pass, with attempts left, is retried.
+ * for good (or on the last attempt), the image is kept for the person to fetch (`/flux-history`). Either way it is
+ * charged: a member who removes the bot from their thread gets their image, not a refund. A fault that may pass,
+ * with attempts left, is retried.
  */
 async function deliverElsewhere(delivery: DeliveryPort, request: DeliveryRequest, err: unknown, lastAttempt: boolean, ctx: Ctx): Promise<DeliveredMessage> {
   const keep = (why: unknown): DeliveredMessage => {
