@@ -26,7 +26,9 @@ export interface GenerateOptions {
   interval?: string;
   safetyTolerance?: string;
   imagePrompt?: string;
+  imagePromptStrength?: string;
   promptUpsampling?: boolean;
+  raw?: boolean;
   outputFormat?: string;
   outputQuality?: string;
   json?: boolean;
@@ -58,7 +60,9 @@ export function generateCommand(version: string, io: CliIo, deps: GenerateDeps =
     .option('--interval <x>', range('interval', 'variance (flux-pro)'))
     .option('--safety-tolerance <n>', range('safety_tolerance', '1 strictest, 6 most permissive'))
     .option('--image-prompt <url>', 'an image to start from (http(s) link)')
+    .option('--image-prompt-strength <x>', range('image_prompt_strength', 'how much the image prompt counts (ultra)'))
     .option('--prompt-upsampling', 'let the provider expand the prompt')
+    .option('--raw', 'a less processed, more natural look (ultra)')
     .addOption(new Option('--output-format <format>', 'image format (default webp)').choices(OUTPUT_FORMATS))
     .option('--output-quality <n>', range('output_quality', 'jpg/webp quality'))
     .action(async (o: GenerateOptions) => {
@@ -102,6 +106,8 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
     safety_tolerance: num(o.safetyTolerance),
     image_prompt: o.imagePrompt,
     prompt_upsampling: o.promptUpsampling,
+    raw: o.raw,
+    image_prompt_strength: num(o.imagePromptStrength),
     output_format: o.outputFormat,
     output_quality: num(o.outputQuality),
   };

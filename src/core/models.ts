@@ -1,7 +1,9 @@
+import { CATALOGUE, type CatalogueEntry } from './catalogue/index.js';
+
 /**
- * The model catalogue: which request fields each FLUX model accepts, with its ranges and defaults, the pixel size
- * each aspect ratio yields, and each provider's name for the model. Providers map parameters in their own folder
- * (`providers/<name>/params.ts`) from the resolved request; this file is the single source of what is allowed.
+ * Model identifiers, shared vocabularies and the derived `MODELS` view. The models themselves are data in
+ * `catalogue/` (one entry per model: fields, ranges, sizes and each provider's mapping); provider adapters read those
+ * entries, and this file answers what the request parser needs: which fields a model accepts and the size it renders.
  */
 export const MODEL_IDS = ['flux-pro', 'flux-1.1-pro', 'flux-1.1-pro-ultra', 'flux-dev', 'flux-schnell'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
@@ -32,22 +34,13 @@ export type OptionalField =
   | 'interval'
   | 'safety_tolerance'
   | 'prompt_upsampling'
-  | 'output_quality';
+  | 'output_quality'
+  | 'raw'
+  | 'image_prompt_strength';
 
-export interface ModelSpec {
+/** A model as the request parser and the chat adapters see it (its catalogue entry minus provider mappings). */
+export interface ModelSpec extends Omit<CatalogueEntry, 'providers'> {
   id: ModelId;
-  label: string;
-  aspectRatios: readonly AspectRatio[];
-  defaultAspectRatio: AspectRatio;
-  steps?: NumberRange;
-  guidance?: NumberRange;
-  interval?: NumberRange;
-  safetyTolerance?: NumberRange;
-  /** Custom width/height (with aspect_ratio `custom`). */
-  customSize?: { min: number; max: number; multiple: number };
-  imagePrompt: boolean;
-  promptUpsampling: boolean;
-  outputQuality: boolean;
   /** Each provider's identifier for this model; a provider missing here refuses the model. */
   providerIds: Partial<Record<ProviderName, string>>;
 }
@@ -61,106 +54,27 @@ export const FIELD_RANGES = {
   interval: { min: 1, max: 4, default: 2, integer: false },
   safety_tolerance: { min: 1, max: 6, default: 2, integer: true },
   output_quality: { min: 0, max: 100, default: 80, integer: true },
+  image_prompt_strength: { min: 0, max: 1, default: 0.1, integer: false },
   seed: { min: 0, max: 2_147_483_647, default: 0, integer: true },
 } as const satisfies Record<string, NumberRange>;
 
-const PRO_RATIOS: readonly AspectRatio[] = ['custom', '1:1', '16:9', '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'];
-const WIDE_RATIOS: readonly AspectRatio[] = ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'];
-const SAFETY: NumberRange = { min: 1, max: 6, default: 2, integer: true };
-const CUSTOM_SIZE = { min: 256, max: 1440, multiple: 32 };
+/**
+ * What the rest of the bot reads about a model, derived from its catalogue entry: the entry without the provider
+ * mappings, plus each provider's identifier for it.
+ */
+function toSpec(id: ModelId, entry: CatalogueEntry): ModelSpec {
+  const { providers, ...fields } = entry;
+  const providerIds: Partial<Record<ProviderName, string>> = {};
+  if (providers.replicate) providerIds.replicate = providers.replicate.id;
+  if (providers.fal) providerIds.fal = providers.fal.endpoint;
+  if (providers.bfl) providerIds.bfl = providers.bfl.endpoint;
+  if (providers.cog) providerIds.cog = providers.cog.id;
+  if (providers.preview) providerIds.preview = providers.preview.id;
+  return { id, ...fields, providerIds };
+}
 
-export const MODELS: Record<ModelId, ModelSpec> = {
-  'flux-pro': {
-    id: 'flux-pro',
-    label: 'FLUX.1 [pro]',
-    aspectRatios: PRO_RATIOS,
-    defaultAspectRatio: '1:1',
-    steps: { min: 1, max: 50, default: 25, integer: true },
-    guidance: { min: 2, max: 5, default: 3, integer: false },
-    interval: { min: 1, max: 4, default: 2, integer: false },
-    safetyTolerance: SAFETY,
-    customSize: CUSTOM_SIZE,
-    imagePrompt: true,
-    promptUpsampling: true,
-    outputQuality: true,
-    providerIds: {
-      replicate: 'black-forest-labs/flux-pro',
-      fal: 'fal-ai/flux-pro/new',
-      bfl: 'flux-pro',
-      cog: 'flux-pro',
-      preview: 'flux-pro',
-    },
-  },
-  'flux-1.1-pro': {
-    id: 'flux-1.1-pro',
-    label: 'FLUX1.1 [pro]',
-    aspectRatios: PRO_RATIOS,
-    defaultAspectRatio: '1:1',
-    safetyTolerance: SAFETY,
-    customSize: CUSTOM_SIZE,
-    imagePrompt: true,
-    promptUpsampling: true,
-    outputQuality: true,
-    providerIds: {
-      replicate: 'black-forest-labs/flux-1.1-pro',
-      fal: 'fal-ai/flux-pro/v1.1',
-      bfl: 'flux-pro-1.1',
-      cog: 'flux-1.1-pro',
-      preview: 'flux-1.1-pro',
-    },
-  },
-  'flux-1.1-pro-ultra': {
-    id: 'flux-1.1-pro-ultra',
-    label: 'FLUX1.1 [pro] ultra',
-    aspectRatios: WIDE_RATIOS,
-    defaultAspectRatio: '16:9',
-    safetyTolerance: SAFETY,
-    imagePrompt: true,
-    promptUpsampling: false,
-    outputQuality: false,
-    providerIds: {
-      replicate: 'black-forest-labs/flux-1.1-pro-ultra',
-      fal: 'fal-ai/flux-pro/v1.1-ultra',
-      bfl: 'flux-pro-1.1-ultra',
-      cog: 'flux-1.1-pro-ultra',
-      preview: 'flux-1.1-pro-ultra',
-    },
-  },
-  'flux-dev': {
-    id: 'flux-dev',
-    label: 'FLUX.1 [dev]',
-    aspectRatios: WIDE_RATIOS,
-    defaultAspectRatio: '1:1',
-    steps: { min: 1, max: 50, default: 28, integer: true },
-    guidance: { min: 0, max: 10, default: 3, integer: false },
-    imagePrompt: false,
-    promptUpsampling: false,
-    outputQuality: true,
-    providerIds: {
-      replicate: 'black-forest-labs/flux-dev',
-      fal: 'fal-ai/flux/dev',
-      bfl: 'flux-dev',
-      cog: 'flux-dev',
-      preview: 'flux-dev',
-    },
-  },
-  'flux-schnell': {
-    id: 'flux-schnell',
-    label: 'FLUX.1 [schnell]',
-    aspectRatios: WIDE_RATIOS,
-    defaultAspectRatio: '1:1',
-    steps: { min: 1, max: 4, default: 4, integer: true },
-    imagePrompt: false,
-    promptUpsampling: false,
-    outputQuality: true,
-    providerIds: {
-      replicate: 'black-forest-labs/flux-schnell',
-      fal: 'fal-ai/flux/schnell',
-      cog: 'flux-schnell',
-      preview: 'flux-schnell',
-    },
-  },
-};
+/** Every model as the request parser and the chat adapters read it, derived from `CATALOGUE`. */
+export const MODELS = Object.fromEntries(MODEL_IDS.map((id) => [id, toSpec(id, CATALOGUE[id])])) as Record<ModelId, ModelSpec>;
 
 /** Pixel sizes of the ~1 megapixel models (Replicate's and BFL's tables; reverses derived). */
 const MEGAPIXEL_SIZES: Record<Exclude<AspectRatio, 'custom'>, [number, number]> = {
@@ -177,12 +91,11 @@ const MEGAPIXEL_SIZES: Record<Exclude<AspectRatio, 'custom'>, [number, number]> 
   '4:3': [1152, 896],
 };
 
-/** Ultra renders ~4 megapixels; sizes follow the ratio at 2048² pixels, rounded to 32 as the API does. */
-function ultraSize(ratio: Exclude<AspectRatio, 'custom'>): [number, number] {
+/** A size from a ratio at a pixel area (ultra: ~4 MP), each side rounded to `step` as the API does. */
+function areaSize(ratio: Exclude<AspectRatio, 'custom'>, area: number, step: number): [number, number] {
   const [a, b] = ratio.split(':').map(Number) as [number, number];
-  const area = 2048 * 2048;
-  const width = roundTo(Math.sqrt((area * a) / b), 32);
-  const height = roundTo(Math.sqrt((area * b) / a), 32);
+  const width = roundTo(Math.sqrt((area * a) / b), step);
+  const height = roundTo(Math.sqrt((area * b) / a), step);
   return [width, height];
 }
 
@@ -200,7 +113,8 @@ export function pixelSize(
     if (!custom) throw new Error('custom aspect ratio needs width and height');
     return custom;
   }
-  const [width, height] = model === 'flux-1.1-pro-ultra' ? ultraSize(aspectRatio) : MEGAPIXEL_SIZES[aspectRatio];
+  const rule = MODELS[model].sizes;
+  const [width, height] = rule.kind === 'area' ? areaSize(aspectRatio, rule.area, rule.step) : MEGAPIXEL_SIZES[aspectRatio];
   return { width, height };
 }
 

@@ -67,6 +67,8 @@ export const FluxRequestInputSchema = z.strictObject({
   prompt_upsampling: z.boolean({ error: 'prompt_upsampling must be true or false' }).optional(),
   output_format: z.enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(', ')}` }).optional(),
   output_quality: numberField('output_quality'),
+  raw: z.boolean({ error: 'raw must be true or false' }).optional(),
+  image_prompt_strength: numberField('image_prompt_strength'),
 });
 export type FluxRequestInput = z.input<typeof FluxRequestInputSchema>;
 
@@ -86,6 +88,10 @@ export const FluxRequestSchema = z.strictObject({
   prompt_upsampling: z.boolean().optional(),
   output_format: z.enum(OUTPUT_FORMATS),
   output_quality: z.number().optional(),
+  /** Only when asked for: absent means the provider's default (the standard look). */
+  raw: z.boolean().optional(),
+  /** Only when asked for, with an image prompt: absent means the model's default. */
+  image_prompt_strength: z.number().optional(),
 });
 export type FluxRequest = z.infer<typeof FluxRequestSchema>;
 
@@ -134,6 +140,16 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
   if (input_.image_prompt !== undefined && !spec.imagePrompt) return refuse('image_prompt');
   if (input_.prompt_upsampling !== undefined && !spec.promptUpsampling) return refuse('prompt_upsampling');
   if (input_.output_quality !== undefined && !spec.outputQuality) return refuse('output_quality');
+  if (input_.raw !== undefined && !spec.raw) return refuse('raw');
+  const strength = input_.image_prompt_strength;
+  if (strength !== undefined) {
+    const range = spec.imagePromptStrength;
+    if (range === undefined) return refuse('image_prompt_strength');
+    if (strength < range.min || strength > range.max) {
+      return fail(`image_prompt_strength must be between ${range.min} and ${range.max} for ${model}`, 'image_prompt_strength');
+    }
+    if (input_.image_prompt === undefined) return fail('image_prompt_strength only applies with an image_prompt', 'image_prompt_strength');
+  }
 
   const ranged: Array<['steps' | 'guidance' | 'interval' | 'safety_tolerance', NumberRange | undefined]> = [
     ['steps', spec.steps],
@@ -185,6 +201,8 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
     ...values,
   };
   if (input_.image_prompt !== undefined) request.image_prompt = input_.image_prompt;
+  if (input_.raw !== undefined) request.raw = input_.raw;
+  if (strength !== undefined) request.image_prompt_strength = strength;
   if (spec.promptUpsampling) request.prompt_upsampling = input_.prompt_upsampling ?? false;
   if (spec.outputQuality) request.output_quality = input_.output_quality ?? FIELD_RANGES.output_quality.default;
   return { ok: true, request };

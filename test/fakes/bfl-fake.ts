@@ -276,7 +276,8 @@ function validate(endpoint: string, body: Record<string, unknown>): Array<{ loc:
   const num = (field: string, min: number, max: number, integer: boolean, multiple = 1) => {
     const v = body[field];
     if (v === undefined) return;
-    if (typeof v !== 'number' || v < min || v > max || (integer && !Number.isInteger(v)) || v % multiple !== 0) {
+    // The step applies to sizes only: fractional guidance or image prompt strength is valid.
+    if (typeof v !== 'number' || v < min || v > max || (integer && !Number.isInteger(v)) || (multiple > 1 && v % multiple !== 0)) {
       bad(field, `must be a number between ${min} and ${max}${multiple > 1 ? `, a multiple of ${multiple}` : ''}`);
     }
   };

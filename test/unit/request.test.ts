@@ -179,6 +179,20 @@ describe('refusals name the field', () => {
     expect(ok({ prompt: 'x', image_prompt: 'https://cdn.example.com/a.png' }).image_prompt).toBe('https://cdn.example.com/a.png');
   });
 
+  it("takes ultra's raw mode and image prompt strength only when asked, and only for ultra", () => {
+    const ultra = { prompt: 'x', model: 'flux-1.1-pro-ultra' as const };
+    const plain = ok(ultra);
+    expect(plain).not.toHaveProperty('raw');
+    expect(plain).not.toHaveProperty('image_prompt_strength');
+    expect(ok({ ...ultra, raw: true, image_prompt: 'https://cdn.example.com/a.png', image_prompt_strength: 0.4 })).toMatchObject({
+      raw: true,
+      image_prompt_strength: 0.4,
+    });
+    expect(refused({ ...ultra, image_prompt_strength: 0.4 })).toMatchObject({ field: 'image_prompt_strength', message: expect.stringMatching(/image_prompt/) });
+    expect(refused({ ...ultra, image_prompt: 'https://cdn.example.com/a.png', image_prompt_strength: 1.5 }).field).toBe('image_prompt_strength');
+    expect(refused({ prompt: 'x', model: 'flux-pro', raw: false }).field).toBe('raw');
+  });
+
   it('accepts an inline image prompt as a data URI (private files fetched by an adapter)', () => {
     const r = ok({ prompt: 'x', image_prompt: 'data:image/png;base64,iVBORw0KGgo=' });
     expect(r.image_prompt).toMatch(/^data:image\/png/);

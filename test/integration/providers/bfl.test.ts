@@ -157,6 +157,13 @@ describe('BflProvider: a generation', () => {
     expect(fake.callsTo('POST', /flux-pro-1\.1$/)[0]?.body).toMatchObject({ image_prompt: b64 });
   });
 
+  it("sends ultra's raw mode and image prompt strength when asked (the fake refuses fields the endpoint lacks)", async () => {
+    const b64 = (await makeImage(32, 32, 'jpeg')).toString('base64');
+    const image_prompt = `data:image/jpeg;base64,${b64}`;
+    await provider().generate(req({ prompt: 'x', model: 'flux-1.1-pro-ultra', raw: true, image_prompt, image_prompt_strength: 0.4 }));
+    expect(fake.callsTo('POST', /flux-pro-1\.1-ultra$/)[0]?.body).toMatchObject({ raw: true, image_prompt: b64, image_prompt_strength: 0.4 });
+  });
+
   it('asks for a webhook with its secret and, without a polling_url in the answer, polls the result endpoint', async () => {
     const image = await provider({ webhookSecret: 'whs-1' }).generate(req({ prompt: 'x' }), { webhookUrl: 'https://bot.example/hooks/bfl' });
     expect(fake.callsTo('POST', /flux-pro$/)[0]?.body).toMatchObject({ webhook_url: 'https://bot.example/hooks/bfl', webhook_secret: 'whs-1' });

@@ -1,14 +1,16 @@
 import { UnsupportedByProvider } from '../../errors.js';
 import type { ImageFormat } from '../../images/image.js';
-import { FIELD_RANGES, MODELS } from '../../models.js';
+import { CATALOGUE, TUNABLE_FIELDS, type BflEndpoint, type BflMapping } from '../../catalogue/index.js';
+import { FIELD_RANGES } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
 
 /**
  * Maps a resolved FluxRequest to a Black Forest Labs task: the endpoint and the exact JSON body. Pure: the image
  * prompt (a link or a data: URI for us, base64 for BFL) and the webhook are added afterwards by `withBflExtras`,
- * once the adapter has fetched the image. Ranges come from BFL's OpenAPI schema (api.bfl.ai/openapi.json).
+ * once the adapter has fetched the image. The endpoint, size shape, accepted fields and BFL's ranges per model are data
+ * in the catalogue (`providers.bfl`); this file applies them.
  */
-export type BflEndpoint = 'flux-pro' | 'flux-pro-1.1' | 'flux-pro-1.1-ultra' | 'flux-dev';
+export type { BflEndpoint };
 
 /** The formats BFL renders; webp is asked as png and converted afterwards. */
 export type BflOutputFormat = 'jpeg' | 'png';
@@ -17,6 +19,7 @@ export type BflOutputFormat = 'jpeg' | 'png';
 export interface BflBody {
   prompt: string;
   image_prompt?: string;
+  image_prompt_strength?: number;
   aspect_ratio?: string;
   width?: number;
   height?: number;
@@ -47,54 +50,22 @@ export interface BflParams {
   quality: number;
 }
 
-/** Request fields BFL may or may not accept, per endpoint (besides prompt, seed and output_format, which all take). */
-type TunableField = 'image_prompt' | 'steps' | 'guidance' | 'interval' | 'safety_tolerance' | 'prompt_upsampling';
+/**
+ * Fields mapped through the entry's `providers.bfl.fields`. `output_quality` is not among them: BFL has no such input,
+ * and it only matters when we re-encode (see `BflParams.quality`).
+ */
+const MAPPED_FIELDS = TUNABLE_FIELDS.filter((field) => field !== 'output_quality');
 
-interface EndpointSpec {
-  /** `pixels`: width/height in the body; `ratio`: aspect_ratio (ultra picks its own ~4 MP size). */
-  size: 'pixels' | 'ratio';
-  accepts: readonly TunableField[];
-  ranges: Partial<Record<TunableField, { min: number; max: number }>>;
-}
-
-/** BFL renders 256..1440 px a side in multiples of 32 on the pixel-size endpoints. */
-const BFL_SIDE = { min: 256, max: 1440, multiple: 32 };
-const BFL_SAFETY = { min: 0, max: 6 };
-
-const ENDPOINTS: Record<BflEndpoint, EndpointSpec> = {
-  'flux-pro': {
-    size: 'pixels',
-    accepts: ['image_prompt', 'steps', 'guidance', 'interval', 'safety_tolerance', 'prompt_upsampling'],
-    ranges: { steps: { min: 1, max: 50 }, guidance: { min: 1.5, max: 5 }, interval: { min: 1, max: 4 }, safety_tolerance: BFL_SAFETY },
-  },
-  'flux-pro-1.1': {
-    size: 'pixels',
-    accepts: ['image_prompt', 'safety_tolerance', 'prompt_upsampling'],
-    ranges: { safety_tolerance: BFL_SAFETY },
-  },
-  'flux-pro-1.1-ultra': {
-    size: 'ratio',
-    accepts: ['image_prompt', 'safety_tolerance', 'prompt_upsampling'],
-    ranges: { safety_tolerance: BFL_SAFETY },
-  },
-  'flux-dev': {
-    size: 'pixels',
-    accepts: ['image_prompt', 'steps', 'guidance', 'safety_tolerance', 'prompt_upsampling'],
-    ranges: { steps: { min: 1, max: 50 }, guidance: { min: 1.5, max: 5 }, safety_tolerance: BFL_SAFETY },
-  },
-};
-
-const NUMERIC_FIELDS = ['steps', 'guidance', 'interval', 'safety_tolerance'] as const;
-
-function isEndpoint(id: string | undefined): id is BflEndpoint {
-  return id !== undefined && Object.hasOwn(ENDPOINTS, id);
+/** The catalogue's BFL mapping for the request's model; UnsupportedByProvider (field `model`) when BFL lacks it. */
+function bflMapping(request: Pick<FluxRequest, 'model'>): BflMapping {
+  const mapping = CATALOGUE[request.model].providers.bfl;
+  if (mapping === undefined) throw new UnsupportedByProvider('bfl', `the model ${request.model}`, 'model');
+  return mapping;
 }
 
 /** BFL's endpoint for the request's model; UnsupportedByProvider (field `model`) when BFL does not serve it. */
 export function bflEndpoint(request: Pick<FluxRequest, 'model'>): BflEndpoint {
-  const id = MODELS[request.model].providerIds.bfl;
-  if (!isEndpoint(id)) throw new UnsupportedByProvider('bfl', `the model ${request.model}`, 'model');
-  return id;
+  return bflMapping(request).endpoint;
 }
 
 /**
@@ -103,54 +74,51 @@ export function bflEndpoint(request: Pick<FluxRequest, 'model'>): BflEndpoint {
  * moves on instead of BFL silently rendering something else.
  */
 export function bflParams(request: FluxRequest): BflParams {
-  const endpoint = bflEndpoint(request);
-  const spec = ENDPOINTS[endpoint];
+  const spec = bflMapping(request);
+  const endpoint = spec.endpoint;
   const refuse = (what: string, field: string): never => {
     throw new UnsupportedByProvider('bfl', `${what} for ${request.model}`, field);
   };
 
-  const tunables: Array<[TunableField, unknown]> = [
-    ['image_prompt', request.image_prompt],
-    ['steps', request.steps],
-    ['guidance', request.guidance],
-    ['interval', request.interval],
-    ['safety_tolerance', request.safety_tolerance],
-    ['prompt_upsampling', request.prompt_upsampling],
-  ];
-  for (const [field, value] of tunables) {
-    if (value !== undefined && !spec.accepts.includes(field)) refuse(field, field);
+  // Every field is checked for presence before any range, so the refusal names a field BFL lacks outright first.
+  for (const field of MAPPED_FIELDS) {
+    if (request[field] !== undefined && spec.fields[field] === undefined) refuse(field, field);
   }
-  for (const field of NUMERIC_FIELDS) {
+  for (const field of MAPPED_FIELDS) {
     const value = request[field];
-    const range = spec.ranges[field];
-    if (value !== undefined && range && (value < range.min || value > range.max)) {
+    const range = spec.fields[field]?.range;
+    if (typeof value === 'number' && range && (value < range.min || value > range.max)) {
       refuse(`${field} ${value} (BFL accepts ${range.min} to ${range.max})`, field);
     }
   }
 
   const body: BflBody = { prompt: request.prompt, seed: request.seed, output_format: request.output_format === 'jpg' ? 'jpeg' : 'png' };
-  if (spec.size === 'ratio') {
+  const size = spec.size;
+  if (size.kind === 'ratio') {
     if (request.aspect_ratio === 'custom') refuse('a custom width and height', 'width');
     body.aspect_ratio = request.aspect_ratio;
   } else {
     for (const side of ['width', 'height'] as const) {
       const value = request[side];
-      if (value < BFL_SIDE.min || value > BFL_SIDE.max || value % BFL_SIDE.multiple !== 0) {
+      if (value < size.min || value > size.max || value % size.multiple !== 0) {
         const field = request.aspect_ratio === 'custom' ? side : 'aspect_ratio';
         const what = field === 'aspect_ratio' ? `aspect_ratio ${request.aspect_ratio} (${request.width}×${request.height})` : `${side} ${value}`;
-        refuse(`${what}; BFL renders ${BFL_SIDE.min} to ${BFL_SIDE.max} px per side`, field);
+        refuse(`${what}; BFL renders ${size.min} to ${size.max} px per side`, field);
       }
     }
     body.width = request.width;
     body.height = request.height;
   }
-  if (request.steps !== undefined) body.steps = request.steps;
-  if (request.guidance !== undefined) body.guidance = request.guidance;
-  if (request.interval !== undefined) body.interval = request.interval;
-  if (request.safety_tolerance !== undefined) body.safety_tolerance = request.safety_tolerance;
-  if (request.prompt_upsampling !== undefined) body.prompt_upsampling = request.prompt_upsampling;
-  // Ultra's raw mode is a different look, not a FLUX1.1 [pro] input we expose: ask for the standard one explicitly.
-  if (endpoint === 'flux-pro-1.1-ultra') body.raw = false;
+  // Fixed values first: a field the person set (ultra's raw) replaces the fixed default.
+  if (spec.fixed?.raw !== undefined) body.raw = spec.fixed.raw;
+  const named = body as unknown as Record<string, unknown>;
+  for (const field of MAPPED_FIELDS) {
+    const value = request[field];
+    const to = spec.fields[field];
+    // The image prompt goes in as base64 once fetched (`withBflExtras`), not as the link the request carries.
+    if (value === undefined || to === undefined || field === 'image_prompt') continue;
+    named[to.name] = to.convert === 'string' ? String(value) : value;
+  }
 
   return {
     endpoint,
@@ -182,6 +150,7 @@ export function withBflExtras(body: BflBody, extras: BflExtras): BflBody {
 const KEY_ORDER: ReadonlyArray<keyof BflBody> = [
   'prompt',
   'image_prompt',
+  'image_prompt_strength',
   'aspect_ratio',
   'width',
   'height',

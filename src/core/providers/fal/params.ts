@@ -1,7 +1,6 @@
 /*
- * The resolved request → the input of a fal.ai FLUX endpoint (the schemas on fal's model pages).
- *
- * Pure: no I/O, so every model's exact body is unit tested.
+ * The resolved request → the input of a fal.ai FLUX endpoint. The endpoint, size shape, field names and conversions
+ * per model are data in the catalogue (`providers.fal`); this file applies them. Pure: no I/O.
  *
  * **The default rule.** The resolved request always carries the model's defaults (flux-pro always has `interval: 2`,
  * every model with the field has `output_quality: 80`), so "present" does not mean "asked for". A field fal cannot
@@ -16,6 +15,7 @@
  */
 
 import { UnsupportedByProvider } from '../../errors.js';
+import { CATALOGUE, FAL_ULTRA_RATIOS, TUNABLE_FIELDS, type TunableField } from '../../catalogue/index.js';
 import { FIELD_RANGES, MODELS, type AspectRatio, type ModelId, type ModelSpec, type NumberRange } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
 
@@ -36,6 +36,10 @@ export interface FalInput {
   safety_tolerance?: string;
   output_format: 'jpeg' | 'png';
   enhance_prompt?: boolean;
+  /** Ultra only. */
+  raw?: boolean;
+  /** Ultra only, with `image_url`: 0..1. */
+  image_prompt_strength?: number;
 }
 
 export interface FalCall {
@@ -46,34 +50,35 @@ export interface FalCall {
   quality: number | undefined;
 }
 
-/** How each model's fal endpoint takes its size and whether it has an image-prompt input. */
-const SHAPES: Record<ModelId, { size: 'pixels' | 'aspect_ratio'; imagePrompt: boolean }> = {
-  'flux-pro': { size: 'pixels', imagePrompt: false },
-  'flux-1.1-pro': { size: 'pixels', imagePrompt: false },
-  'flux-1.1-pro-ultra': { size: 'aspect_ratio', imagePrompt: true },
-  'flux-dev': { size: 'pixels', imagePrompt: false },
-  'flux-schnell': { size: 'pixels', imagePrompt: false },
-};
-
 /** fal's ultra `aspect_ratio` enum: narrower than BFL's (no 4:5 or 5:4). */
-export const FAL_ULTRA_ASPECT_RATIOS: readonly AspectRatio[] = ['21:9', '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '9:21'];
+export const FAL_ULTRA_ASPECT_RATIOS: readonly AspectRatio[] = FAL_ULTRA_RATIOS;
+
+/**
+ * Fields the fal adapter maps through the entry's `providers.fal.fields`, in fal's schema order. `output_quality` is
+ * not among them: fal has no such input, and it is honoured by our own re-encoding (see the top of this file).
+ */
+const MAPPED_FIELDS = TUNABLE_FIELDS.filter((field) => field !== 'output_quality');
 
 /**
  * Maps a resolved request to fal's endpoint and input. Throws UnsupportedByProvider (naming the field) for a model
  * fal lacks or a setting fal cannot express; never drops a setting silently.
  *
- * @param models the catalogue (injectable so tests can describe a model without a fal id).
+ * Which fields fal takes for the model, under which names and conversions, is the entry's `providers.fal`; a field it
+ * lacks is refused by the default rule above.
+ *
+ * @param models the catalogue's model view (injectable so tests can describe a model without a fal id).
  */
 export function toFalCall(request: FluxRequest, models: Record<ModelId, ModelSpec> = MODELS): FalCall {
   const spec = models[request.model];
   const modelId = spec.providerIds.fal;
-  if (!modelId) throw new UnsupportedByProvider('fal', `the ${request.model} model`, 'model');
-  const shape = SHAPES[request.model];
+  const mapping = CATALOGUE[request.model].providers.fal;
+  if (!modelId || !mapping) throw new UnsupportedByProvider('fal', `the ${request.model} model`, 'model');
 
-  refuseNonDefault(request.interval, spec.interval, 'interval', request.model);
-  if (request.image_prompt !== undefined && !shape.imagePrompt) {
-    throw new UnsupportedByProvider('fal', `image_prompt with ${request.model}`, 'image_prompt');
-  }
+  // Fields with a model default are checked before those without, so a request fal cannot take names the setting
+  // the person changed (e.g. interval) ahead of one fal lacks outright.
+  const unmapped = MAPPED_FIELDS.filter((field) => mapping.fields[field] === undefined);
+  const ordered = [...unmapped.filter((f) => defaultOf(spec, f)), ...unmapped.filter((f) => !defaultOf(spec, f))];
+  for (const field of ordered) refuseNonDefault(request[field], defaultOf(spec, field), field, request.model);
 
   const quality = request.output_quality;
   const nativeJpeg = request.output_format === 'jpg' && (quality === undefined || quality === FIELD_RANGES.output_quality.default);
@@ -84,24 +89,41 @@ export function toFalCall(request: FluxRequest, models: Record<ModelId, ModelSpe
     output_format: nativeJpeg ? 'jpeg' : 'png',
   };
 
-  if (shape.size === 'pixels') {
-    input.image_size = { width: request.width, height: request.height };
+  const fields: Record<string, unknown> = {};
+  if (mapping.size.kind === 'image_size') {
+    fields.image_size = { width: request.width, height: request.height };
   } else {
-    if (!FAL_ULTRA_ASPECT_RATIOS.includes(request.aspect_ratio)) {
+    if (!mapping.size.ratios.includes(request.aspect_ratio)) {
       throw new UnsupportedByProvider('fal', `aspect_ratio ${request.aspect_ratio} with ${request.model}`, 'aspect_ratio');
     }
-    input.aspect_ratio = request.aspect_ratio;
+    fields.aspect_ratio = request.aspect_ratio;
   }
-  if (request.image_prompt !== undefined) input.image_url = request.image_prompt;
-  if (request.steps !== undefined) input.num_inference_steps = request.steps;
-  if (request.guidance !== undefined) input.guidance_scale = request.guidance;
-  if (request.safety_tolerance !== undefined) input.safety_tolerance = String(request.safety_tolerance);
-  if (request.prompt_upsampling !== undefined) input.enhance_prompt = request.prompt_upsampling;
+  for (const field of MAPPED_FIELDS) {
+    const value = request[field];
+    const to = mapping.fields[field];
+    if (value === undefined || to === undefined) continue;
+    if (to.range && typeof value === 'number' && (value < to.range.min || value > to.range.max)) {
+      throw new UnsupportedByProvider('fal', `${field} ${value} (fal accepts ${to.range.min} to ${to.range.max}) with ${request.model}`, field);
+    }
+    fields[to.name] = to.convert === 'string' ? String(value) : value;
+  }
+  Object.assign(input, fields);
 
   return { modelId, input, quality };
 }
 
-function refuseNonDefault(value: number | undefined, range: NumberRange | undefined, field: string, model: ModelId): void {
+/** The model's default for a field, or undefined when it has none (then any value is a setting fal must express). */
+function defaultOf(spec: ModelSpec, field: TunableField): NumberRange | undefined {
+  const ranges: Partial<Record<TunableField, NumberRange | undefined>> = {
+    steps: spec.steps,
+    guidance: spec.guidance,
+    interval: spec.interval,
+    safety_tolerance: spec.safetyTolerance,
+  };
+  return ranges[field];
+}
+
+function refuseNonDefault(value: unknown, range: NumberRange | undefined, field: string, model: ModelId): void {
   if (value === undefined || value === range?.default) return;
   const what = range ? `${field} other than ${range.default} with ${model}` : `${field} with ${model}`;
   throw new UnsupportedByProvider('fal', what, field);

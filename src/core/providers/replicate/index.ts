@@ -1,6 +1,6 @@
 /** Replicate (and Replicate-compatible proxies): the adapter, its input mapping, prediction reading and webhooks. */
 export { DEFAULT_REPLICATE_API_URL, parseDuration, ReplicateProvider, type ReplicateProviderOptions } from './replicate-provider.js';
-export { REPLICATE_INPUTS, toReplicateParams, type ReplicateInput, type ReplicateParams } from './params.js';
+export { toReplicateParams, type ReplicateInput, type ReplicateParams } from './params.js';
 export { isModerationError, outputUrl, readPrediction, type Prediction, type PredictionState } from './prediction.js';
 export { fetchOutputImage, type OutputOptions } from './output.js';
 export {

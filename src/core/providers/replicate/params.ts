@@ -1,14 +1,12 @@
 import { UnsupportedByProvider } from '../../errors.js';
-import { MODELS, type AspectRatio, type ModelId, type OutputFormat, type ProviderName } from '../../models.js';
+import { CATALOGUE, TUNABLE_FIELDS, type TunableField } from '../../catalogue/index.js';
+import type { OutputFormat, ProviderName } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
 
 /**
  * Maps a resolved FluxRequest to the `input` of Replicate's official FLUX models (and of the Cog containers that serve
- * them, which take the same inputs). Pure: no I/O, unit tested per model.
- *
- * The models' input schemas differ: flux-pro takes every field; flux-1.1-pro drops steps/guidance/interval;
- * flux-1.1-pro-ultra has no custom size, no prompt upsampling, no output quality and only jpg/png; flux-dev and
- * flux-schnell name steps `num_inference_steps`, take no image prompt or safety tolerance, and return an array.
+ * them, which take the same inputs). Pure: no I/O. What each model's schema accepts, under which name, is data in the
+ * catalogue entry's `providers.replicate`; this file only applies it.
  */
 
 /** The `input` object sent to Replicate. */
@@ -22,76 +20,8 @@ export interface ReplicateParams {
   convertTo?: OutputFormat;
 }
 
-/** What one Replicate model's input schema accepts. */
-interface ModelInputs {
-  aspectRatios: readonly AspectRatio[];
-  formats: readonly OutputFormat[];
-  /** The schema's name for the step count, when it has one. */
-  stepsKey?: 'steps' | 'num_inference_steps';
-  guidance: boolean;
-  interval: boolean;
-  safetyTolerance: boolean;
-  imagePrompt: boolean;
-  promptUpsampling: boolean;
-  outputQuality: boolean;
-  /** dev/schnell can render several images per prediction; we always ask for one. */
-  numOutputs: boolean;
-}
-
-const PRO_RATIOS: readonly AspectRatio[] = ['custom', '1:1', '16:9', '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'];
-const WIDE_RATIOS: readonly AspectRatio[] = ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'];
-const ALL_FORMATS: readonly OutputFormat[] = ['webp', 'jpg', 'png'];
-
-const PRO_BASE = {
-  aspectRatios: PRO_RATIOS,
-  formats: ALL_FORMATS,
-  safetyTolerance: true,
-  imagePrompt: true,
-  promptUpsampling: true,
-  outputQuality: true,
-  numOutputs: false,
-} as const;
-
-/** Replicate's schemas, per model (from the models' API pages on replicate.com). */
-export const REPLICATE_INPUTS: Record<ModelId, ModelInputs> = {
-  'flux-pro': { ...PRO_BASE, stepsKey: 'steps', guidance: true, interval: true },
-  'flux-1.1-pro': { ...PRO_BASE, guidance: false, interval: false },
-  'flux-1.1-pro-ultra': {
-    aspectRatios: WIDE_RATIOS,
-    formats: ['jpg', 'png'],
-    guidance: false,
-    interval: false,
-    safetyTolerance: true,
-    imagePrompt: true,
-    promptUpsampling: false,
-    outputQuality: false,
-    numOutputs: false,
-  },
-  'flux-dev': {
-    aspectRatios: WIDE_RATIOS,
-    formats: ALL_FORMATS,
-    stepsKey: 'num_inference_steps',
-    guidance: true,
-    interval: false,
-    safetyTolerance: false,
-    imagePrompt: false,
-    promptUpsampling: false,
-    outputQuality: true,
-    numOutputs: true,
-  },
-  'flux-schnell': {
-    aspectRatios: WIDE_RATIOS,
-    formats: ALL_FORMATS,
-    stepsKey: 'num_inference_steps',
-    guidance: false,
-    interval: false,
-    safetyTolerance: false,
-    imagePrompt: false,
-    promptUpsampling: false,
-    outputQuality: true,
-    numOutputs: true,
-  },
-};
+/** How a refusal names a field in its message. */
+const DESCRIBED: Partial<Record<TunableField, string>> = { image_prompt: 'an image prompt' };
 
 /**
  * Builds the model and `input` for a request. Throws UnsupportedByProvider (naming the field) when the model's schema
@@ -99,9 +29,11 @@ export const REPLICATE_INPUTS: Record<ModelId, ModelInputs> = {
  * result is reproducible and a reroll really changes it.
  */
 export function toReplicateParams(request: FluxRequest, provider: ProviderName = 'replicate'): ReplicateParams {
-  const modelId = MODELS[request.model].providerIds[provider];
-  if (modelId === undefined) throw new UnsupportedByProvider(provider, `the model ${request.model}`, 'model');
-  const spec = REPLICATE_INPUTS[request.model];
+  const providers = CATALOGUE[request.model].providers;
+  const modelId = provider === 'replicate' ? providers.replicate?.id : provider === 'cog' ? providers.cog?.id : undefined;
+  // Cog containers are built from Replicate's models and take the same input.
+  const spec = providers.replicate;
+  if (modelId === undefined || spec === undefined) throw new UnsupportedByProvider(provider, `the model ${request.model}`, 'model');
   function refuse(field: string, what = field): never {
     throw new UnsupportedByProvider(provider, `${what} with ${request.model}`, field);
   }
@@ -117,26 +49,17 @@ export function toReplicateParams(request: FluxRequest, provider: ProviderName =
     input.width = request.width;
     input.height = request.height;
   }
-  if (request.image_prompt !== undefined) {
-    if (!spec.imagePrompt) refuse('image_prompt', 'an image prompt');
-    input.image_prompt = request.image_prompt;
-  }
-  if (request.steps !== undefined) {
-    if (spec.stepsKey === undefined) refuse('steps');
-    input[spec.stepsKey] = request.steps;
-  }
-  const optional = [
-    ['guidance', spec.guidance],
-    ['interval', spec.interval],
-    ['safety_tolerance', spec.safetyTolerance],
-    ['prompt_upsampling', spec.promptUpsampling],
-    ['output_quality', spec.outputQuality],
-  ] as const;
-  for (const [field, supported] of optional) {
+  // TUNABLE_FIELDS is in the order Replicate's schemas list them, which keeps logged inputs easy to compare.
+  for (const field of TUNABLE_FIELDS) {
     const value = request[field];
     if (value === undefined) continue;
-    if (!supported) refuse(field);
-    input[field] = value;
+    const mapping = spec.fields[field];
+    if (mapping === undefined) refuse(field, DESCRIBED[field]);
+    const range = mapping.range;
+    if (range && typeof value === 'number' && (value < range.min || value > range.max)) {
+      refuse(field, `${field} ${value} (the model accepts ${range.min} to ${range.max})`);
+    }
+    input[mapping.name] = mapping.convert === 'string' ? String(value) : value;
   }
   input.seed = request.seed;
 

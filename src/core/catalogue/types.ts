@@ -1,0 +1,104 @@
+import type { AspectRatio, NumberRange, OutputFormat } from '../models.js';
+
+/**
+ * The shape of one catalogue entry: everything about a model that is data rather than code. Provider adapters read
+ * these entries generically; adding a model is one entry (and its expected row in the mapping tests).
+ */
+
+/** Request fields whose presence or name differs between models and providers. */
+export const TUNABLE_FIELDS = [
+  'image_prompt',
+  'steps',
+  'guidance',
+  'interval',
+  'safety_tolerance',
+  'prompt_upsampling',
+  'output_quality',
+  'raw',
+  'image_prompt_strength',
+] as const;
+export type TunableField = (typeof TUNABLE_FIELDS)[number];
+
+/** How a provider receives one request field. */
+export interface FieldMapping {
+  /** The provider's name for the field. */
+  name: string;
+  /** The provider's accepted range, when narrower or different from ours; values outside it are refused. */
+  range?: { min: number; max: number };
+  /** `string`: the provider's schema wants the number as a string (fal's safety levels "1".."6"). */
+  convert?: 'string';
+}
+
+/** Fields a provider accepts for one model; a field missing here cannot be expressed and is refused. */
+export type FieldMappings = Partial<Record<TunableField, FieldMapping>>;
+
+/** Replicate's official model (and the Cog container built from it, which takes the same input). */
+export interface ReplicateMapping {
+  /** `owner/name` on Replicate. */
+  id: string;
+  aspectRatios: readonly AspectRatio[];
+  /** Formats the model writes; another one is asked as png and converted by us. */
+  formats: readonly OutputFormat[];
+  fields: FieldMappings;
+  /** The schema has `num_outputs` (it can render several images, and returns an array): we ask for one. */
+  numOutputs: boolean;
+}
+
+/** A fal.ai endpoint. */
+export interface FalMapping {
+  endpoint: string;
+  /** `image_size`: exact pixels `{ width, height }`; `aspect_ratio`: a ratio from `ratios` (fal picks the size). */
+  size: { kind: 'image_size' } | { kind: 'aspect_ratio'; ratios: readonly AspectRatio[] };
+  fields: FieldMappings;
+}
+
+/** BFL's task endpoint names. */
+export type BflEndpoint = 'flux-pro' | 'flux-pro-1.1' | 'flux-pro-1.1-ultra' | 'flux-dev';
+
+/** A Black Forest Labs endpoint. */
+export interface BflMapping {
+  endpoint: BflEndpoint;
+  /** `pixels`: width/height in the body (within `side`); `ratio`: aspect_ratio (the endpoint picks its size). */
+  size: { kind: 'pixels'; min: number; max: number; multiple: number } | { kind: 'ratio' };
+  fields: FieldMappings;
+  /** Body fields sent with this value unless the request sets them (ultra's `raw: false`, the standard look). */
+  fixed?: { raw?: boolean };
+}
+
+/** How a model's aspect ratios become pixels. */
+export type SizeRule =
+  /** The ~1 MP table shared by the FLUX.1 models. */
+  | { kind: 'megapixel' }
+  /** The ratio at `area` pixels, each side rounded to `step`. */
+  | { kind: 'area'; area: number; step: number };
+
+/** One model: what a person may set, and how each provider is asked for it. */
+export interface CatalogueEntry {
+  label: string;
+  aspectRatios: readonly AspectRatio[];
+  defaultAspectRatio: AspectRatio;
+  sizes: SizeRule;
+  /** Custom width/height (with aspect_ratio `custom`), rounded to `multiple`. */
+  customSize?: { min: number; max: number; multiple: number };
+  outputFormats: readonly OutputFormat[];
+  steps?: NumberRange;
+  guidance?: NumberRange;
+  interval?: NumberRange;
+  safetyTolerance?: NumberRange;
+  imagePrompt: boolean;
+  promptUpsampling: boolean;
+  outputQuality: boolean;
+  /** Raw mode: a less processed, more natural look. */
+  raw: boolean;
+  /** How much the image prompt weighs against the text (with `image_prompt` only). */
+  imagePromptStrength?: NumberRange;
+  /** A provider missing here does not serve the model; the failover list moves on. */
+  providers: {
+    replicate?: ReplicateMapping;
+    /** The Cog container's model name; its input is Replicate's (`providers.replicate`). */
+    cog?: { id: string };
+    fal?: FalMapping;
+    bfl?: BflMapping;
+    preview?: { id: string };
+  };
+}

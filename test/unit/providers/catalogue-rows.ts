@@ -1,0 +1,188 @@
+import type { AspectRatio, ModelId, OutputFormat } from '../../../src/core/models.js';
+import type { TunableField } from '../../../src/core/catalogue/index.js';
+
+/**
+ * The expected mapping of every model on every provider, written out by hand so the generated test in
+ * catalogue-mapping.test.ts checks the catalogue against an independent statement. Adding a model is one catalogue
+ * entry plus one row per provider here.
+ */
+
+/** The adapters whose parameter mapping is checked. */
+export const MAPPED_PROVIDERS = ['replicate', 'cog', 'fal', 'bfl'] as const;
+export type MappedProvider = (typeof MAPPED_PROVIDERS)[number];
+
+/**
+ * How the provider receives a field the model accepts: its name (value sent as is), `[name, value]` (the converted
+ * value for the test value), `quality` (no input: applied by our re-encoding) or `null` (refused, naming the field).
+ */
+export type FieldRow = string | [string, unknown] | 'quality' | null;
+
+export interface Row {
+  /** Model id or endpoint; `null`: the provider does not serve the model (refused, naming `model`). */
+  id: string | null;
+  /** `ratio`: aspect_ratio only (width/height too with custom); `pixels`: width/height; `image_size`: fal's object. */
+  size?: 'ratio' | 'pixels' | 'image_size' | 'fal_ratio';
+  /** Aspect ratios the model has but the provider refuses (naming `aspect_ratio`). */
+  refusedRatios?: readonly AspectRatio[];
+  /** Every field the model accepts. */
+  fields?: Partial<Record<TunableField, FieldRow>>;
+  /** Requested format → the format asked of the provider. */
+  formats?: Record<OutputFormat, string>;
+  /** Fields sent with a fixed value whatever the request. */
+  fixed?: Record<string, unknown>;
+  /** Values the model accepts but the provider's range does not: refused, naming the field. */
+  outOfRange?: Partial<Record<TunableField, number>>;
+}
+
+const SAME = { webp: 'webp', jpg: 'jpg', png: 'png' } as const;
+const JPEG_OR_PNG = { webp: 'png', jpg: 'jpeg', png: 'png' } as const;
+
+const REPLICATE: Record<ModelId, Row> = {
+  'flux-pro': {
+    id: 'black-forest-labs/flux-pro',
+    size: 'ratio',
+    fields: {
+      image_prompt: 'image_prompt',
+      steps: 'steps',
+      guidance: 'guidance',
+      interval: 'interval',
+      safety_tolerance: 'safety_tolerance',
+      prompt_upsampling: 'prompt_upsampling',
+      output_quality: 'output_quality',
+    },
+    formats: SAME,
+  },
+  'flux-1.1-pro': {
+    id: 'black-forest-labs/flux-1.1-pro',
+    size: 'ratio',
+    fields: { image_prompt: 'image_prompt', safety_tolerance: 'safety_tolerance', prompt_upsampling: 'prompt_upsampling', output_quality: 'output_quality' },
+    formats: SAME,
+  },
+  'flux-1.1-pro-ultra': {
+    id: 'black-forest-labs/flux-1.1-pro-ultra',
+    size: 'ratio',
+    fields: { image_prompt: 'image_prompt', safety_tolerance: 'safety_tolerance', raw: 'raw', image_prompt_strength: 'image_prompt_strength' },
+    formats: { webp: 'png', jpg: 'jpg', png: 'png' },
+  },
+  'flux-dev': {
+    id: 'black-forest-labs/flux-dev',
+    size: 'ratio',
+    fields: { steps: 'num_inference_steps', guidance: 'guidance', output_quality: 'output_quality' },
+    formats: SAME,
+    fixed: { num_outputs: 1 },
+  },
+  'flux-schnell': {
+    id: 'black-forest-labs/flux-schnell',
+    size: 'ratio',
+    fields: { steps: 'num_inference_steps', output_quality: 'output_quality' },
+    formats: SAME,
+    fixed: { num_outputs: 1 },
+  },
+};
+
+/** Cog containers take Replicate's input under the container's model name. */
+const COG_IDS: Record<ModelId, string> = {
+  'flux-pro': 'flux-pro',
+  'flux-1.1-pro': 'flux-1.1-pro',
+  'flux-1.1-pro-ultra': 'flux-1.1-pro-ultra',
+  'flux-dev': 'flux-dev',
+  'flux-schnell': 'flux-schnell',
+};
+
+const FAL_SAFETY: FieldRow = ['safety_tolerance', '5'];
+
+const FAL: Record<ModelId, Row> = {
+  'flux-pro': {
+    id: 'fal-ai/flux-pro/new',
+    size: 'image_size',
+    fields: {
+      image_prompt: null,
+      steps: 'num_inference_steps',
+      guidance: 'guidance_scale',
+      interval: null,
+      safety_tolerance: FAL_SAFETY,
+      prompt_upsampling: 'enhance_prompt',
+      output_quality: 'quality',
+    },
+    formats: JPEG_OR_PNG,
+    fixed: { num_images: 1 },
+  },
+  'flux-1.1-pro': {
+    id: 'fal-ai/flux-pro/v1.1',
+    size: 'image_size',
+    fields: { image_prompt: null, safety_tolerance: FAL_SAFETY, prompt_upsampling: 'enhance_prompt', output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+    fixed: { num_images: 1 },
+  },
+  'flux-1.1-pro-ultra': {
+    id: 'fal-ai/flux-pro/v1.1-ultra',
+    size: 'fal_ratio',
+    refusedRatios: ['4:5', '5:4'],
+    fields: { image_prompt: 'image_url', safety_tolerance: FAL_SAFETY, raw: 'raw', image_prompt_strength: 'image_prompt_strength' },
+    formats: JPEG_OR_PNG,
+    fixed: { num_images: 1 },
+  },
+  'flux-dev': {
+    id: 'fal-ai/flux/dev',
+    size: 'image_size',
+    fields: { steps: 'num_inference_steps', guidance: 'guidance_scale', output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+    fixed: { num_images: 1 },
+  },
+  'flux-schnell': {
+    id: 'fal-ai/flux/schnell',
+    size: 'image_size',
+    fields: { steps: 'num_inference_steps', output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+    fixed: { num_images: 1 },
+  },
+};
+
+const BFL: Record<ModelId, Row> = {
+  'flux-pro': {
+    id: 'flux-pro',
+    size: 'pixels',
+    fields: {
+      image_prompt: 'image_prompt',
+      steps: 'steps',
+      guidance: 'guidance',
+      interval: 'interval',
+      safety_tolerance: 'safety_tolerance',
+      prompt_upsampling: 'prompt_upsampling',
+      output_quality: 'quality',
+    },
+    formats: JPEG_OR_PNG,
+  },
+  'flux-1.1-pro': {
+    id: 'flux-pro-1.1',
+    size: 'pixels',
+    fields: { image_prompt: 'image_prompt', safety_tolerance: 'safety_tolerance', prompt_upsampling: 'prompt_upsampling', output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+  },
+  'flux-1.1-pro-ultra': {
+    id: 'flux-pro-1.1-ultra',
+    size: 'ratio',
+    fields: { image_prompt: 'image_prompt', safety_tolerance: 'safety_tolerance', raw: 'raw', image_prompt_strength: 'image_prompt_strength' },
+    formats: JPEG_OR_PNG,
+    // Sent as false when the request leaves raw unset.
+    fixed: { raw: false },
+  },
+  'flux-dev': {
+    id: 'flux-dev',
+    size: 'pixels',
+    // 21:9 and 9:21 are 1536 px long; BFL renders at most 1440.
+    refusedRatios: ['21:9', '9:21'],
+    fields: { steps: 'steps', guidance: 'guidance', output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+    outOfRange: { guidance: 7 },
+  },
+  'flux-schnell': { id: null },
+};
+
+/** The expected row for every model × provider pair. */
+export const ROWS: Record<MappedProvider, Record<ModelId, Row>> = {
+  replicate: REPLICATE,
+  cog: Object.fromEntries(Object.entries(REPLICATE).map(([model, row]) => [model, { ...row, id: COG_IDS[model as ModelId] }])) as Record<ModelId, Row>,
+  fal: FAL,
+  bfl: BFL,
+};
