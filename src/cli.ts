@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliExit, type CliIo } from './cli/common.js';
 import { generateCommand } from './cli/generate.js';
 import { jobsCommand } from './cli/jobs.js';
+import { modelsCommand } from './cli/models.js';
 import { quotaCommand } from './cli/quota.js';
 import { ConfigError } from './config.js';
 import { isFluxError } from './core/errors.js';
@@ -22,13 +23,14 @@ function packageVersion(): string {
 export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const version = packageVersion();
   const program = new Command('fluxbot')
-    .description('Operator CLI of fluxbot: try generations, manage quotas and jobs')
+    .description('Operator CLI of fluxbot: try generations, manage quotas and jobs, list models and prices')
     .version(version, '--version', 'print the version')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.note(s.replace(/\n$/, '')) })
     .addCommand(generateCommand(version, io))
     .addCommand(quotaCommand(version, io))
-    .addCommand(jobsCommand(version, io));
+    .addCommand(jobsCommand(version, io))
+    .addCommand(modelsCommand(version, io));
   // Subcommands inherit the output and exit handling; errors come back here as exceptions.
   for (const command of allCommands(program)) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.note(s.replace(/\n$/, '')) });
@@ -54,7 +56,17 @@ function allCommands(command: Command): Command[] {
   return [command, ...command.commands.flatMap((c) => allCommands(c))];
 }
 
+let pipeWatched = false;
+
 function defaultIo(): CliIo {
+  // `fluxbot models | head`: a reader that closes early ends the output quietly, not with an unhandled EPIPE.
+  if (!pipeWatched) {
+    pipeWatched = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
   return { out: (line) => void process.stdout.write(`${line}\n`), note: (line) => void process.stderr.write(`${line}\n`) };
 }
 

@@ -1,6 +1,8 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { MODEL_IDS, PROVIDER_NAMES, type ProviderName } from './core/models.js';
+import { DEFAULT_MODEL, MODEL_IDS, PROVIDER_NAMES, type ProviderName } from './core/models.js';
+import { loadPriceOverrides, type PriceOverrides } from './core/prices.js';
+import { PROVIDER_ROUTINGS } from './core/providers/routing.js';
 
 /**
  * The environment, parsed once at start-up. Nothing else in the program reads `process.env`. `.env.example`
@@ -25,6 +27,20 @@ const optionalInt = (min = 0) =>
   optionalString
     .transform((v) => (v === undefined ? undefined : Number(v)))
     .pipe(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min).optional());
+
+/** An amount of US dollars (`12.50`), as integer micro-dollars; absent: none. */
+const optionalUsd = () =>
+  optionalString
+    .transform((v) => (v === undefined ? undefined : Number(v)))
+    .pipe(
+      z
+        .number({ error: 'must be an amount of US dollars such as 25 or 12.50' })
+        .finite('must be an amount of US dollars such as 25 or 12.50')
+        .min(0, 'must not be negative')
+        .max(1e9, 'must be at most 1000000000')
+        .transform((usd) => Math.round(usd * 1_000_000))
+        .optional(),
+    );
 
 const list = optionalString.transform((v) =>
   v === undefined
@@ -83,7 +99,21 @@ export const ConfigSchema = z
       .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }))
       .transform((v) => v === 'true' || v === '1'),
     PREVIEW_LATENCY_MS: intSetting(0, 0, 600_000),
-    FLUX_MODEL: optionalString.transform((v) => v ?? 'flux-pro').pipe(z.enum(MODEL_IDS, { error: `must be one of ${MODEL_IDS.join(', ')}` })),
+    PROVIDER_ROUTING: optionalString
+      .transform((v) => v ?? 'order')
+      .pipe(z.enum(PROVIDER_ROUTINGS, { error: `must be one of ${PROVIDER_ROUTINGS.join(', ')}` })),
+    // Read and checked here, once, so a bad file stops the start with the other setting errors.
+    PRICES_FILE: optionalString.transform((path, ctx) => {
+      if (path === undefined) return undefined;
+      try {
+        return { path, overrides: loadPriceOverrides(path) };
+      } catch (err) {
+        // The message already starts with the setting's name, which the error list puts first.
+        ctx.issues.push({ code: 'custom', input: path, message: (err as Error).message.replace(/^PRICES_FILE /, '') });
+        return z.NEVER;
+      }
+    }),
+    FLUX_MODEL: optionalString.transform((v) => v ?? DEFAULT_MODEL).pipe(z.enum(MODEL_IDS, { error: `must be one of ${MODEL_IDS.join(', ')}` })),
     QUOTA_DAILY_PER_USER: intSetting(10),
     QUOTA_CONCURRENT_PER_USER: intSetting(2, 1),
     QUOTA_DAILY_PER_GUILD: intSetting(200),
@@ -91,6 +121,9 @@ export const ConfigSchema = z
     QUOTA_DAILY_TOTAL: optionalInt(),
     QUOTA_MAX_DAILY_PER_GUILD: optionalInt(),
     QUOTA_MAX_GRANT: optionalInt(),
+    BUDGET_MONTHLY_USD: optionalUsd(),
+    BUDGET_GUILD_MONTHLY_USD: optionalUsd(),
+    BUDGET_PERSON_DAILY_USD: optionalUsd(),
     ALLOWED_GUILDS: list.pipe(
       z.array(z.string().regex(/^((discord|slack):)?[A-Za-z0-9]{1,32}$/, 'each entry must be a server/workspace id, optionally as discord:<id> or slack:<team>')),
     ),
@@ -122,7 +155,13 @@ export const ConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN (Socket Mode) is set' });
     }
   })
-  .transform((c) => ({ ...c, PROVIDERS: c.PROVIDERS.length > 0 ? c.PROVIDERS : configuredProviders(c) }));
+  .transform(({ PRICES_FILE, ...c }) => ({
+    ...c,
+    PROVIDERS: c.PROVIDERS.length > 0 ? c.PROVIDERS : configuredProviders(c),
+    PRICES_FILE: PRICES_FILE?.path,
+    /** The operator's prices from PRICES_FILE (empty without one): what `PriceTable` puts over the catalogue's. */
+    PRICE_OVERRIDES: PRICES_FILE?.overrides ?? ({} as PriceOverrides),
+  }));
 
 export type Config = z.output<typeof ConfigSchema>;
 

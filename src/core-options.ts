@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { CoreOptions } from './core/core.js';
+import { PriceTable } from './core/prices.js';
 import type { Logger } from './logger.js';
 
 /** The core's settings from the app config: one mapping for the app (main.ts) and the operator CLI. */
@@ -16,9 +17,15 @@ export function coreOptions(config: Config, logger: Logger): CoreOptions {
       dailyTotal: config.QUOTA_DAILY_TOTAL,
       maxDailyPerGuild: config.QUOTA_MAX_DAILY_PER_GUILD,
       maxGrant: config.QUOTA_MAX_GRANT,
+      monthlyBudget: config.BUDGET_MONTHLY_USD,
+      guildMonthlyBudget: config.BUDGET_GUILD_MONTHLY_USD,
+      personDailyBudget: config.BUDGET_PERSON_DAILY_USD,
     },
     allowedGuilds: config.ALLOWED_GUILDS,
     timeZone: config.QUOTA_TIMEZONE,
     retentionDays: config.JOB_RETENTION_DAYS,
+    prices: new PriceTable(config.PRICE_OVERRIDES),
+    pricedProviders: config.PROVIDERS,
+    routing: { PROVIDER_ROUTING: config.PROVIDER_ROUTING, COG_MODEL: config.COG_MODEL },
   };
 }

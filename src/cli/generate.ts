@@ -1,12 +1,16 @@
 import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Config } from '../config.js';
 import { FluxError, toFluxError } from '../core/errors.js';
-import { ASPECT_RATIOS, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS, PROVIDER_NAMES, type ProviderName } from '../core/models.js';
+import { checkReferenceImage } from '../core/images/image.js';
+import { checkReferenceImages, refusal } from '../core/images/reference-images.js';
+import { ASPECT_RATIOS, DEFAULT_MODEL, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS, PROVIDER_NAMES, type ProviderName } from '../core/models.js';
 import type { ProviderCheckpoint } from '../core/providers/provider.js';
+import { PriceTable } from '../core/prices.js';
 import { createProvider } from '../core/providers/registry.js';
+import { routeNames } from '../core/providers/routing.js';
 import { decideRetry } from '../core/queue/retry-policy.js';
 import { parseFluxRequest, type FluxRequestInput } from '../core/request.js';
 import { CliExit, common, emit, settings, type CliIo } from './common.js';
@@ -27,6 +31,8 @@ export interface GenerateOptions {
   safetyTolerance?: string;
   imagePrompt?: string;
   imagePromptStrength?: string;
+  /** `--image`, repeated: local files or http(s) links, in order. */
+  image?: string[];
   promptUpsampling?: boolean;
   raw?: boolean;
   outputFormat?: string;
@@ -49,8 +55,8 @@ export function generateCommand(version: string, io: CliIo, deps: GenerateDeps =
     .description('run one generation through the same providers as the bot and write the image to a file')
     .requiredOption('--prompt <text>', 'what to draw')
     .requiredOption('--out <file>', 'where to write the image (checked writable before anything is paid for)')
-    .addOption(new Option('--model <model>', 'the FLUX model (default: FLUX_MODEL, flux-pro unless set)').choices(MODEL_IDS))
-    .addOption(new Option('--provider <name>', 'only this provider (default: PROVIDERS, in failover order)').choices(PROVIDER_NAMES))
+    .addOption(new Option('--model <model>', `the FLUX model (default: FLUX_MODEL, ${DEFAULT_MODEL} unless set)`).choices(MODEL_IDS))
+    .addOption(new Option('--provider <name>', 'only this provider (default: PROVIDERS, in the PROVIDER_ROUTING order)').choices(PROVIDER_NAMES))
     .addOption(new Option('--aspect-ratio <ratio>', "the image's shape (default: the model's, 1:1 for most)").choices(ASPECT_RATIOS))
     .option('--width <px>', `${range('width', 'custom width, rounded to a multiple of 32')}`)
     .option('--height <px>', `${range('height', 'custom height, rounded to a multiple of 32')}`)
@@ -59,6 +65,12 @@ export function generateCommand(version: string, io: CliIo, deps: GenerateDeps =
     .option('--guidance <x>', range('guidance', 'how closely to follow the prompt'))
     .option('--interval <x>', range('interval', 'variance (flux-pro)'))
     .option('--safety-tolerance <n>', range('safety_tolerance', '1 strictest, 6 most permissive'))
+    .option(
+      '--image <file-or-url>',
+      'an image to edit or combine (FLUX.2, Kontext; on a FLUX.1 model with an image prompt, that prompt): a PNG, JPEG, WebP or GIF file (up to 10 MB) or an http(s) link; repeat for more, in order',
+      (value: string, list: string[]) => [...list, value],
+      [] as string[],
+    )
     .option('--image-prompt <url>', 'an image to start from (http(s) link)')
     .option('--image-prompt-strength <x>', range('image_prompt_strength', 'how much the image prompt counts (ultra)'))
     .option('--prompt-upsampling', 'let the provider expand the prompt')
@@ -68,6 +80,34 @@ export function generateCommand(version: string, io: CliIo, deps: GenerateDeps =
     .action(async (o: GenerateOptions) => {
       process.exitCode = await generate(o, settings(), io, deps);
     });
+}
+
+/**
+ * The `--image` values as the request takes them: links as given, local files read and checked (an image, at most
+ * 10 MB, sides 64..8192 px, decodes) and sent inline as `data:` URIs of their real type. A file that is missing or no
+ * image stops here, naming it, before any provider is called.
+ */
+export async function readImages(values: readonly string[]): Promise<{ sources: string[]; names: Array<string | undefined> }> {
+  const sources: string[] = [];
+  // Links are named by their last path segment where they are checked.
+  const names: Array<string | undefined> = [];
+  for (const [i, value] of values.entries()) {
+    if (/^https?:\/\//i.test(value)) {
+      sources.push(value);
+      names.push(undefined);
+      continue;
+    }
+    const label = { index: i + 1, name: basename(value) };
+    const bytes = await readFile(value).catch((err: NodeJS.ErrnoException) => {
+      throw new CliExit(`--image ${value}: ${err.code === 'ENOENT' ? 'no such file' : 'the file cannot be read'}`);
+    });
+    const image = await checkReferenceImage(bytes).catch((err: unknown) => {
+      throw refusal(label, err instanceof Error ? err.message.replace(/^image invalid: /, '') : String(err), err);
+    });
+    sources.push(`data:${image.contentType};base64,${image.bytes.toString('base64')}`);
+    names.push(label.name);
+  }
+  return { sources, names };
 }
 
 /** Refuses an `--out` that cannot be written before anything is paid for: a missing folder, a folder, no permission. */
@@ -112,11 +152,16 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
     output_quality: num(o.outputQuality),
   };
   for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
+  const images = await readImages(o.image ?? []);
+  if (images.sources.length > 0) input.images = images.sources;
   const parsed = parseFluxRequest(input as FluxRequestInput, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: config.ALLOW_PRIVATE_URLS });
   if (!parsed.ok) throw parsed.error;
+  // The checks the bot runs at admission, before anything is paid for: links fetched (guarded) and checked too.
+  await checkReferenceImages(parsed.request, { names: images.names, guard: { allowPrivate: config.ALLOW_PRIVATE_URLS } });
   await checkWritable(o.out);
 
-  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : [...config.PROVIDERS];
+  // The bot's failover order for this request (PROVIDER_ROUTING), unless one provider is named.
+  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : routeNames(parsed.request, config, new PriceTable(config.PRICE_OVERRIDES));
   const started = Date.now();
   let lastError: FluxError | undefined;
   for (const [index, name] of names.entries()) {

@@ -5,6 +5,8 @@ import type { AuditEntry } from '../core/quotas/audit-log.js';
 import { MAX_GRANT, type QuotaSnapshot } from '../core/quotas/quota-admin.js';
 import type { QuotaTarget } from '../core/quotas/types.js';
 import { MAX_LIMIT } from '../core/quotas/validate.js';
+import { toMicros } from '../core/prices.js';
+import { budgetText } from '../commands/flux-admin.js';
 import { CliExit, common, emit, guildSubject, settings, userSubject, withCore, wholeNumber, type CliIo } from './common.js';
 
 interface SubjectOptions {
@@ -106,7 +108,49 @@ export function quotaCommand(version: string, io: CliIo): Command {
         });
       }),
   );
+  quota.addCommand(budgetCommand(version, io, actor, run));
   return quota;
+}
+
+/** A dollar amount option: `12.50`, or -1 to restore the default. */
+function dollars(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (n < 0 && n !== -1) || n > 1e9) throw new CliExit(`${flag} must be US dollars such as 25 or 12.50 (or -1 for the default)`);
+    return n;
+  };
+}
+
+/** `fluxbot quota budget show|set --guild KEY`: a server's money, as `/flux-admin budget`. */
+function budgetCommand(version: string, io: CliIo, actor: string, run: (work: (core: FluxbotCore) => Promise<void>) => Promise<void>): Command {
+  const budget = common(new Command('budget'), version, false).description("a server's monthly and per-person daily budgets in US dollars");
+  const show = async (core: FluxbotCore, guild: string, json?: boolean) => {
+    const b = await core.admin.budget(guild);
+    emit(io, json, b, () => budgetText(b, (ms) => new Date(ms).toISOString()).split('\n'));
+  };
+  budget.addCommand(
+    common(new Command('show').description('budgets and what the server spent this month'), version)
+      .requiredOption('--guild <key>', GUILD_HELP, guildSubject)
+      .action(async (o: { guild: string; json?: boolean }) => run((core) => show(core, o.guild, o.json))),
+  );
+  budget.addCommand(
+    common(new Command('set').description('set the monthly budget and/or the per-person daily budget'), version)
+      .requiredOption('--guild <key>', GUILD_HELP, guildSubject)
+      .option('--monthly <usd>', 'US dollars per month for the server (-1 restores the default)', dollars('--monthly'))
+      .option('--person-daily <usd>', 'US dollars per person per day (-1 restores the default)', dollars('--person-daily'))
+      .action(async (o: { guild: string; monthly?: number; personDaily?: number; json?: boolean }) => {
+        if (o.monthly === undefined && o.personDaily === undefined) throw new CliExit('give --monthly, --person-daily or both');
+        const micros = (v: number) => (v < 0 ? null : toMicros(v));
+        await run(async (core) => {
+          await core.admin.setBudget(actor, o.guild, {
+            ...(o.monthly === undefined ? {} : { monthly: micros(o.monthly) }),
+            ...(o.personDaily === undefined ? {} : { personDaily: micros(o.personDaily) }),
+          });
+          await show(core, o.guild, o.json);
+        });
+      }),
+  );
+  return budget;
 }
 
 function target(o: SubjectOptions): QuotaTarget {

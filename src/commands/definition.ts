@@ -21,6 +21,13 @@ export interface Subcommand {
   name: string;
   description: string;
   options: readonly CommandOption[];
+  /** A subcommand group it belongs to (`/flux-admin budget set`: group `budget`, name `set`). */
+  group?: string;
+}
+
+/** A subcommand's full name: `set`, or `budget set` within a group. */
+export function subcommandName(sub: Pick<Subcommand, 'name' | 'group'>): string {
+  return sub.group ? `${sub.group} ${sub.name}` : sub.name;
 }
 
 export interface CommandDefinition {

@@ -1,6 +1,7 @@
 import type { ImageHistory } from '../core/jobs/image-history.js';
 import { InvalidInput, isFluxError } from '../core/errors.js';
-import type { QuotaAdmin } from '../core/quotas/quota-admin.js';
+import type { BudgetSnapshot, QuotaAdmin } from '../core/quotas/quota-admin.js';
+import { formatUsd, toMicros } from '../core/prices.js';
 import type { QuotaTarget } from '../core/quotas/types.js';
 import { guildKey, userKey, type Requester } from '../core/ports.js';
 import type { CommandDefinition, CommandOption } from './definition.js';
@@ -34,10 +35,20 @@ export const fluxAdminCommand: CommandDefinition = {
     },
     { name: 'ban', description: 'Stop a member from generating images', options: [member, { name: 'reason', description: 'Why', type: 'string', maxLength: 200 }] },
     { name: 'unban', description: 'Allow a member to generate images again', options: [member] },
+    {
+      group: 'budget',
+      name: 'set',
+      description: 'Set the server’s monthly and per-person daily budgets in US dollars (-1: default)',
+      options: [
+        { name: 'monthly', description: 'US dollars per month for the whole server (-1: default)', type: 'number', min: -1, max: 1_000_000_000 },
+        { name: 'person_daily', description: 'US dollars per person per day (-1: default)', type: 'number', min: -1, max: 1_000_000_000 },
+      ],
+    },
+    { group: 'budget', name: 'show', description: 'Show the server’s budgets and what it spent this month', options: [] },
   ],
 };
 
-export type AdminSubcommand = 'show' | 'set' | 'reset' | 'grant' | 'ban' | 'unban';
+export type AdminSubcommand = 'show' | 'set' | 'reset' | 'grant' | 'ban' | 'unban' | 'budget set' | 'budget show';
 
 export interface AdminInput {
   subcommand: AdminSubcommand;
@@ -47,6 +58,9 @@ export interface AdminInput {
   concurrent?: number | undefined;
   amount?: number | undefined;
   reason?: string | undefined;
+  /** `budget set`: US dollars; -1 restores the default. */
+  monthly?: number | undefined;
+  person_daily?: number | undefined;
 }
 
 export interface AdminContext {
@@ -107,11 +121,38 @@ export async function runAdminCommand(ctx: AdminContext, input: AdminInput): Pro
         const was = await ctx.admin.unban(actor, target.key);
         return reply(was ? `${name} can generate images again.` : `${name} was not banned.`);
       }
+      case 'budget set': {
+        if (input.monthly === undefined && input.person_daily === undefined) throw new InvalidInput('give monthly, person_daily or both (US dollars)', 'monthly');
+        const micros = (v: number | undefined) => (v === undefined ? undefined : v < 0 ? null : toMicros(v));
+        const monthly = micros(input.monthly);
+        const personDaily = micros(input.person_daily);
+        await ctx.admin.setBudget(actor, guildKey(ctx.actor), {
+          ...(monthly === undefined ? {} : { monthly }),
+          ...(personDaily === undefined ? {} : { personDaily }),
+        });
+        return reply(budgetText(await ctx.admin.budget(guildKey(ctx.actor)), time));
+      }
+      case 'budget show':
+        return reply(budgetText(await ctx.admin.budget(guildKey(ctx.actor)), time));
     }
   } catch (err) {
     if (isFluxError(err) && err.code === 'invalid_input') return reply(`Not changed: ${err.userMessage}`);
     throw err;
   }
+}
+
+/** A server's budgets and spending, as `/flux-admin budget show` answers. */
+export function budgetText(b: BudgetSnapshot, time: TimeFormatter): string {
+  const custom = (e: { overridden: boolean }) => (e.overridden ? ' (set for this server)' : ' (the operator’s default)');
+  const lines = [
+    b.monthly
+      ? `Spent this month (${b.month}): ${formatUsd(b.spentThisMonth)} of ${formatUsd(b.monthly.value)}${custom(b.monthly)}; ${formatUsd(Math.max(0, b.monthly.value - b.spentThisMonth))} left.`
+      : `Spent this month (${b.month}): ${formatUsd(b.spentThisMonth)}; no monthly budget.`,
+    b.personDaily ? `Each person may spend ${formatUsd(b.personDaily.value)} a day${custom(b.personDaily)}.` : 'No per-person daily budget.',
+  ];
+  if (b.operatorMonthly !== undefined) lines.push(`Every server together: ${formatUsd(b.operatorSpent)} of the operator’s ${formatUsd(b.operatorMonthly)} this month.`);
+  lines.push(`Monthly budgets reset ${time(b.monthResetsAt)}. Images in progress count at their estimate until they finish.`);
+  return lines.join('\n');
 }
 
 /**
@@ -131,6 +172,14 @@ export async function runQuotaCommand(
     `In progress: ${v.inFlight} of ${v.concurrentLimit}.`,
     `Your quota resets ${time(v.resetsAt)}.`,
   ];
+  if (v.personDailyBudget !== undefined) {
+    lines.push(`You spent ${formatUsd(v.spentToday)} of your ${formatUsd(v.personDailyBudget)} daily budget today.`);
+  } else if (v.spentToday > 0) {
+    lines.push(`Your images cost ${formatUsd(v.spentToday)} today.`);
+  }
+  if (v.guildMonthlyBudget !== undefined) {
+    lines.push(`This server spent ${formatUsd(v.guildSpentThisMonth)} of its ${formatUsd(v.guildMonthlyBudget)} monthly budget (resets ${time(v.monthResetsAt)}).`);
+  }
   const kept = history ? await history.keptCount(requester) : 0;
   if (kept > 0) lines.push(`${kept} image${kept === 1 ? ' is' : 's are'} kept for you (the channel refused ${kept === 1 ? 'it' : 'them'}): use /flux-history to get ${kept === 1 ? 'it' : 'them'}.`);
   return { text: lines.join('\n'), ephemeral: true };

@@ -1,6 +1,7 @@
 import type { FluxError } from '../core/errors.js';
 import type { RefusalReason } from '../core/queue/admission.js';
 import type { SubmitResult } from '../core/queue/generation-service.js';
+import { formatUsd } from '../core/prices.js';
 
 /** A platform-neutral answer: the adapter sends `text` as an ephemeral reply or a normal message. */
 export interface Reply {
@@ -14,8 +15,18 @@ export type TimeFormatter = (epochMs: number) => string;
 export const plainTime: TimeFormatter = (ms) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** Why a submission was refused, in plain words: what limit, how many, when it resets. The one place these are worded. */
-export function refusalText(r: { reason: RefusalReason; limit?: number; used?: number; resetAt?: number; banReason?: string }, time: TimeFormatter): string {
+export function refusalText(
+  r: { reason: RefusalReason; limit?: number; used?: number; cost?: number; resetAt?: number; banReason?: string },
+  time: TimeFormatter,
+): string {
   const resets = r.resetAt === undefined ? '' : ` It resets ${time(r.resetAt)}.`;
+  // Budgets: what is left, what this image would cost, when it resets (amounts are micro-dollars).
+  const money = (whose: string, period: string) => {
+    const limit = r.limit ?? 0;
+    const left = Math.max(0, limit - (r.used ?? 0));
+    const cost = r.cost === undefined ? '' : ` and this image would cost up to ${formatUsd(r.cost)}`;
+    return `${whose} ${period} budget of ${formatUsd(limit)} has ${formatUsd(left)} left${cost}.${resets}`;
+  };
   switch (r.reason) {
     case 'banned':
       return `You are not allowed to generate images on this server${r.banReason ? ` (${r.banReason})` : ''}.`;
@@ -31,6 +42,12 @@ export function refusalText(r: { reason: RefusalReason; limit?: number; used?: n
       return `You already have ${r.used ?? r.limit ?? 0} image${(r.used ?? 0) === 1 ? '' : 's'} in progress (the limit is ${r.limit ?? 0}). Try again when one is done.`;
     case 'guild_concurrent':
       return `This server already has ${r.used ?? r.limit ?? 0} images in progress (the limit is ${r.limit ?? 0}). Try again in a moment.`;
+    case 'user_budget':
+      return money('Your', 'daily');
+    case 'guild_budget':
+      return money("This server's", 'monthly');
+    case 'global_budget':
+      return money("The bot operator's", 'monthly (across every server)');
   }
 }
 

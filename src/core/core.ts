@@ -4,9 +4,14 @@ import { errorLog } from './error-log.js';
 import { ImageStash } from './jobs/image-stash.js';
 import { ImageHistory } from './jobs/image-history.js';
 import { InputImageStore } from './images/input-store.js';
+import type { MemberLinkGuard } from './images/member-links.js';
+import { ReferenceImages } from './images/reference-images.js';
 import { JobRecordStore } from './jobs/job-records.js';
+import type { ProviderName } from './models.js';
 import type { DeliveryPort, Platform } from './ports.js';
+import { PriceTable } from './prices.js';
 import type { CompletionNotifier, ImageProvider } from './providers/provider.js';
+import { createRoute, type RoutingSettings } from './providers/routing.js';
 import { QuotaAdmin } from './quotas/quota-admin.js';
 import { QuotaStore } from './quotas/quota-store.js';
 import type { QuotaDefaults } from './quotas/types.js';
@@ -35,6 +40,17 @@ export interface CoreOptions {
   inputImageTtlSeconds?: number;
   /** The operator's allowlist (ALLOWED_GUILDS): `discord:<id>`, `slack:<team>` or a bare id; empty allows every one. */
   allowedGuilds?: readonly string[];
+  /** The guard for members' reference image links, fetched at admission (`allowPrivate` is ALLOW_PRIVATE_URLS). */
+  memberLinkGuard?: MemberLinkGuard;
+  /** What images cost: the catalogue's prices with the operator's overrides (PRICES_FILE). Default: the catalogue's. */
+  prices?: PriceTable;
+  /**
+   * The providers the workers use (PROVIDERS): admission reserves a job's cost at the dearest of them that serves its
+   * model, so a failover never spends past a budget. Default: preview only.
+   */
+  pricedProviders?: readonly ProviderName[];
+  /** The order a job tries the workers' providers in (PROVIDER_ROUTING). Default: as listed. */
+  routing?: RoutingSettings;
 }
 
 export interface WorkerSetup {
@@ -70,14 +86,19 @@ export class FluxbotCore {
   readonly history: ImageHistory;
   /** Image prompts stored once, by reference (private Slack files), with their own short expiry. */
   readonly inputs: InputImageStore;
+  /** Checks reference images (`images`) before admission and stores the ones the bot received itself. */
+  readonly references: ReferenceImages;
   readonly cancels: CancelBus;
   readonly service: GenerationService;
+  /** The one price table of the process (catalogue prices, PRICES_FILE overrides). */
+  readonly prices: PriceTable;
   private readonly connections: Redis[] = [];
   private readonly workers: GenerationWorker[] = [];
   private readonly feeds: ProgressFeed[] = [];
 
   constructor(private readonly options: CoreOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.prices = options.prices ?? new PriceTable();
     this.redis = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     // BullMQ's own connection must wait out Redis outages instead of failing commands.
     this.queue = createGenerationQueue(this.connect({ maxRetriesPerRequest: null }), this.prefix);
@@ -95,16 +116,20 @@ export class FluxbotCore {
     this.stash = new ImageStash(this.redis, this.prefix);
     this.history = new ImageHistory(this.redis, this.records, this.stash, this.prefix);
     this.inputs = new InputImageStore(this.redis, this.prefix, options.inputImageTtlSeconds);
+    this.references = new ReferenceImages({ inputs: this.inputs, ...(options.memberLinkGuard ? { guard: options.memberLinkGuard } : {}) });
     this.cancels = new CancelBus(this.redis, this.prefix);
     this.service = new GenerationService({
       queue: this.queue,
       quotas: this.quotas,
       records: this.records,
       cancels: this.cancels,
+      references: this.references,
       logger: options.logger.child({ module: 'service' }),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.allowedGuilds?.length ? { allowedGuilds: options.allowedGuilds } : {}),
+      estimate: (request, inputSizes) =>
+        this.prices.estimate(request.model, options.pricedProviders ?? ['preview'], { width: request.width, height: request.height }, inputSizes),
     });
   }
 
@@ -143,6 +168,8 @@ export class FluxbotCore {
       inputs: new InputImageStore(stash.redis, this.prefix, this.options.inputImageTtlSeconds),
       logger: this.options.logger.child({ module: 'worker' }),
       imageSlots: new ImageSlots(setup.imageConcurrency ?? 8),
+      prices: this.prices,
+      ...(this.options.routing ? { route: createRoute(setup.providers, this.options.routing, this.prices) } : {}),
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(setup.limits ? { limiter: new ProviderLimiter(this.connect({ maxRetriesPerRequest: null }), this.prefix) } : {}),
     };

@@ -17,6 +17,8 @@ export interface PipelineMetrics {
   reroll(): void;
   /** A job ended: delivered, or failed (refunded). */
   finished(outcome: 'delivered' | 'failed'): void;
+  /** A delivered image's cost was settled (US dollars), once per image. */
+  spend(provider: string, model: string, usd: number): void;
 }
 
 export const noMetrics: PipelineMetrics = {
@@ -27,4 +29,5 @@ export const noMetrics: PipelineMetrics = {
   refusal: () => undefined,
   reroll: () => undefined,
   finished: () => undefined,
+  spend: () => undefined,
 };

@@ -5,7 +5,23 @@ import { CATALOGUE, type CatalogueEntry } from './catalogue/index.js';
  * `catalogue/` (one entry per model: fields, ranges, sizes and each provider's mapping); provider adapters read those
  * entries, and this file answers what the request parser needs: which fields a model accepts and the size it renders.
  */
-export const MODEL_IDS = ['flux-pro', 'flux-1.1-pro', 'flux-1.1-pro-ultra', 'flux-dev', 'flux-schnell'] as const;
+export const MODEL_IDS = [
+  'flux-2-pro',
+  'flux-2-max',
+  'flux-2-flex',
+  'flux-2-dev',
+  'flux-2-klein-4b',
+  'flux-2-klein-9b',
+  'flux-kontext-pro',
+  'flux-kontext-max',
+  'flux-pro',
+  'flux-1.1-pro',
+  'flux-1.1-pro-ultra',
+  'flux-dev',
+  'flux-schnell',
+] as const;
+/** The model used when a request names none and `FLUX_MODEL` is unset. */
+export const DEFAULT_MODEL: ModelId = 'flux-2-pro';
 export type ModelId = (typeof MODEL_IDS)[number];
 
 export const ASPECT_RATIOS = ['custom', '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] as const;
@@ -36,7 +52,8 @@ export type OptionalField =
   | 'prompt_upsampling'
   | 'output_quality'
   | 'raw'
-  | 'image_prompt_strength';
+  | 'image_prompt_strength'
+  | 'images';
 
 /** A model as the request parser and the chat adapters see it (its catalogue entry minus provider mappings). */
 export interface ModelSpec extends Omit<CatalogueEntry, 'providers'> {
@@ -47,8 +64,8 @@ export interface ModelSpec extends Omit<CatalogueEntry, 'providers'> {
 
 /** Global ranges: the widest any model accepts. Per-model ranges are checked after model resolution. */
 export const FIELD_RANGES = {
-  width: { min: 256, max: 1440, default: 1024, integer: true },
-  height: { min: 256, max: 1440, default: 1024, integer: true },
+  width: { min: 256, max: 2048, default: 1024, integer: true },
+  height: { min: 256, max: 2048, default: 1024, integer: true },
   steps: { min: 1, max: 50, default: 25, integer: true },
   guidance: { min: 0, max: 10, default: 3, integer: false },
   interval: { min: 1, max: 4, default: 2, integer: false },

@@ -70,6 +70,8 @@ export interface DeliveryRequest {
   model: string;
   /** Generation time in ms (provider call to downloaded image). */
   generationMs: number;
+  /** What the image cost, micro-dollars (shown with it, e.g. "$0.045"); absent when not known. */
+  costMicros?: number;
   /** Set for rerolls: the message this one rerolls. */
   rerollOf?: string;
   /**

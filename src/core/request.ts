@@ -6,6 +6,7 @@ import {
   ASPECT_RATIOS,
   FIELD_RANGES,
   MODEL_IDS,
+  DEFAULT_MODEL,
   MODELS,
   OUTPUT_FORMATS,
   pixelSize,
@@ -33,18 +34,34 @@ function numberField(name: keyof typeof FIELD_RANGES) {
     .optional();
 }
 
+/** An image given as an http(s) link (no credentials, at most 2,048 characters) or a `data:` URI of png/jpeg/webp/gif. */
+export function isImageSource(v: string): boolean {
+  if (v.startsWith('data:')) return /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/.test(v) && v.length <= MAX_DATA_URI_LENGTH;
+  if (v.length > 2048) return false;
+  try {
+    const url = new URL(v);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
 const imagePromptSchema = z
   .string()
-  .refine((v) => {
-    if (v.startsWith('data:')) return /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/.test(v) && v.length <= MAX_DATA_URI_LENGTH;
-    if (v.length > 2048) return false;
-    try {
-      const url = new URL(v);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
-    } catch {
-      return false;
+  .refine(isImageSource, 'image_prompt must be an http(s) link to an image (no credentials in the link) or an attached image');
+
+/** Most reference images any model takes (FLUX.2 [flex]); each model's own maximum is checked after resolution. */
+export const MAX_IMAGES = 10;
+
+const imagesSchema = z
+  .array(z.string({ error: 'each image must be a link or an attached image' }), { error: 'images must be a list of images' })
+  .max(MAX_IMAGES, `at most ${MAX_IMAGES} images`)
+  .superRefine((list, ctx) => {
+    const bad = list.findIndex((v) => !isImageSource(v));
+    if (bad >= 0) {
+      ctx.addIssue({ code: 'custom', message: `image ${bad + 1} must be an http(s) link to an image (no credentials in the link) or an attached image` });
     }
-  }, 'image_prompt must be an http(s) link to an image (no credentials in the link) or an attached image');
+  });
 
 /** What a person may ask for: every FLUX.1 [pro] input field plus the model. Only `prompt` is required. */
 export const FluxRequestInputSchema = z.strictObject({
@@ -69,6 +86,8 @@ export const FluxRequestInputSchema = z.strictObject({
   output_quality: numberField('output_quality'),
   raw: z.boolean({ error: 'raw must be true or false' }).optional(),
   image_prompt_strength: numberField('image_prompt_strength'),
+  /** Reference images to edit or combine (FLUX.2, Kontext): links, attachments (as links) or `data:` URIs. */
+  images: imagesSchema.optional(),
 });
 export type FluxRequestInput = z.input<typeof FluxRequestInputSchema>;
 
@@ -92,6 +111,11 @@ export const FluxRequestSchema = z.strictObject({
   raw: z.boolean().optional(),
   /** Only when asked for, with an image prompt: absent means the model's default. */
   image_prompt_strength: z.number().optional(),
+  /**
+   * Reference images in order, present only when there is at least one: http(s) links (fetched and checked at
+   * admission), `data:` URIs, or `fluxbot-input:<sha256>` references to images the bot stored (uploads, private files).
+   */
+  images: z.array(z.string()).min(1).max(MAX_IMAGES).optional(),
 });
 export type FluxRequest = z.infer<typeof FluxRequestSchema>;
 
@@ -130,8 +154,31 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
     return fail(message, field ?? (issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined));
   }
   const input_ = parsed.data;
-  const model = input_.model ?? options.defaultModel ?? 'flux-pro';
+  const model = input_.model ?? options.defaultModel ?? DEFAULT_MODEL;
   const spec = MODELS[model];
+
+  let images = input_.images && input_.images.length > 0 ? input_.images : undefined;
+  // FLUX.1's image prompt (Redux) keeps its meaning: on a model that takes no reference images but an image prompt,
+  // one image given as `images` is that image prompt, so "give it my image" works the same on every model.
+  if (images !== undefined && spec.images === undefined && spec.imagePrompt && images.length === 1 && input_.image_prompt === undefined) {
+    input_.image_prompt = images[0];
+    images = undefined;
+  }
+  if (images !== undefined) {
+    if (spec.images === undefined) {
+      const hint = spec.imagePrompt ? ' (it takes one image prompt: give a single image)' : '';
+      return fail(`images: ${model} takes no reference images${hint}; choose a FLUX.2 or Kontext model to edit an image`, 'images');
+    }
+    if (images.length > spec.images.max) {
+      return fail(`images: ${model} takes at most ${spec.images.max} reference image${spec.images.max === 1 ? '' : 's'} (${images.length} given)`, 'images');
+    }
+    if (!options.allowPrivateImageLinks) {
+      const bad = images.findIndex((v) => isPrivateLink(v));
+      if (bad >= 0) return fail(`image ${bad + 1} must not point to a private or local network address`, 'images');
+    }
+  } else if (spec.images?.required) {
+    return fail(`${model} edits an image: give a reference image (images)`, 'images');
+  }
 
   if (input_.image_prompt !== undefined && !options.allowPrivateImageLinks && isPrivateLink(input_.image_prompt)) {
     return fail('image_prompt must not point to a private or local network address', 'image_prompt');
@@ -182,8 +229,16 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
       return fail('a custom size needs both width and height', input_.width === undefined ? 'width' : 'height');
     }
     const size = spec.customSize!;
+    for (const side of ['width', 'height'] as const) {
+      const value = input_[side]!;
+      if (value < size.min || value > size.max) return fail(`${side} must be between ${size.min} and ${size.max} for ${model}`, side);
+    }
     const clamp = (v: number) => Math.min(size.max, Math.max(size.min, roundTo(v, size.multiple)));
     custom = { width: clamp(input_.width), height: clamp(input_.height) };
+    if (size.maxPixels !== undefined && custom.width * custom.height > size.maxPixels) {
+      const mp = (size.maxPixels / (1024 * 1024)).toFixed(0);
+      return fail(`width × height must be at most ${mp} megapixels for ${model} (${custom.width}×${custom.height} asked)`, 'width');
+    }
   } else if (sizeGiven) {
     return fail('width and height only apply with aspect_ratio custom', input_.width !== undefined ? 'width' : 'height');
   }
@@ -201,6 +256,7 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
     ...values,
   };
   if (input_.image_prompt !== undefined) request.image_prompt = input_.image_prompt;
+  if (images !== undefined) request.images = [...images];
   if (input_.raw !== undefined) request.raw = input_.raw;
   if (strength !== undefined) request.image_prompt_strength = strength;
   if (spec.promptUpsampling) request.prompt_upsampling = input_.prompt_upsampling ?? false;

@@ -19,6 +19,7 @@ export class Metrics implements PipelineMetrics {
   private readonly refusals: Counter<'reason'>;
   private readonly rerolls: Counter;
   private readonly finishedC: Counter<'outcome'>;
+  private readonly spendC: Counter<'provider' | 'model'>;
   private queueRead: QueueStatsReader | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -31,6 +32,7 @@ export class Metrics implements PipelineMetrics {
     this.refusals = new Counter({ name: 'fluxbot_quota_refusals_total', help: 'Submissions refused, by reason', labelNames: ['reason'], registers });
     this.rerolls = new Counter({ name: 'fluxbot_rerolls_total', help: 'Rerolls queued', registers });
     this.finishedC = new Counter({ name: 'fluxbot_jobs_finished_total', help: 'Jobs that ended, by outcome', labelNames: ['outcome'], registers });
+    this.spendC = new Counter({ name: 'fluxbot_spend_usd_total', help: 'What delivered images cost, US dollars, by provider and model', labelNames: ['provider', 'model'], registers });
   }
 
   /**
@@ -78,6 +80,10 @@ export class Metrics implements PipelineMetrics {
   reroll(): void {
     this.rerolls.inc();
   }
+  spend(provider: string, model: string, usd: number): void {
+    this.spendC.inc({ provider, model }, usd);
+  }
+
   finished(outcome: 'delivered' | 'failed'): void {
     this.finishedC.inc({ outcome });
   }

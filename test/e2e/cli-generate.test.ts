@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,5 +96,81 @@ describe('npx fluxbot generate', () => {
     const conf = await fluxbot(['--prompt', 'x', '--out', join(dir, 'z.png')], { HTTP_PORT: 'nope' });
     expect(conf.code).toBe(1);
     expect(conf.stderr).toMatch(/HTTP_PORT: must be a whole number/);
+  });
+});
+
+describe('npx fluxbot generate --image', () => {
+  // A Replicate of its own: faults queued by the tests above (a 401 its wrong key never reaches) stay there.
+  let replicate: ReplicateFake;
+  beforeAll(async () => {
+    replicate = await ReplicateFake.start();
+  });
+  afterAll(async () => {
+    await replicate.close();
+  });
+  const replicateEnv = () => ({ REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl });
+  const image = (width: number, height: number, format: 'png' | 'jpeg') =>
+    sharp({ create: { width, height, channels: 3, background: format === 'png' ? '#aa3300' : '#0033aa' } })
+      .toFormat(format)
+      .toBuffer();
+
+  it('sends local files as images, in order, checked first: the provider receives exactly those bytes', async () => {
+    const a = await image(96, 80, 'png');
+    const b = await image(72, 64, 'jpeg');
+    await writeFile(join(dir, 'a.png'), a);
+    await writeFile(join(dir, 'b.jpg'), b);
+    const before = replicate.all().length;
+    const out = join(dir, 'combined.png');
+    const r = await fluxbot(
+      ['--prompt', 'put the cat of image 2 on the sofa of image 1', '--model', 'flux-2-pro', '--provider', 'replicate', '--image', join(dir, 'a.png'), '--image', join(dir, 'b.jpg'), '--output-format', 'png', '--out', out],
+      replicateEnv(),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [prediction] = replicate.all().slice(before);
+    expect(prediction?.images).toEqual([a, b]);
+    expect((await sharp(await readFile(out)).metadata()).format).toBe('png');
+  });
+
+  it('on a FLUX.1 model with an image prompt, the one --image is that image prompt', async () => {
+    const a = await image(96, 80, 'png');
+    await writeFile(join(dir, 'guide.png'), a);
+    const before = replicate.all().length;
+    const r = await fluxbot(['--prompt', 'a fox', '--model', 'flux-pro', '--provider', 'replicate', '--image', join(dir, 'guide.png'), '--out', join(dir, 'guided.webp')], replicateEnv());
+    expect(r.code, r.stderr).toBe(0);
+    const [prediction] = replicate.all().slice(before);
+    expect(prediction?.input.image_prompt).toBe(`data:image/png;base64,${a.toString('base64')}`);
+  });
+
+  it('a file that is no image exits non-zero naming it, before any provider call', async () => {
+    await writeFile(join(dir, 'notes.txt'), 'just some notes\n');
+    const png = await image(96, 80, 'png');
+    await writeFile(join(dir, 'ok.png'), png);
+    const before = replicate.calls.length;
+    const r = await fluxbot(
+      ['--prompt', 'x', '--model', 'flux-2-pro', '--provider', 'replicate', '--image', join(dir, 'ok.png'), '--image', join(dir, 'notes.txt'), '--out', join(dir, 'n.png')],
+      replicateEnv(),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error (invalid_input): image 2 (notes.txt): it is not an image (a PNG, JPEG, WebP or GIF file)\n');
+    const missing = await fluxbot(['--prompt', 'x', '--provider', 'replicate', '--image', join(dir, 'nope.png'), '--out', join(dir, 'n.png')], replicateEnv());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('nope.png: no such file');
+    expect(replicate.calls.length).toBe(before);
+  });
+
+  it('--model flux-schnell --image a.png exits non-zero naming the field, before any provider call', async () => {
+    await writeFile(join(dir, 'a.png'), await image(96, 80, 'png'));
+    const before = replicate.calls.length;
+    const r = await fluxbot(['--prompt', 'x', '--model', 'flux-schnell', '--provider', 'replicate', '--image', join(dir, 'a.png'), '--out', join(dir, 's.png')], replicateEnv());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error \(invalid_input\): images: flux-schnell takes no reference images/);
+    expect(replicate.calls.length).toBe(before);
+  });
+
+  it('--help shows --image and the current default model', async () => {
+    const { stdout } = await run(process.execPath, ['bin/fluxbot.js', 'generate', '--help'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(stdout).toContain('--image <file-or-url>');
+    expect(stdout.replace(/\s+/g, ' ')).toContain('(default: FLUX_MODEL, flux-2-pro unless set)');
   });
 });

@@ -1,7 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import sharp from 'sharp';
 import { pixelSize, type AspectRatio } from '../../src/core/models.js';
 import { FakeServer, makeImage, notFound, sendJson, type RecordedCall } from './fake-server.js';
+import { readInputImage } from './replicate-contract.js';
 
 /**
  * A local Black Forest Labs API, as api.bfl.ai documents it: submit routes per model on one server, task status
@@ -9,6 +11,10 @@ import { FakeServer, makeImage, notFound, sendJson, type RecordedCall } from './
  * on the real service, and result samples as real image bytes that can expire like BFL's ten-minute URLs.
  *
  * Stricter than BFL in one way on purpose: unknown body fields are refused with 422, so a mapping that sends junk fails.
+ *
+ * Reference images (`input_image`, `input_image_2` …) are read as BFL would (base64 decoded, links downloaded) and kept
+ * on the task in order. Submit and result answers carry `cost` in credits ($0.01 each), computed from BFL's price list
+ * (`PRICES`): flat per image, or FLUX.2's megapixel rule over the output and every input image.
  */
 export type BflFailure =
   /** The next submit answers this HTTP error. */
@@ -47,6 +53,10 @@ export interface BflFakeTask {
   /** When Ready was first answered (the sample's expiry counts from here). */
   readyAt?: number;
   image?: Buffer;
+  /** The reference images BFL read, in field order (`input_image`, `input_image_2` …). */
+  images: Buffer[];
+  /** What the task costs, in credits. */
+  cost: number;
 }
 
 export interface BflFakeOptions {
@@ -61,12 +71,52 @@ export interface BflFakeOptions {
 }
 
 const ULTRA_RATIOS = ['21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '9:21'];
+/** `input_image`, `input_image_2` … `input_image_<count>`. */
+const imageFields = (count: number) => Array.from({ length: count }, (_, i) => (i === 0 ? 'input_image' : `input_image_${i + 1}`));
 const FIELDS: Record<string, readonly string[]> = {
   'flux-pro': ['image_prompt', 'width', 'height', 'steps', 'guidance', 'interval', 'safety_tolerance', 'prompt_upsampling'],
   'flux-pro-1.1': ['image_prompt', 'width', 'height', 'safety_tolerance', 'prompt_upsampling'],
   'flux-pro-1.1-ultra': ['image_prompt', 'image_prompt_strength', 'aspect_ratio', 'safety_tolerance', 'prompt_upsampling', 'raw'],
   'flux-dev': ['image_prompt', 'width', 'height', 'steps', 'guidance', 'safety_tolerance', 'prompt_upsampling'],
+  'flux-2-pro': [...imageFields(8), 'width', 'height', 'safety_tolerance'],
+  'flux-2-max': [...imageFields(8), 'width', 'height', 'safety_tolerance'],
+  'flux-2-flex': [...imageFields(8), 'width', 'height', 'steps', 'guidance', 'safety_tolerance', 'prompt_upsampling'],
+  'flux-2-klein-4b': [...imageFields(4), 'width', 'height', 'safety_tolerance'],
+  'flux-2-klein-9b': [...imageFields(4), 'width', 'height', 'safety_tolerance'],
+  'flux-kontext-pro': [...imageFields(4), 'aspect_ratio', 'safety_tolerance', 'prompt_upsampling'],
+  'flux-kontext-max': [...imageFields(4), 'aspect_ratio', 'safety_tolerance', 'prompt_upsampling'],
 };
+const isFlux2 = (endpoint: string) => endpoint.startsWith('flux-2-');
+const isKontext = (endpoint: string) => endpoint.startsWith('flux-kontext-');
+
+/**
+ * BFL's price list in credits ($0.01 each): a flat price per image, or FLUX.2's first output megapixel plus each
+ * further output megapixel and each input megapixel (a started megapixel of 1024 × 1024 counts whole).
+ */
+export const PRICES: Record<string, { flat: number } | { first: number; extra: number }> = {
+  'flux-pro': { flat: 5 },
+  'flux-pro-1.1': { flat: 4 },
+  'flux-pro-1.1-ultra': { flat: 6 },
+  'flux-dev': { flat: 2.5 },
+  'flux-2-pro': { first: 3, extra: 1.5 },
+  'flux-2-max': { first: 7, extra: 3 },
+  'flux-2-flex': { first: 5, extra: 5 },
+  'flux-2-klein-4b': { first: 1.4, extra: 0.1 },
+  'flux-2-klein-9b': { first: 1.5, extra: 0.2 },
+  'flux-kontext-pro': { flat: 4 },
+  'flux-kontext-max': { flat: 8 },
+};
+
+const megapixels = (width: number, height: number) => Math.max(1, Math.ceil((width * height) / (1024 * 1024)));
+
+/** The task's cost in credits, rounded to a hundredth of a credit as BFL's answers show it. */
+function creditsFor(endpoint: string, size: { width: number; height: number }, inputs: ReadonlyArray<{ width: number; height: number }>): number {
+  const price = PRICES[endpoint]!;
+  if ('flat' in price) return price.flat;
+  const further = megapixels(size.width, size.height) - 1 + inputs.reduce((sum, input) => sum + megapixels(input.width, input.height), 0);
+  return Math.round((price.first + price.extra * further) * 100) / 100;
+}
+
 const COMMON = ['prompt', 'seed', 'output_format', 'webhook_url', 'webhook_secret'];
 const SUBMIT_FAILURES = new Set<BflFailure>(['401', '402', '422', '429', '429-retry-after', '500']);
 const POLL_FAILURES = new Set<BflFailure>(['poll-500', 'poll-429', 'poll-stall']);
@@ -185,23 +235,41 @@ export class BflFake {
     const body = (call.body ?? {}) as Record<string, unknown>;
     const problems = validate(endpoint, body);
     if (problems.length > 0) return sendJson(res, 422, { detail: problems });
+    const images: Buffer[] = [];
+    const inputs: Array<{ width: number; height: number }> = [];
+    for (const field of imageFields(8)) {
+      if (typeof body[field] !== 'string') continue;
+      try {
+        const image = await readInputImage(body[field] as string);
+        const meta = await sharp(image).metadata();
+        images.push(image);
+        inputs.push({ width: meta.width ?? 0, height: meta.height ?? 0 });
+      } catch (err) {
+        return sendJson(res, 422, { detail: [{ loc: ['body', field], msg: (err as Error).message, type: 'value_error' }] });
+      }
+    }
     const outcome = this.take((k) => !SUBMIT_FAILURES.has(k) && !POLL_FAILURES.has(k)) as Outcome | undefined;
     const task = this.addTask(endpoint, body, outcome ?? 'ready');
+    task.images = images;
+    task.cost = creditsFor(endpoint, task, inputs);
     this.created++;
     // BFL's AsyncWebhookResponse has no polling_url: clients poll the global result endpoint.
     if (typeof body.webhook_url === 'string') {
       task.home = 'api';
       return sendJson(res, 200, { id: task.id, status: 'Pending', webhook_url: body.webhook_url });
     }
-    sendJson(res, 200, { id: task.id, polling_url: this.pollingUrl(task), cost: 5, input_mp: 0, output_mp: 1 });
+    const inputMp = inputs.reduce((sum, input) => sum + megapixels(input.width, input.height), 0);
+    sendJson(res, 200, { id: task.id, polling_url: this.pollingUrl(task), cost: task.cost, input_mp: inputMp, output_mp: megapixels(task.width, task.height) });
   }
 
   private addTask(endpoint: string, body: Record<string, unknown>, outcome: Outcome): BflFakeTask {
-    const ratio = typeof body.aspect_ratio === 'string' ? (body.aspect_ratio as Exclude<AspectRatio, 'custom'>) : '16:9';
+    const ratio = typeof body.aspect_ratio === 'string' ? (body.aspect_ratio as Exclude<AspectRatio, 'custom'>) : isKontext(endpoint) ? '1:1' : '16:9';
     const size =
       endpoint === 'flux-pro-1.1-ultra'
         ? pixelSize('flux-1.1-pro-ultra', ratio)
-        : { width: typeof body.width === 'number' ? body.width : 1024, height: typeof body.height === 'number' ? body.height : 768 };
+        : isKontext(endpoint)
+          ? pixelSize('flux-kontext-pro', ratio)
+          : { width: typeof body.width === 'number' ? body.width : 1024, height: typeof body.height === 'number' ? body.height : 768 };
     const task: BflFakeTask = {
       id: randomUUID(),
       endpoint,
@@ -212,7 +280,10 @@ export class BflFake {
       ...size,
       format: body.output_format === 'png' ? 'png' : 'jpeg',
       seed: typeof body.seed === 'number' ? body.seed : randomInt(0, 2 ** 31 - 1),
+      images: [],
+      cost: 0,
     };
+    task.cost = PRICES[endpoint] ? creditsFor(endpoint, task, []) : 0;
     this.tasks.set(task.id, task);
     return task;
   }
@@ -242,6 +313,7 @@ export class BflFake {
     task.readyAt ??= Date.now();
     const start = task.createdAt / 1000;
     answer('Ready', {
+      cost: task.cost,
       result: { sample: this.sampleUrl(id), prompt: task.body.prompt, seed: task.seed, start_time: start, end_time: Date.now() / 1000, duration: elapsed / 1000 },
     });
   }
@@ -282,12 +354,28 @@ function validate(endpoint: string, body: Record<string, unknown>): Array<{ loc:
     }
   };
   if (typeof body.prompt !== 'string') bad('prompt', 'Input should be a valid string');
-  num('width', 256, 1440, true, 32);
-  num('height', 256, 1440, true, 32);
+  if (isFlux2(endpoint)) {
+    // FLUX.2: multiples of 16 from 64 px, at most 4 MP in all; safety 0..5; flex's guidance up to 10.
+    num('width', 64, 4096, true, 16);
+    num('height', 64, 4096, true, 16);
+    if (typeof body.width === 'number' && typeof body.height === 'number' && body.width * body.height > 4 * 1024 * 1024) {
+      bad('width', 'width × height must be at most 4 megapixels');
+    }
+    num('guidance', 1.5, 10, false);
+    num('safety_tolerance', 0, 5, true);
+  } else {
+    num('width', 256, 1440, true, 32);
+    num('height', 256, 1440, true, 32);
+    num('guidance', 1.5, 5, false);
+    num('safety_tolerance', 0, 6, true);
+  }
+  if (isKontext(endpoint) && body.input_image === undefined) bad('input_image', 'Field required');
+  for (const field of imageFields(8)) {
+    const v = body[field];
+    if (v !== undefined && (typeof v !== 'string' || !(/^https?:\/\//.test(v) || /^[A-Za-z0-9+/]+=*$/.test(v)))) bad(field, `${field} must be a URL or a base64 encoded image`);
+  }
   num('steps', 1, 50, true);
-  num('guidance', 1.5, 5, false);
   num('interval', 1, 4, false);
-  num('safety_tolerance', 0, 6, true);
   num('seed', 0, Number.MAX_SAFE_INTEGER, true);
   num('image_prompt_strength', 0, 1, false);
   if (body.output_format !== undefined && body.output_format !== 'jpeg' && body.output_format !== 'png') bad('output_format', "Input should be 'jpeg' or 'png'");

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ModelId } from '../../src/core/models.js';
 import { FakeServer, makeImage, notFound, sendJson, sleep, type RecordedCall } from './fake-server.js';
-import { outputShape, PREDICTION_ERRORS, returnsArray, validateInput } from './replicate-contract.js';
+import { outputShape, PREDICTION_ERRORS, readInputImage, referenceImages, returnsArray, validateInput } from './replicate-contract.js';
 
 /**
  * A local Cog container serving one FLUX model: synchronous `POST /predictions` and idempotent `PUT /predictions/{id}`
@@ -36,9 +36,10 @@ interface Running {
  * The fake Cog container. Start with `CogFake.start({model})`, point a CogProvider at `url`, steer it with
  * `latencyMs`, `failNext(...)`, `arrayOutput`, `health`, and read `calls`/`created`/`joined`/`fetchedLinks`.
  *
- * Like Cog (its `Path` inputs), it downloads an `image_prompt` given as an http(s) link before predicting, from
- * wherever the container runs: `fetchedLinks` records every link it fetched, so a test sees what a member's link
- * would have made the container reach on the operator's network.
+ * Like Cog (its `Path` inputs), it downloads an `image_prompt` or a reference image given as an http(s) link before
+ * predicting, from wherever the container runs: `fetchedLinks` records every link it fetched, so a test sees what a
+ * member's link would have made the container reach on the operator's network. The reference images it read (decoded
+ * from `data:` URIs, or downloaded) are kept per prediction id in `images`.
  */
 export class CogFake {
   latencyMs: number;
@@ -48,8 +49,10 @@ export class CogFake {
   health = 'READY';
   /** Predictions started; joins of a running id are counted in `joined`. */
   created = 0;
-  /** Links the container downloaded for `image_prompt` inputs (a `data:` URI needs no download). */
+  /** Links the container downloaded for `image_prompt` and reference image inputs (a `data:` URI needs no download). */
   readonly fetchedLinks: string[] = [];
+  /** The reference images each prediction received, in the input's order, by prediction id. */
+  readonly images = new Map<string, Buffer[]>();
   joined = 0;
   readonly model: ModelId;
   private readonly concurrency: number;
@@ -146,6 +149,16 @@ export class CogFake {
     if (invalid) return sendJson(res, 422, { detail: [{ loc: ['body', 'input', 'prompt'], msg: invalid, type: 'value_error' }] });
     const unreadable = await this.fetchLink(input!.image_prompt);
     if (unreadable) return sendJson(res, 422, { detail: [{ loc: ['body', 'input', 'image_prompt'], msg: unreadable, type: 'value_error' }] });
+    const images: Buffer[] = [];
+    for (const source of referenceImages(this.model, input!)) {
+      if (/^https?:/i.test(source)) this.fetchedLinks.push(source);
+      try {
+        images.push(await readInputImage(source));
+      } catch (err) {
+        return sendJson(res, 422, { detail: [{ loc: ['body', 'input'], msg: (err as Error).message, type: 'value_error' }] });
+      }
+    }
+    this.images.set(id, images);
     if (fault === 'dropped') {
       this.start(id, input!, undefined);
       return void res.destroy();

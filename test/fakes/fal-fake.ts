@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { ASPECT_RATIOS, pixelSize, type AspectRatio } from '../../src/core/models.js';
+import { ASPECT_RATIOS, pixelSize, type AspectRatio, type ModelId } from '../../src/core/models.js';
 import { FakeServer, makeImage, notFound, sendJson, sleep, type RecordedCall } from './fake-server.js';
+import { readInputImage } from './replicate-contract.js';
 
 /**
  * A local fal.ai queue, as fal's queue API documents it: submit, status, result, cancel, and a files route serving
@@ -13,6 +14,10 @@ import { FakeServer, makeImage, notFound, sendJson, sleep, type RecordedCall } f
  *
  * The `status_url` / `response_url` / `cancel_url` it returns point at a second server, `decoy`, that answers 500 to
  * everything: a client that follows them instead of building URLs from its configured base shows up in `decoy.calls`.
+ *
+ * Each endpoint's input is checked against its published schema (`ENDPOINTS`): an unknown field, a wrong type or a
+ * missing reference image answers fal's 422. Reference images are read as fal would (links downloaded, `data:` URIs
+ * decoded) and kept on the request, in order.
  */
 export type FalCallFault = '429' | '429-no-retry-after' | '500' | '422' | '401' | 'out_of_credits' | 'stall';
 export type FalOutcomeFault = 'moderate' | 'error' | 'hang';
@@ -39,6 +44,129 @@ export interface FalFakeRequest {
   webhookUrl: string | undefined;
   /** Seed reported in the result (the input's, else one the fake chose). */
   seed: number;
+  /** The reference images fal read (`image_urls`, or Kontext's `image_url`), in order. */
+  images: Buffer[];
+}
+
+/** One input field of a fal schema. */
+type Rule =
+  | { type: 'string' | 'boolean' | 'image' | 'images' | 'image_size' }
+  | { type: 'integer' | 'number'; min: number; max: number }
+  | { type: 'enum'; values: readonly string[] };
+
+interface EndpointSchema {
+  fields: Record<string, Rule>;
+  /** The field holding the reference images (required on edit endpoints). */
+  references?: 'image_urls' | 'image_url';
+  /** The model whose sizes its `aspect_ratio` renders at. */
+  ratiosOf?: ModelId;
+}
+
+const SAFETY_6: Rule = { type: 'enum', values: ['1', '2', '3', '4', '5', '6'] };
+const SAFETY_5: Rule = { type: 'enum', values: ['1', '2', '3', '4', '5'] };
+const FORMAT: Rule = { type: 'enum', values: ['jpeg', 'png'] };
+const RATIOS: Rule = { type: 'enum', values: ['21:9', '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '9:21'] };
+const COMMON: Record<string, Rule> = { prompt: { type: 'string' }, seed: { type: 'integer', min: 0, max: 2 ** 53 }, output_format: FORMAT, sync_mode: { type: 'boolean' } };
+const NUM_IMAGES: Rule = { type: 'integer', min: 1, max: 4 };
+const STEPS: Rule = { type: 'integer', min: 1, max: 50 };
+const FLUX_2: Record<string, Rule> = { ...COMMON, image_size: { type: 'image_size' }, safety_tolerance: SAFETY_5, enable_safety_checker: { type: 'boolean' } };
+const FLUX_2_FLEX: Record<string, Rule> = {
+  ...FLUX_2,
+  num_inference_steps: STEPS,
+  guidance_scale: { type: 'number', min: 1.5, max: 10 },
+  enable_prompt_expansion: { type: 'boolean' },
+};
+const KONTEXT: EndpointSchema = {
+  fields: {
+    ...COMMON,
+    image_url: { type: 'image' },
+    aspect_ratio: RATIOS,
+    guidance_scale: { type: 'number', min: 1, max: 20 },
+    num_images: NUM_IMAGES,
+    safety_tolerance: SAFETY_6,
+    enhance_prompt: { type: 'boolean' },
+  },
+  references: 'image_url',
+  ratiosOf: 'flux-kontext-pro',
+};
+const FLUX_1: Record<string, Rule> = { ...COMMON, image_size: { type: 'image_size' }, num_images: NUM_IMAGES, safety_tolerance: SAFETY_6, enhance_prompt: { type: 'boolean' } };
+const OPEN_FLUX_1: Record<string, Rule> = { ...COMMON, image_size: { type: 'image_size' }, num_images: NUM_IMAGES, num_inference_steps: STEPS, enable_safety_checker: { type: 'boolean' } };
+
+/** The endpoints the fake serves, each with its input schema as fal's API reference lists it. */
+export const ENDPOINTS: Record<string, EndpointSchema> = {
+  'fal-ai/flux-pro/new': { fields: { ...FLUX_1, num_inference_steps: STEPS, guidance_scale: { type: 'number', min: 1, max: 20 } } },
+  'fal-ai/flux-pro/v1.1': { fields: FLUX_1 },
+  'fal-ai/flux-pro/v1.1-ultra': {
+    fields: {
+      ...COMMON,
+      aspect_ratio: RATIOS,
+      num_images: NUM_IMAGES,
+      safety_tolerance: SAFETY_6,
+      enhance_prompt: { type: 'boolean' },
+      raw: { type: 'boolean' },
+      image_url: { type: 'image' },
+      image_prompt_strength: { type: 'number', min: 0, max: 1 },
+    },
+    ratiosOf: 'flux-1.1-pro-ultra',
+  },
+  'fal-ai/flux/dev': { fields: { ...OPEN_FLUX_1, guidance_scale: { type: 'number', min: 1, max: 20 } } },
+  'fal-ai/flux/schnell': { fields: OPEN_FLUX_1 },
+  'fal-ai/flux-2-pro': { fields: FLUX_2 },
+  'fal-ai/flux-2-pro/edit': { fields: { ...FLUX_2, image_urls: { type: 'images' } }, references: 'image_urls' },
+  'fal-ai/flux-2-max': { fields: FLUX_2 },
+  'fal-ai/flux-2-max/edit': { fields: { ...FLUX_2, image_urls: { type: 'images' } }, references: 'image_urls' },
+  'fal-ai/flux-2-flex': { fields: FLUX_2_FLEX },
+  'fal-ai/flux-2-flex/edit': { fields: { ...FLUX_2_FLEX, image_urls: { type: 'images' } }, references: 'image_urls' },
+  'fal-ai/flux-2/klein/4b': { fields: { ...COMMON, image_size: { type: 'image_size' }, num_inference_steps: STEPS, num_images: NUM_IMAGES, enable_safety_checker: { type: 'boolean' } } },
+  'fal-ai/flux-pro/kontext': KONTEXT,
+  'fal-ai/flux-pro/kontext/max': KONTEXT,
+};
+
+type Problem = { loc: string[]; msg: string; type: string };
+
+/** fal's 422 items for an input its schema refuses; empty when the input is valid. */
+function validate(schema: EndpointSchema, input: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
+  const bad = (field: string, msg: string, type = 'value_error') => problems.push({ loc: ['body', field], msg, type });
+  if (typeof input.prompt !== 'string' || input.prompt === '') bad('prompt', 'Field required', 'missing');
+  if (schema.references && input[schema.references] === undefined) bad(schema.references, 'Field required', 'missing');
+  for (const [field, value] of Object.entries(input)) {
+    const rule = schema.fields[field];
+    if (!rule) {
+      bad(field, 'Extra inputs are not permitted', 'extra_forbidden');
+      continue;
+    }
+    const isImage = (v: unknown) => typeof v === 'string' && /^(https?:\/\/|data:image\/)/.test(v);
+    switch (rule.type) {
+      case 'string':
+        if (typeof value !== 'string') bad(field, 'Input should be a valid string', 'string_type');
+        break;
+      case 'boolean':
+        if (typeof value !== 'boolean') bad(field, 'Input should be a valid boolean', 'bool_type');
+        break;
+      case 'image':
+        if (!isImage(value)) bad(field, 'Input should be a valid URL', 'url_parsing');
+        break;
+      case 'images':
+        if (!Array.isArray(value) || value.length === 0 || !value.every(isImage)) bad(field, 'Input should be a list of valid URLs', 'list_type');
+        break;
+      case 'image_size': {
+        const size = value as { width?: unknown; height?: unknown } | string;
+        const ok = typeof size === 'string' ? size in PRESETS : Number.isInteger(size?.width) && Number.isInteger(size?.height);
+        if (!ok) bad(field, 'Input should be a valid ImageSize or a preset', 'union_tag_invalid');
+        break;
+      }
+      case 'enum':
+        if (typeof value !== 'string' || !rule.values.includes(value)) bad(field, `Input should be ${rule.values.map((v) => `'${v}'`).join(' or ')}`, 'enum');
+        break;
+      case 'integer':
+      case 'number':
+        if (typeof value !== 'number' || (rule.type === 'integer' && !Number.isInteger(value))) bad(field, `Input should be a valid ${rule.type}`, `${rule.type === 'integer' ? 'int' : 'float'}_type`);
+        else if (value < rule.min || value > rule.max) bad(field, `Input should be between ${rule.min} and ${rule.max}`, 'range');
+        break;
+    }
+  }
+  return problems;
 }
 
 interface QueuedFault {
@@ -159,13 +287,28 @@ export class FalFake {
     return this.result(request, res);
   }
 
-  private submit(call: RecordedCall, res: ServerResponse): void {
+  private async submit(call: RecordedCall, res: ServerResponse): Promise<void> {
     const modelId = call.path.replace(/^\/+|\/+$/g, '');
     if (modelId.split('/').length < 2 || !call.body || typeof call.body !== 'object') {
       return sendJson(res, 422, { detail: [{ loc: ['body'], msg: 'Field required', type: 'missing' }] });
     }
+    const schema = ENDPOINTS[modelId];
+    if (!schema) return sendJson(res, 404, { detail: `Application '${modelId}' not found` });
+    const input = call.body as Record<string, unknown>;
+    const problems = validate(schema, input);
+    if (problems.length > 0) return sendJson(res, 422, { detail: problems });
+    const sources = schema.references === undefined || input[schema.references] === undefined ? [] : ([] as string[]).concat(input[schema.references] as string | string[]);
+    const images: Buffer[] = [];
+    for (const source of sources) {
+      try {
+        images.push(await readInputImage(source));
+      } catch (err) {
+        return sendJson(res, 422, { detail: [{ loc: ['body', schema.references!], msg: (err as Error).message, type: 'image_load_error' }] });
+      }
+    }
     this.created += 1;
-    const request = this.create(modelId, call.body as Record<string, unknown>, call.query.get('fal_webhook') ?? undefined);
+    const request = this.create(modelId, input, call.query.get('fal_webhook') ?? undefined);
+    request.images = images;
     sendJson(res, 200, { status: 'IN_QUEUE', request_id: request.id, ...this.links(request), queue_position: request.position });
   }
 
@@ -183,6 +326,7 @@ export class FalFake {
       outcome: this.outcomes.shift() ?? 'ok',
       webhookUrl,
       seed,
+      images: [],
     };
     this.requests.set(id, request);
     if (webhookUrl && request.outcome !== 'hang') {
@@ -242,7 +386,7 @@ export class FalFake {
   }
 
   private output(request: FalFakeRequest): Record<string, unknown> {
-    const [width, height] = sizeOf(request.input);
+    const [width, height] = sizeOf(request);
     const format = request.input.output_format === 'png' ? 'png' : 'jpeg';
     return {
       images: [{ url: `${this.url}/files/${request.id}.${format}`, width, height, content_type: `image/${format}` }],
@@ -272,7 +416,7 @@ export class FalFake {
   private async serveFile(id: string, format: 'png' | 'jpeg', res: ServerResponse): Promise<void> {
     const request = this.requests.get(id);
     if (!request) return sendJson(res, 404, { detail: 'file not found' });
-    const [width, height] = sizeOf(request.input);
+    const [width, height] = sizeOf(request);
     let bytes = this.files.get(request.id);
     if (!bytes) {
       bytes = makeImage(width, height, format);
@@ -328,8 +472,9 @@ export class FalFake {
   }
 }
 
-/** The pixel size a fal input asks for: `image_size` (object or preset), ultra's `aspect_ratio`, else fal's default. */
-function sizeOf(input: Record<string, unknown>): [number, number] {
+/** The pixel size a fal input asks for: `image_size` (object or preset), a ratio's size on its model, else fal's default. */
+function sizeOf(request: FalFakeRequest): [number, number] {
+  const input = request.input;
   const size = input.image_size;
   if (size && typeof size === 'object') {
     const { width, height } = size as { width?: unknown; height?: unknown };
@@ -338,7 +483,7 @@ function sizeOf(input: Record<string, unknown>): [number, number] {
   if (typeof size === 'string' && PRESETS[size]) return PRESETS[size];
   const ratio = input.aspect_ratio;
   if (typeof ratio === 'string' && ratio !== 'custom' && (ASPECT_RATIOS as readonly string[]).includes(ratio)) {
-    const { width, height } = pixelSize('flux-1.1-pro-ultra', ratio as AspectRatio);
+    const { width, height } = pixelSize(ENDPOINTS[request.modelId]?.ratiosOf ?? 'flux-1.1-pro-ultra', ratio as AspectRatio);
     return [width, height];
   }
   return PRESETS.landscape_4_3!;

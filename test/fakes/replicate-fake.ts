@@ -2,13 +2,27 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { signReplicateWebhook } from '../../src/core/providers/replicate/webhook.js';
 import { FakeServer, makeImage, notFound, sendJson, sleep, type RecordedCall } from './fake-server.js';
-import { modelIdOf, outputShape, preferWait, PREDICTION_ERRORS, problem, PROBLEMS, returnsArray, THROTTLED, validateInput } from './replicate-contract.js';
+import {
+  modelIdOf,
+  outputShape,
+  preferWait,
+  PREDICTION_ERRORS,
+  problem,
+  PROBLEMS,
+  readInputImage,
+  referenceImages,
+  returnsArray,
+  THROTTLED,
+  validateInput,
+} from './replicate-contract.js';
 
 /**
  * A local Replicate (or Replicate-compatible proxy) speaking Replicate's HTTP API (predictions, webhooks):
  * official-model create honouring `Prefer: wait`, `GET /predictions/{id}`, the paginated list `GET /predictions`
  * (newest first, `created_after`, a `next` link on another host like `urls.get`), cancel, the webhook secret, outputs
  * served as real image bytes from its own `/files/<id>.<ext>`, and `urls.get` pointing elsewhere (clients must ignore it).
+ * Inputs are checked against each model's published schema (unknown fields and wrong types answer 422), and the
+ * reference images are read as Replicate would (links downloaded, `data:` URIs decoded) and kept on the prediction.
  */
 
 /**
@@ -52,6 +66,8 @@ export interface FakePrediction {
   completed_at: string | null;
   webhook?: string;
   webhookEventsFilter?: string[];
+  /** The reference images as Replicate read them (downloaded or decoded), in the input's order. */
+  images: Buffer[];
   /** Resolves when the prediction is finished (terminal, or its output exists). */
   readonly finished: Promise<void>;
 }
@@ -222,9 +238,18 @@ export class ReplicateFake {
     if (!modelId) return problem(res, 404, { title: 'Not found', detail: `The requested model ${model} was not found` });
     const invalid = validateInput(modelId, body.input);
     if (invalid) return problem(res, 422, { title: 'Input validation failed', detail: invalid });
+    const images: Buffer[] = [];
+    for (const source of referenceImages(modelId, body.input!)) {
+      try {
+        images.push(await readInputImage(source));
+      } catch (err) {
+        return problem(res, 422, { title: 'Input validation failed', detail: `- input: ${(err as Error).message}` });
+      }
+    }
     const next = this.faults[0];
     const fault = next && next.on === 'create' && isPredictionFault(next.fault) ? (this.faults.shift()!.fault as ReplicatePredictionFault) : undefined;
     const p = this.create(model, body.input!, fault, body.webhook, body.webhook_events_filter);
+    p.images = images;
 
     const slow = this.faults[0];
     if (slow && slow.on === 'create' && isSlowCreate(slow.fault)) {
@@ -280,6 +305,7 @@ export class ReplicateFake {
       completed_at: null,
       ...(webhook ? { webhook } : {}),
       ...(filter ? { webhookEventsFilter: filter } : {}),
+      images: [],
       finished,
       fault,
       finish,

@@ -46,9 +46,9 @@ export function person(userId: string, guildId = 'g1'): Requester {
 
 export const target = { platform: 'discord' as const, channelId: 'c1' };
 
-/** A valid request for tests: a small png at 1:1 unless `input` says otherwise. Throws on invalid input. */
+/** A valid request for tests: flux-pro, a small png at 1:1 unless `input` says otherwise. Throws on invalid input. */
 export function fluxRequest(input: Record<string, unknown> = {}): FluxRequest {
-  const r = parseFluxRequest({ prompt: 'p', output_format: 'png', aspect_ratio: '1:1', ...input });
+  const r = parseFluxRequest({ prompt: 'p', model: 'flux-pro', output_format: 'png', aspect_ratio: '1:1', ...input });
   if (!r.ok) throw r.error;
   return r.request;
 }

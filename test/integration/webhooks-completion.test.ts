@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function request(): FluxRequest {
-  const r = parseFluxRequest({ prompt: 'a lighthouse at dawn', output_format: 'png', aspect_ratio: '1:1', seed: 7 });
+  const r = parseFluxRequest({ prompt: 'a lighthouse at dawn', model: 'flux-pro', output_format: 'png', aspect_ratio: '1:1', seed: 7 });
   if (!r.ok) throw r.error;
   return r.request;
 }

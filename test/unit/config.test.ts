@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSchema, loadConfig } from '../../src/config.js';
+import { coreOptions } from '../../src/core-options.js';
+import { DEFAULT_MODEL } from '../../src/core/models.js';
 
 describe('configuration', () => {
   it('has working defaults and picks the offline preview provider when no key is set', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ REDIS_URL: 'redis://127.0.0.1:6379', ROLE: 'all', HTTP_PORT: 8080, FLUX_MODEL: 'flux-pro', PROVIDERS: ['preview'] });
+    expect(c).toMatchObject({ REDIS_URL: 'redis://127.0.0.1:6379', ROLE: 'all', HTTP_PORT: 8080, FLUX_MODEL: DEFAULT_MODEL, PROVIDERS: ['preview'] });
     expect(c).toMatchObject({ QUOTA_DAILY_PER_USER: 10, QUOTA_CONCURRENT_PER_USER: 2, QUOTA_DAILY_PER_GUILD: 200, QUOTA_CONCURRENT_PER_GUILD: 10 });
     expect(c.DISCORD_API_URL).toBe('https://discord.com/api');
   });
@@ -38,6 +43,12 @@ describe('configuration', () => {
     expect(loadConfig.bind(null, { SLACK_BOT_TOKEN: 'xoxb' })).toThrow(/SLACK_SIGNING_SECRET/);
   });
 
+  it('routes by PROVIDERS order unless PROVIDER_ROUTING=cheapest', () => {
+    expect(loadConfig({}).PROVIDER_ROUTING).toBe('order');
+    expect(loadConfig({ PROVIDER_ROUTING: 'cheapest' }).PROVIDER_ROUTING).toBe('cheapest');
+    expect(() => loadConfig({ PROVIDER_ROUTING: 'random' })).toThrow(/PROVIDER_ROUTING: must be one of order, cheapest/);
+  });
+
   it('never echoes a secret in its errors', () => {
     expect(() => loadConfig({ DISCORD_TOKEN: 'super-secret-token', HTTP_PORT: 'x' })).toThrow(ConfigError);
     try {
@@ -59,5 +70,56 @@ describe('configuration', () => {
     const names = Object.keys((ConfigSchema as unknown as { in: { shape: Record<string, unknown> } }).in.shape);
     const missing = names.filter((name) => !readme.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('PRICES_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxbot-prices-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('is optional: without it the catalogue prices apply', () => {
+    const c = loadConfig({});
+    expect(c.PRICES_FILE).toBeUndefined();
+    expect(c.PRICE_OVERRIDES).toEqual({});
+    expect(coreOptions(c, pino({ level: 'silent' })).prices?.rule('flux-pro', 'fal')).toEqual({ per: 'image', usd: 0.05 });
+  });
+
+  it('is read once at start: a number is a flat price, an object a rule; the core prices with it', () => {
+    const path = file('ok.json', JSON.stringify({ 'flux-pro': { fal: 0.045 }, 'flux-dev': { cog: { per: 'megapixel', firstUsd: 0.004, extraUsd: 0.002 } } }));
+    const c = loadConfig({ PRICES_FILE: path });
+    expect(c.PRICES_FILE).toBe(path);
+    expect(c.PRICE_OVERRIDES).toEqual({ 'flux-pro': { fal: 0.045 }, 'flux-dev': { cog: { per: 'megapixel', firstUsd: 0.004, extraUsd: 0.002 } } });
+    const prices = coreOptions(c, pino({ level: 'silent' })).prices!;
+    expect(prices.rule('flux-pro', 'fal')).toEqual({ per: 'image', usd: 0.045 });
+    expect(prices.cost('flux-pro', 'fal', { width: 1024, height: 1024 })).toBe(45_000);
+    expect(prices.rule('flux-dev', 'cog')).toEqual({ per: 'megapixel', firstUsd: 0.004, extraUsd: 0.002 });
+    // What the file does not name keeps the catalogue's price.
+    expect(prices.rule('flux-pro', 'replicate')).toEqual({ per: 'image', usd: 0.055 });
+  });
+
+  it('stops the start naming the file and the bad entry, with the other setting errors', () => {
+    const cases: Array<[string, RegExp]> = [
+      [file('negative.json', '{"flux-pro": {"fal": -1}}'), /PRICES_FILE: \S+negative\.json: flux-pro\.fal: /],
+      [file('half-rule.json', '{"flux-2-pro": {"bfl": {"per": "megapixel", "firstUsd": 0.03}}}'), /PRICES_FILE: \S+half-rule\.json: flux-2-pro\.bfl: /],
+      [file('model.json', '{"sdxl": {"fal": 0.01}}'), /PRICES_FILE: \S+model\.json: .*sdxl/],
+      [file('provider.json', '{"flux-pro": {"midjourney": 0.01}}'), /PRICES_FILE: \S+provider\.json: flux-pro: .*midjourney/],
+      [file('broken.json', '{"flux-pro": '), /PRICES_FILE: \S+broken\.json: .*JSON/],
+      [join(dir, 'missing.json'), /PRICES_FILE: \S+missing\.json: ENOENT/],
+    ];
+    for (const [path, message] of cases) {
+      expect(() => loadConfig({ PRICES_FILE: path }), path).toThrow(message);
+    }
+    let err: unknown;
+    try {
+      loadConfig({ PRICES_FILE: join(dir, 'missing.json'), HTTP_PORT: 'eighty' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^HTTP_PORT: /), expect.stringMatching(/^PRICES_FILE: /)]);
   });
 });

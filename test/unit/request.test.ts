@@ -4,13 +4,15 @@ import { MODEL_IDS, MODELS, pixelSize } from '../../src/core/models.js';
 import { parseFluxRequest, withNewSeed, type FluxRequest } from '../../src/core/request.js';
 
 const seed = () => 1234;
+// These cases were written against FLUX.1 [pro]'s schema: they name it as the default (FLUX_MODEL) unless they say
+// otherwise; the bot's own default (flux-2-pro) is tested on its own below.
 function ok(input: unknown, opts = {}): FluxRequest {
-  const r = parseFluxRequest(input, { randomSeed: seed, ...opts });
+  const r = parseFluxRequest(input, { randomSeed: seed, defaultModel: 'flux-pro', ...opts });
   if (!r.ok) throw new Error(`expected ok, got ${r.error.message}`);
   return r.request;
 }
 function refused(input: unknown, opts = {}): InvalidInput {
-  const r = parseFluxRequest(input, { randomSeed: seed, ...opts });
+  const r = parseFluxRequest(input, { randomSeed: seed, defaultModel: 'flux-pro', ...opts });
   if (r.ok) throw new Error(`expected refusal for ${JSON.stringify(input)}`);
   expect(r.error).toBeInstanceOf(InvalidInput);
   return r.error;
@@ -91,8 +93,10 @@ describe('sizes', () => {
         if (ratio === 'custom') continue;
         const { width, height } = pixelSize(model, ratio);
         const [a, b] = ratio.split(':').map(Number) as [number, number];
-        expect(width % 32).toBe(0);
-        expect(height % 32).toBe(0);
+        // FLUX.1 sizes are multiples of 32, FLUX.2's of 16.
+        const step = MODELS[model].sizes.kind === 'area' ? MODELS[model].sizes.step : 32;
+        expect(width % step).toBe(0);
+        expect(height % step).toBe(0);
         expect(Math.abs(width / height - a / b)).toBeLessThan(0.1);
       }
     }
@@ -103,7 +107,7 @@ describe('sizes', () => {
   it('refuses width/height with a non-custom ratio, a half-given custom size, and sizes out of range', () => {
     expect(refused({ prompt: 'x', aspect_ratio: '16:9', width: 512 }).field).toBe('width');
     expect(refused({ prompt: 'x', aspect_ratio: 'custom', width: 512 }).message).toMatch(/both width and height/);
-    expect(refused({ prompt: 'x', width: 2000, height: 512 }).message).toMatch(/width must be between 256 and 1440/);
+    expect(refused({ prompt: 'x', width: 2000, height: 512 }).message).toMatch(/width must be between 256 and 1440 for flux-pro/);
     expect(refused({ prompt: 'x', width: 100, height: 512 }).field).toBe('width');
     expect(refused({ prompt: 'x', model: 'flux-dev', width: 512, height: 512 }).message).toMatch(/not supported by flux-dev/);
     expect(refused({ prompt: 'x', model: 'flux-1.1-pro', aspect_ratio: '21:9' }).message).toMatch(/aspect_ratio must be one of/);
@@ -209,5 +213,39 @@ describe('provider error details shown to people', () => {
     expect(shown('upstream [fd00::1]:80 reset')).not.toContain('fd00');
     expect(shown('refused fe80::1%eth0')).not.toContain('fe80::1');
     expect(shown('aspect ratio 16:9 is not supported')).toContain('16:9');
+  });
+});
+
+describe('FLUX.2 and reference images', () => {
+  const png = 'data:image/png;base64,iVBORw0KGgo=';
+  it('defaults to flux-2-pro at one megapixel in multiples of 16, up to 4 MP custom', () => {
+    const r = parseFluxRequest({ prompt: 'x' }, { randomSeed: seed });
+    expect(r.ok && r.request).toMatchObject({ model: 'flux-2-pro', aspect_ratio: '1:1', width: 1024, height: 1024, safety_tolerance: 2 });
+    expect(ok({ prompt: 'x', model: 'flux-2-pro', aspect_ratio: '16:9' })).toMatchObject({ width: 1360, height: 768 });
+    expect(ok({ prompt: 'x', model: 'flux-2-pro', width: 2000, height: 1999 })).toMatchObject({ width: 2000, height: 2000 });
+    expect(refused({ prompt: 'x', model: 'flux-2-pro', width: 2048, height: 2100 }).field).toBe('height');
+  });
+
+  it('keeps images in order, refuses more than the model takes, and Kontext without one', () => {
+    const links = ['https://cdn.example.com/a.png', png, 'https://cdn.example.com/c.webp'];
+    expect(ok({ prompt: 'x', model: 'flux-2-pro', images: links }).images).toEqual(links);
+    expect(ok({ prompt: 'x', model: 'flux-2-pro', images: [] })).not.toHaveProperty('images');
+    const tooMany = refused({ prompt: 'x', model: 'flux-2-dev', images: Array(5).fill(png) });
+    expect([tooMany.field, tooMany.message]).toEqual(['images', 'images: flux-2-dev takes at most 4 reference images (5 given)']);
+    const none = refused({ prompt: 'x', model: 'flux-kontext-pro' });
+    expect([none.field, none.message]).toEqual(['images', 'flux-kontext-pro edits an image: give a reference image (images)']);
+    expect(refused({ prompt: 'x', model: 'flux-2-pro', images: ['ftp://x/a.png'] }).message).toMatch(/^image 1 must be an http\(s\) link/);
+    expect(refused({ prompt: 'x', model: 'flux-2-pro', images: [png, 'http://127.0.0.1/a.png'] }).message).toBe('image 2 must not point to a private or local network address');
+    expect(refused({ prompt: 'x', images: Array(11).fill(png) }).field).toBe('images');
+  });
+
+  it('on a FLUX.1 model one image is the image prompt; more, or a model with neither, is refused naming images', () => {
+    expect(ok({ prompt: 'x', model: 'flux-1.1-pro-ultra', images: [png] })).toMatchObject({ image_prompt: png });
+    expect(ok({ prompt: 'x', model: 'flux-1.1-pro-ultra', images: [png] })).not.toHaveProperty('images');
+    const two = refused({ prompt: 'x', model: 'flux-pro', images: [png, png] });
+    expect([two.field, two.message]).toEqual(['images', 'images: flux-pro takes no reference images (it takes one image prompt: give a single image); choose a FLUX.2 or Kontext model to edit an image']);
+    const schnell = refused({ prompt: 'x', model: 'flux-schnell', images: [png] });
+    expect(schnell.field).toBe('images');
+    expect(schnell.message).toContain('flux-schnell takes no reference images');
   });
 });

@@ -1,3 +1,4 @@
+import { subcommandName } from '../../commands/definition.js';
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { Logger } from 'pino';
 import { fluxAdminCommand, runAdminCommand, runQuotaCommand, type AdminInput, type AdminSubcommand } from '../../commands/flux-admin.js';
@@ -26,13 +27,26 @@ export function isServerAdmin(interaction: GuildInteraction): boolean {
 
 /** `/flux-admin <subcommand>`: the admin quota service, privately. Non-admins are refused before anything is read. */
 export async function runAdmin(svc: DiscordServices, interaction: GuildInteraction, log: Logger): Promise<void> {
-  const subcommand = interaction.options.getSubcommand(true) as AdminSubcommand;
-  const def = fluxAdminCommand.subcommands?.find((s) => s.name === subcommand);
-  const data = interaction.options.data[0]?.options ?? [];
+  const group = interaction.options.getSubcommandGroup(false);
+  const name = interaction.options.getSubcommand(true);
+  const subcommand = (group ? `${group} ${name}` : name) as AdminSubcommand;
+  const def = fluxAdminCommand.subcommands?.find((s) => subcommandName(s) === subcommand);
+  // A grouped subcommand's options sit one level deeper (group → subcommand → options).
+  const top = interaction.options.data[0];
+  const data = (group ? top?.options?.[0]?.options : top?.options) ?? [];
   const values = def ? optionValues(data, def.options) : new Map();
   const num = (name: string) => (typeof values.get(name) === 'number' ? (values.get(name) as number) : undefined);
   const str = (name: string) => (typeof values.get(name) === 'string' ? (values.get(name) as string) : undefined);
-  const input: AdminInput = { subcommand, user: str('user'), daily: num('daily'), concurrent: num('concurrent'), amount: num('amount'), reason: str('reason') };
+  const input: AdminInput = {
+    subcommand,
+    user: str('user'),
+    daily: num('daily'),
+    concurrent: num('concurrent'),
+    amount: num('amount'),
+    reason: str('reason'),
+    monthly: num('monthly'),
+    person_daily: num('person_daily'),
+  };
   const isAdmin = isServerAdmin(interaction);
   if (!isAdmin) log.info({ subcommand }, 'flux-admin refused: no Manage Server permission');
   const reply = await runAdminCommand(

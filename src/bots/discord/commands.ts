@@ -5,9 +5,10 @@ import {
   PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
   type APIApplicationCommandOption,
+  type APIApplicationCommandSubcommandOption,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
-import type { CommandDefinition, CommandOption, OptionType } from '../../commands/definition.js';
+import type { CommandDefinition, CommandOption, OptionType, Subcommand } from '../../commands/definition.js';
 import { fluxAdminCommand } from '../../commands/flux-admin.js';
 import { fluxHistoryCommand } from '../../commands/flux-history.js';
 import { fluxCommand, fluxQuotaCommand } from '../../commands/flux.js';
@@ -47,19 +48,38 @@ function ordered(options: readonly CommandOption[]): CommandOption[] {
   return [...options.filter((o) => o.required), ...options.filter((o) => !o.required)];
 }
 
+/** Subcommands, those of a group nested in one SUB_COMMAND_GROUP option where the group first appears. */
+function subcommandOptions(subs: readonly Subcommand[]): APIApplicationCommandOption[] {
+  const out: APIApplicationCommandOption[] = [];
+  const groups = new Map<string, APIApplicationCommandSubcommandOption[]>();
+  for (const sub of subs) {
+    const option: APIApplicationCommandSubcommandOption = {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: sub.name,
+      description: sub.description,
+      options: ordered(sub.options).map(toDiscordOption) as APIApplicationCommandBasicOption[],
+    };
+    if (!sub.group) {
+      out.push(option);
+      continue;
+    }
+    let members = groups.get(sub.group);
+    if (!members) {
+      members = [];
+      groups.set(sub.group, members);
+      out.push({ type: ApplicationCommandOptionType.SubcommandGroup, name: sub.group, description: `${sub.group[0]!.toUpperCase()}${sub.group.slice(1)}`, options: members });
+    }
+    members.push(option);
+  }
+  return out;
+}
+
 /**
  * A command definition as a Discord chat-input command. Admin-only commands get `default_member_permissions` =
  * Manage Server, which only hides them: the handler checks the caller's permissions again on every call.
  */
 export function toDiscordCommand(def: CommandDefinition): RESTPutAPIApplicationCommandsJSONBody[number] {
-  const options: APIApplicationCommandOption[] = def.subcommands
-    ? def.subcommands.map((sub) => ({
-        type: ApplicationCommandOptionType.Subcommand,
-        name: sub.name,
-        description: sub.description,
-        options: ordered(sub.options).map(toDiscordOption),
-      }))
-    : ordered(def.options ?? []).map(toDiscordOption);
+  const options: APIApplicationCommandOption[] = def.subcommands ? subcommandOptions(def.subcommands) : ordered(def.options ?? []).map(toDiscordOption);
   return {
     type: ApplicationCommandType.ChatInput,
     name: def.name,

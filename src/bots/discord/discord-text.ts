@@ -1,3 +1,4 @@
+import { formatUsd } from '../../core/prices.js';
 import type { TimeFormatter } from '../../commands/replies.js';
 import { formatBytes } from '../../core/images/download.js';
 import { KEPT_IMAGE_TTL_SECONDS } from '../../core/jobs/image-history.js';
@@ -102,7 +103,7 @@ export function queuedReply(text: string, link: string | undefined): string {
 }
 
 export function invalidInputText(message: string): string {
-  return `That request can’t be made: ${message}.`;
+  return `That request can’t be made: ${message.replace(/\.$/, '')}.`;
 }
 
 export function imagePromptTypeText(filename: string, contentType: string | null): string {
@@ -111,6 +112,14 @@ export function imagePromptTypeText(filename: string, contentType: string | null
 
 export function imagePromptSizeText(filename: string, size: number, max: number): string {
   return `The image prompt ${filename} is ${formatBytes(size)}; the limit is ${formatBytes(max)}. Nothing was queued.`;
+}
+
+export function referenceTypeText(index: number, filename: string, contentType: string | null): string {
+  return `Image ${index} (${filename}) is not a PNG, JPEG, WebP or GIF image${contentType ? ` (it is ${contentType})` : ''}. Nothing was queued.`;
+}
+
+export function referenceSizeText(index: number, filename: string, size: number, max: number): string {
+  return `Image ${index} (${filename}) is ${formatBytes(size)}; the limit is ${formatBytes(max)}. Nothing was queued.`;
 }
 
 export const BOTH_IMAGE_PROMPTS_TEXT = 'Give image_prompt or image_prompt_url, not both. Nothing was queued.';
@@ -167,9 +176,11 @@ export interface ImageFacts {
   height: number;
   generationMs: number;
   provider: string;
+  /** What it cost, micro-dollars; shown when known. */
+  costMicros?: number | undefined;
 }
 
-/** The embed posted with an image: prompt, model, seed, size and generation time. */
+/** The embed posted with an image: prompt, model, seed, size, generation time and cost. */
 export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | undefined; withheld?: boolean | undefined }): Record<string, unknown> {
   const model = isModelId(f.model) ? MODELS[f.model].label : f.model;
   const footer = [f.provider === 'preview' ? PREVIEW_NOTICE : undefined, image.withheld ? NSFW_WITHHELD_TEXT : undefined].filter(Boolean).join('\n');
@@ -181,6 +192,7 @@ export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | und
       { name: 'Seed', value: String(f.seed), inline: true },
       { name: 'Size', value: `${f.width}×${f.height}`, inline: true },
       { name: 'Time', value: `${(f.generationMs / 1000).toFixed(1)} s`, inline: true },
+      ...(f.costMicros === undefined ? [] : [{ name: 'Cost', value: formatUsd(f.costMicros), inline: true }]),
     ],
     ...(image.attachmentName ? { image: { url: `attachment://${image.attachmentName}` } } : {}),
     ...(footer ? { footer: { text: footer } } : {}),

@@ -1,12 +1,15 @@
 import { messageLink, PermissionFlagsBits as P, Routes, type APIMessage, type Channel, type ChatInputCommandInteraction } from 'discord.js';
 import type { Logger } from 'pino';
 import { submitText } from '../../commands/replies.js';
+import { InvalidInput } from '../../core/errors.js';
 import type { DeliveryTarget } from '../../core/ports.js';
 import type { SubmitResult } from '../../core/queue/generation-service.js';
+import { storeAttachments } from './attachment-images.js';
 import { renderStatus } from './discord-delivery.js';
 import { isDiscordError, MISSING_ACCESS, MISSING_PERMISSIONS } from './discord-errors.js';
-import { discordTime, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
+import { discordTime, invalidInputText, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
 import { readFluxInput } from './flux-input.js';
+import type { FluxRequest } from '../../core/request.js';
 import { interactionExtra } from './private-delivery.js';
 import { replyPrivately, requesterOf, type DiscordServices, type StatusMessage } from './services.js';
 
@@ -55,7 +58,15 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
   const missing = missingPermissions(interaction, inThread);
   if (missing.length > 0) return replyPrivately(interaction, missingPermissionsText(missing), log);
 
-  const { request } = input;
+  let request: FluxRequest;
+  try {
+    // Attached reference images are downloaded from Discord's CDN and stored now (their links expire).
+    request = await storeAttachments(svc.core.references, input.request, input.attachments, new URL(svc.config.DISCORD_API_URL).host);
+  } catch (err) {
+    if (!(err instanceof InvalidInput)) throw err;
+    log.info({ err }, 'reference image refused');
+    return replyPrivately(interaction, invalidInputText(err.message), log);
+  }
   const requester = requesterOf(interaction.guildId, interaction.user);
   const header = statusHeader(requester.userId, request.prompt, false);
   const channelId = interaction.channelId;
@@ -84,6 +95,8 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
   try {
     result = await svc.core.service.submit(request, requester, postStatus, { dedupeKey: `discord:interaction:${interaction.id}` });
   } catch (err) {
+    // A reference image refused at admission (one that expired, a link that failed): nothing was charged or posted.
+    if (err instanceof InvalidInput && !status) return replyPrivately(interaction, invalidInputText(err.message), log);
     if (status) await deleteStatus(svc, status, log);
     // The status post was refused (the charge is refunded): retrying will not help until an admin changes permissions.
     const refused = status ? undefined : refusedPermission(err, inThread);

@@ -1,15 +1,29 @@
 import type { Attachment, CommandInteractionOption } from 'discord.js';
-import { FLUX_OPTIONS } from '../../commands/flux.js';
+import { FLUX_OPTIONS, IMAGE_SLOTS } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
 import type { Config } from '../../config.js';
 import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
-import { BOTH_IMAGE_PROMPTS_TEXT, imagePromptSizeText, imagePromptTypeText, invalidInputText } from './discord-text.js';
+import { REFERENCE_LIMITS, REFERENCE_TYPES } from '../../core/images/image.js';
+import { BOTH_IMAGE_PROMPTS_TEXT, imagePromptSizeText, imagePromptTypeText, invalidInputText, referenceSizeText, referenceTypeText } from './discord-text.js';
 
 /** Largest image prompt accepted, as for Slack files. */
 export const MAX_IMAGE_PROMPT_BYTES = 10 * 1024 * 1024;
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
-export type FluxInput = { ok: true; request: FluxRequest } | { ok: false; text: string };
+const REFERENCE_CONTENT_TYPES: readonly string[] = Object.values(REFERENCE_TYPES);
+
+/** A reference image attached to `/flux`: its position in `images` (1-based), name and Discord CDN link. */
+export interface ImageAttachment {
+  index: number;
+  name: string;
+  url: string;
+}
+
+/**
+ * A validated request, and the reference images attached to it. Until the bot downloads and stores them (after the
+ * defer: see attachment-images.ts) the request holds their CDN links, so the model's rules are checked first.
+ */
+export type FluxInput = { ok: true; request: FluxRequest; attachments: ImageAttachment[] } | { ok: false; text: string };
 
 /**
  * Option values of a command (or of its subcommand) by name, for the options its definition declares. User options
@@ -37,8 +51,17 @@ export function checkImagePrompt(attachment: Pick<Attachment, 'name' | 'contentT
   return undefined;
 }
 
+/** What is wrong with an attachment as reference image `index`, judged from Discord's metadata before any download. */
+export function checkReferenceAttachment(attachment: Pick<Attachment, 'name' | 'contentType' | 'size'>, index: number): string | undefined {
+  const type = attachment.contentType?.split(';')[0]?.trim().toLowerCase() ?? null;
+  if (!type || !REFERENCE_CONTENT_TYPES.includes(type)) return referenceTypeText(index, attachment.name, type);
+  if (!(attachment.size <= REFERENCE_LIMITS.maxBytes)) return referenceSizeText(index, attachment.name, attachment.size, REFERENCE_LIMITS.maxBytes);
+  return undefined;
+}
+
 /**
- * Turns `/flux` options into a validated request. An attached image prompt is checked (type, size) and passed to the
+ * Turns `/flux` options into a validated request. Reference images (`image`, `image_2` …) are checked by their
+ * metadata here and go into `images` in that order, as their CDN links until the bot stores them. An attached image prompt is checked (type, size) and passed to the
  * provider as its Discord CDN link: the provider fetches it, and the signed link lives about a day, far longer than
  * a job waits. `image_prompt_url` is the same field as a link typed by the person.
  */
@@ -57,8 +80,17 @@ export function readFluxInput(data: readonly CommandInteractionOption[], config:
     if (problem) return { ok: false, text: problem };
     input.image_prompt = attachment.url;
   }
-  // A typed link must not point into a private network; an attachment's link is Discord's own CDN.
-  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: fromAttachment });
+  const attachments: ImageAttachment[] = [];
+  for (const slot of IMAGE_SLOTS) {
+    const image = values.get(slot);
+    if (image === undefined || typeof image !== 'object') continue;
+    const problem = checkReferenceAttachment(image, attachments.length + 1);
+    if (problem) return { ok: false, text: problem };
+    attachments.push({ index: attachments.length + 1, name: image.name, url: image.url });
+  }
+  if (attachments.length > 0) input.images = attachments.map((a) => a.url);
+  // A typed link must not point into a private network; attachments' links are Discord's own CDN.
+  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: !values.has('image_prompt_url') });
   if (!parsed.ok) return { ok: false, text: invalidInputText(parsed.error.message) };
-  return parsed;
+  return { ...parsed, attachments };
 }

@@ -22,7 +22,7 @@ export function imageMessage(d: DeliveryRequest, notice?: string): ImageMessage 
   const spoiler = nsfw && !withheld;
   const name = `${spoiler ? 'SPOILER_' : ''}flux-${d.image.seed}.${d.image.format}`;
   const files: RawFile[] = withheld ? [] : [{ name, data: d.image.bytes, contentType: d.image.contentType }];
-  const facts = { ...d.request, seed: d.image.seed, width: d.image.width, height: d.image.height, generationMs: d.generationMs, provider: d.image.provider, model: d.model };
+  const facts = { ...d.request, seed: d.image.seed, width: d.image.width, height: d.image.height, generationMs: d.generationMs, provider: d.image.provider, model: d.model, costMicros: d.costMicros };
   const content = imageContent(d.requester.userId, d.rerollOf !== undefined, spoiler);
   return {
     body: {

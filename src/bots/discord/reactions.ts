@@ -1,5 +1,6 @@
 import { Routes, type APIMessage, type MessageReaction, type PartialMessageReaction, type PartialUser, type User } from 'discord.js';
 import { submitText } from '../../commands/replies.js';
+import { InvalidInput } from '../../core/errors.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import { discordTime, reactionRefusalText, REROLL_EMOJIS, statusHeader, statusText } from './discord-text.js';
 import { deleteStatus, showQueued } from './flux-command.js';
@@ -31,10 +32,12 @@ export async function handleReaction(svc: DiscordServices, botUserId: string | u
   if (message.author && message.author.id !== botUserId) return;
   const log = svc.logger.child({ messageId: message.id, user: user.id, module: 'reroll' });
   let status: StatusMessage | undefined;
+  let thread: string | undefined;
   try {
     const record = await svc.core.records.find('discord', message.id);
     if (!record) return;
     const channelId = record.threadId ?? record.channelId;
+    thread = channelId;
     const header = statusHeader(user.id, record.request.prompt, true);
     // The status message is posted only once the reroll is admitted (see GenerationService.submit).
     const postStatus = async () => {
@@ -59,6 +62,13 @@ export async function handleReaction(svc: DiscordServices, botUserId: string | u
       log.info({ status: result.status }, 'reroll not queued');
     }
   } catch (err) {
+    if (err instanceof InvalidInput && !status && thread !== undefined) {
+      // Its images expired (the bot keeps them for a day): nothing was charged; the person learns why by DM.
+      log.info({ err }, 'reroll refused: its input is no longer usable');
+      return await tellRefusal(svc, { messageId: message.id, channelId: thread, userId: user.id, text: err.userMessage }, log).catch((e: unknown) =>
+        log.warn({ err: e }, 'could not tell the person'),
+      );
+    }
     log.error({ err }, 'reroll failed');
     if (!status) return;
     await deleteStatus(svc, status, log);

@@ -1,5 +1,5 @@
 import { fluxAdminCommand, type AdminInput, type AdminSubcommand } from '../../commands/flux-admin.js';
-import type { CommandOption, Subcommand } from '../../commands/definition.js';
+import { subcommandName, type CommandOption, type Subcommand } from '../../commands/definition.js';
 import { cutGraphemes } from '../../core/text.js';
 import { convert, unescapeSlack } from './flux-text.js';
 import { ADMIN_USAGE_PREFIX } from './slack-text.js';
@@ -18,10 +18,12 @@ export type ParsedAdminText = { ok: true; input: AdminInput } | { ok: false; tex
  */
 export function parseAdminText(raw: string): ParsedAdminText {
   const words = unescapeSlack(raw).trim().split(/\s+/).filter(Boolean);
-  const name = words.shift()?.toLowerCase();
-  const sub = SUBCOMMANDS.find((s) => s.name === name);
+  let name = words.shift()?.toLowerCase();
+  // A group (`budget`) takes its subcommand from the next word: `/flux-admin budget set monthly:50`.
+  if (name && SUBCOMMANDS.some((s) => s.group === name)) name = `${name} ${words.shift()?.toLowerCase() ?? ''}`.trim();
+  const sub = SUBCOMMANDS.find((s) => subcommandName(s) === name);
   if (!sub) return { ok: false, text: `${name ? `Unknown subcommand \`${name}\`. ` : ''}${adminUsage()}` };
-  const input: AdminInput = { subcommand: sub.name as AdminSubcommand };
+  const input: AdminInput = { subcommand: subcommandName(sub) as AdminSubcommand };
   const option = (n: string) => sub.options.find((o) => o.name === n);
   const rest: string[] = [];
   let target = false;
@@ -32,9 +34,9 @@ export function parseAdminText(raw: string): ParsedAdminText {
       if (mention) input.user = mention;
       continue;
     }
-    const keyed = /^([a-z]+):(.+)$/i.exec(word);
+    const keyed = /^([a-z_]+):(.+)$/i.exec(word);
     const keyedOption = keyed ? option(keyed[1]!.toLowerCase()) : undefined;
-    if (keyed && keyedOption && keyedOption.type === 'integer') {
+    if (keyed && keyedOption && (keyedOption.type === 'integer' || keyedOption.type === 'number')) {
       const value = numberValue(keyedOption, keyed[2]!);
       if (typeof value === 'string') return { ok: false, text: value };
       (input as unknown as Record<string, number>)[keyedOption.name] = value;
@@ -65,16 +67,17 @@ function numberValue(option: CommandOption, text: string): number | string {
 }
 
 function optionUsage(o: CommandOption): string {
-  const shape = o.name === 'user' ? (o.required ? '@member' : '@member|server') : o.name === 'amount' ? 'amount' : o.name === 'reason' ? 'reason…' : `${o.name}:N`;
+  const shape =
+    o.name === 'user' ? (o.required ? '@member' : '@member|server') : o.name === 'amount' ? 'amount' : o.name === 'reason' ? 'reason…' : o.type === 'number' ? `${o.name}:USD` : `${o.name}:N`;
   return o.required ? `<${shape}>` : `[${shape}]`;
 }
 
 function subUsage(sub: Subcommand): string {
-  return `Usage: \`/flux-admin ${sub.name} ${sub.options.map(optionUsage).join(' ')}\``;
+  return `Usage: \`/flux-admin ${subcommandName(sub)} ${sub.options.map(optionUsage).join(' ')}\``;
 }
 
 /** Every subcommand with its arguments and description, generated from the definition. */
 export function adminUsage(): string {
-  const lines = SUBCOMMANDS.map((s) => `• \`${s.name} ${s.options.map(optionUsage).join(' ')}\` — ${s.description}`);
+  const lines = SUBCOMMANDS.map((s) => `• \`${[subcommandName(s), ...s.options.map(optionUsage)].join(' ')}\` — ${s.description}`);
   return `${ADMIN_USAGE_PREFIX}\n${lines.join('\n')}`;
 }

@@ -35,7 +35,7 @@ export function registerCommands(app: App, svc: SlackServices): void {
       }
       return;
     }
-    const valid = validateRequest(parsed.input, parsed.slackFile, svc.config);
+    const valid = validateRequest(parsed.input, parsed.slackFile, svc.config, parsed.images);
     if (!valid.ok) return void (await ack({ response_type: 'ephemeral', text: valid.text }));
     await ack();
     const call = {
@@ -45,7 +45,7 @@ export function registerCommands(app: App, svc: SlackServices): void {
       dedupeKey: `slack:trigger:${command.trigger_id}`,
       reply: ephemeral(respond),
     };
-    await submitRequest(svc, call, valid.request, parsed.slackFile);
+    await submitRequest(svc, call, valid.request, parsed.slackFile, parsed.images);
   });
 
   app.command(`/${fluxQuotaCommand.name}`, async ({ command, ack, respond }) => {

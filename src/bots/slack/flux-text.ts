@@ -1,4 +1,4 @@
-import { FLUX_OPTIONS } from '../../commands/flux.js';
+import { FLUX_OPTIONS, IMAGE_SLOTS, isNumberedImageSlot } from '../../commands/flux.js';
 import type { CommandOption } from '../../commands/definition.js';
 import { truncate } from '../../core/text.js';
 import { badValueText, unknownOptionText } from './slack-text.js';
@@ -8,13 +8,23 @@ export interface SlackFileRef {
   fileId: string;
 }
 
+/** One reference image as a person gave it on Slack: a link (fetched and checked at admission), or a Slack file. */
+export type ImageEntry = { link: string } | SlackFileRef;
+
 export type ParsedFluxText =
   | { kind: 'help' }
-  | { kind: 'request'; input: Record<string, unknown>; slackFile?: SlackFileRef }
+  | { kind: 'request'; input: Record<string, unknown>; slackFile?: SlackFileRef; images?: ImageEntry[] }
   | { kind: 'error'; text: string };
+
+/**
+ * The /flux options as Slack offers them: Discord's numbered image slots (`image_2` …) are one repeatable `image:`
+ * here (they are still read, as more images in the order written, for people used to Discord).
+ */
+export const SLACK_FLUX_OPTIONS = FLUX_OPTIONS.filter((o) => !isNumberedImageSlot(o.name));
 
 /** Options a person may write as `key:value`: every /flux option but the prompt, which is the free text. */
 const KEYED = new Map(FLUX_OPTIONS.filter((o) => o.name !== 'prompt').map((o) => [o.name, o]));
+const IMAGE_KEYS: ReadonlySet<string> = new Set(IMAGE_SLOTS);
 
 /** `key:value` with a lowercase key; `https://…` is not an option but a link in the prompt. */
 const OPTION_TOKEN = /^([a-z][a-z0-9_-]*):(?!\/\/)([\s\S]*)$/i;
@@ -35,6 +45,7 @@ export function parseFluxText(raw: string): ParsedFluxText {
   const prompt: string[] = [];
   const input: Record<string, unknown> = {};
   let slackFile: SlackFileRef | undefined;
+  const images: ImageEntry[] = [];
   for (const token of tokens) {
     const match = token.quoted ? null : OPTION_TOKEN.exec(token.text);
     if (!match) {
@@ -43,7 +54,14 @@ export function parseFluxText(raw: string): ParsedFluxText {
     }
     const key = match[1]!.toLowerCase().replace(/-/g, '_');
     const option = KEYED.get(key);
-    if (!option) return { kind: 'error', text: unknownOptionText(key, FLUX_OPTIONS) };
+    if (!option) return { kind: 'error', text: unknownOptionText(key, SLACK_FLUX_OPTIONS) };
+    if (IMAGE_KEYS.has(key)) {
+      // `image:` is repeatable: each one adds a reference image, in the order written.
+      const entry = imageEntry(option, token.valueText ?? match[2]!);
+      if ('error' in entry) return { kind: 'error', text: entry.error };
+      images.push(entry);
+      continue;
+    }
     const field = key === 'image_prompt_url' ? 'image_prompt' : key;
     if (field in input || (field === 'image_prompt' && slackFile)) {
       return { kind: 'error', text: `\`${field}\` is given twice (image_prompt and image_prompt_url are the same option).` };
@@ -55,7 +73,17 @@ export function parseFluxText(raw: string): ParsedFluxText {
     else input[field] = converted.value;
   }
   input.prompt = prompt.join(' ');
-  return slackFile ? { kind: 'request', input, slackFile } : { kind: 'request', input };
+  return { kind: 'request', input, ...(slackFile ? { slackFile } : {}), ...(images.length > 0 ? { images } : {}) };
+}
+
+/** One `image:` value: an http(s) link, or a Slack file by id or link. */
+export function imageEntry(option: CommandOption, value: string): ImageEntry | { error: string } {
+  const v = value.trim();
+  if (v === '') return { error: badValueText(option, `\`${option.name}\` has no value`) };
+  const fileId = slackFileId(v);
+  if (fileId) return { fileId };
+  if (!/^https?:\/\//i.test(v)) return { error: badValueText(option, `\`${v}\` is not a link`) };
+  return { link: v };
 }
 
 type Converted = { value: unknown; slackFile?: undefined } | { slackFile: SlackFileRef; value?: undefined } | { error: string };

@@ -1,7 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import { ImageInvalid } from '../../core/errors.js';
-import { downloadImage, formatBytes } from '../../core/images/download.js';
-import type { DecodedImage } from '../../core/images/image.js';
+import { downloadBytes, formatBytes } from '../../core/images/download.js';
+import { inspectImage, type DecodedImage } from '../../core/images/image.js';
 
 /** The part of Slack's file object an image prompt needs. */
 export interface SlackFileMeta {
@@ -45,7 +45,7 @@ export interface ImagePromptDeps {
   fetch?: typeof fetch;
 }
 
-const NOT_FOUND = 'the Slack file could not be found, or it is neither yours nor shared in this conversation';
+export const NOT_FOUND = 'the Slack file could not be found, or it is neither yours nor shared in this conversation';
 
 /**
  * Downloads a private Slack file to use as an image prompt. Slack files need the bot token, which providers do not
@@ -58,6 +58,17 @@ const NOT_FOUND = 'the Slack file could not be found, or it is neither yours nor
  * nothing about a file.
  */
 export async function slackFileImage(deps: ImagePromptDeps, fileId: string, viewer: FileViewer): Promise<DecodedImage> {
+  const file = await findSlackFile(deps, fileId, viewer);
+  const problem = checkFileMeta(file);
+  if (problem) throw new ImageInvalid(problem.replace(/^\S+ is/, 'the file is'));
+  return inspectImage(await downloadSlackFile(deps, file, MAX_IMAGE_PROMPT_BYTES, 'image prompt'));
+}
+
+/**
+ * A file the person may use (their own, or shared in the conversation they ask in), from files.info. Any other file,
+ * or one Slack does not know, is ImageInvalid(NOT_FOUND): a file id reveals nothing about a file.
+ */
+export async function findSlackFile(deps: ImagePromptDeps, fileId: string, viewer: FileViewer): Promise<SlackFileMeta> {
   let file: SlackFileMeta | undefined;
   try {
     file = (await deps.client.files.info({ file: fileId })).file as SlackFileMeta | undefined;
@@ -65,15 +76,18 @@ export async function slackFileImage(deps: ImagePromptDeps, fileId: string, view
     throw new ImageInvalid(NOT_FOUND, { cause: err });
   }
   if (!file || !mayUse(file, viewer)) throw new ImageInvalid(NOT_FOUND);
-  const problem = checkFileMeta(file);
-  if (problem) throw new ImageInvalid(problem.replace(/^\S+ is/, 'the file is'));
+  return file;
+}
+
+/** A file's bytes, downloaded with the bot token from Slack's own hosts (the link comes from files.info, never a person). */
+export function downloadSlackFile(deps: ImagePromptDeps, file: SlackFileMeta, maxBytes: number, source: string): Promise<Buffer> {
   const url = file.url_private_download ?? file.url_private;
-  if (!url || !isTrustedHost(url, deps.trustedHosts)) throw new ImageInvalid('the Slack file has no downloadable link');
-  return downloadImage(url, {
+  if (!url || !isTrustedHost(url, deps.trustedHosts)) return Promise.reject(new ImageInvalid('the Slack file has no downloadable link'));
+  return downloadBytes(url, {
     headers: { authorization: `Bearer ${deps.botToken}` },
-    maxBytes: MAX_IMAGE_PROMPT_BYTES,
+    maxBytes,
     timeoutMs: 30_000,
-    source: 'image prompt',
+    source,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
 }

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { blockFor, FLUX_MODAL_ID, modalChannel, readModal } from './flux-modal.js';
+import { blockFor, FLUX_MODAL_ID, IMAGE_LINKS_ID, modalChannel, readModal } from './flux-modal.js';
 import { replyPrivately } from './private-reply.js';
 import { submitRequest, validateRequest, type SlackServices } from './submit-flow.js';
 
@@ -11,10 +11,13 @@ export function registerModal(app: App, svc: SlackServices): void {
   app.view(FLUX_MODAL_ID, async ({ ack, view, body, client }) => {
     const read = readModal(view);
     if (!read.ok) return void (await ack({ response_action: 'errors', errors: read.errors }));
-    const valid = validateRequest(read.input, read.slackFile, svc.config);
+    const valid = validateRequest(read.input, read.slackFile, svc.config, read.images);
     if (!valid.ok) {
-      // The core names `image_prompt` for both the file and the link; put the message where the person typed it.
-      const field = valid.field === 'image_prompt' && !read.slackFile ? 'image_prompt_url' : valid.field;
+      // The core names `image_prompt` for both the file and the link, and `images` for files and links alike; put
+      // the message where the person gave them.
+      const onlyLinks = (read.images ?? []).length > 0 && read.images!.every((entry) => 'link' in entry);
+      const field =
+        valid.field === 'image_prompt' && !read.slackFile ? 'image_prompt_url' : valid.field === 'images' ? (onlyLinks ? IMAGE_LINKS_ID : 'image') : valid.field;
       return void (await ack({ response_action: 'errors', errors: { [blockFor(view, field)]: valid.text } }));
     }
     const channelId = modalChannel(view);
@@ -29,6 +32,6 @@ export function registerModal(app: App, svc: SlackServices): void {
       dedupeKey: `slack:view:${view.id}`,
       reply: (text: string) => replyPrivately(client, { channel: channelId, user: userId }, text),
     };
-    await submitRequest(svc, call, valid.request, read.slackFile);
+    await submitRequest(svc, call, valid.request, read.slackFile, read.images);
   });
 }

@@ -192,6 +192,7 @@ function caption(d: DeliveryRequest): string {
     userId: d.requester.userId,
     provider: d.image.provider,
     reroll: d.rerollOf !== undefined,
+    costMicros: d.costMicros,
   });
 }
 

@@ -1,3 +1,4 @@
+import { formatUsd } from '../../core/prices.js';
 import type { CommandOption } from '../../commands/definition.js';
 import type { TimeFormatter } from '../../commands/replies.js';
 import { MODELS, isModelId } from '../../core/models.js';
@@ -32,6 +33,9 @@ export function describeValues(option: CommandOption): string {
     case 'boolean':
       return 'true or false';
     case 'attachment':
+      if (option.name.startsWith('image') && option.name !== 'image_prompt') {
+        return 'an https link to an image, or a Slack file id (F…) of a PNG, JPEG, WebP or GIF up to 10 MB; repeat it for more images, in order';
+      }
       return 'an https link to an image, or a Slack file id (F…) of a PNG, JPEG or WebP up to 10 MB';
     default:
       return option.name.endsWith('_url') ? 'an https link to an image' : 'text';
@@ -108,12 +112,15 @@ export function imageCaption(d: {
   userId: string;
   provider: string;
   reroll: boolean;
+  /** What it cost, micro-dollars; shown when known. */
+  costMicros?: number | undefined;
 }): string {
   const model = isModelId(d.model) ? MODELS[d.model].label : d.model;
   const seconds = (d.generationMs / 1000).toFixed(1);
+  const cost = d.costMicros === undefined ? '' : ` · ${formatUsd(d.costMicros)}`;
   const lines = [
     `*${escapeMrkdwn(truncate(d.prompt, 2500))}*`,
-    `${model} · seed ${d.seed} · ${d.width}×${d.height} · ${seconds} s · ${d.reroll ? 'rerolled' : 'requested'} by <@${d.userId}>`,
+    `${model} · seed ${d.seed} · ${d.width}×${d.height} · ${seconds} s${cost} · ${d.reroll ? 'rerolled' : 'requested'} by <@${d.userId}>`,
   ];
   // The preview provider draws placeholders offline; they must never pass for FLUX output.
   if (d.provider === 'preview') lines.push('_Preview placeholder drawn locally — not FLUX output._');

@@ -8,8 +8,10 @@ import { MODELS } from '../../core/models.js';
 import type { DeliveryTarget, Requester } from '../../core/ports.js';
 import type { SubmitResult } from '../../core/queue/generation-service.js';
 import { parseFluxRequest, type FluxRequest } from '../../core/request.js';
-import type { SlackFileRef } from './flux-text.js';
+import { InvalidInput } from '../../core/errors.js';
+import type { ImageEntry, SlackFileRef } from './flux-text.js';
 import { slackFileImage } from './image-prompt.js';
+import { imagesInput, storeSlackFiles } from './reference-files.js';
 import { userTextFor } from './slack-errors.js';
 import { slackTime, statusHeader, statusText, USAGE } from './slack-text.js';
 import type { StatusTracker } from '../shared/status-tracker.js';
@@ -45,9 +47,13 @@ export interface SubmitCall {
 
 export type Validated = { ok: true; request: FluxRequest } | { ok: false; field: string | undefined; text: string };
 
-/** Validates request input with the core's schema (and the image prompt file against the model) before any ack. */
-export function validateRequest(input: Record<string, unknown>, slackFile: SlackFileRef | undefined, config: Config): Validated {
-  const parsed = parseFluxRequest(input, { defaultModel: config.FLUX_MODEL });
+/**
+ * Validates request input with the core's schema (and the image prompt file against the model) before any ack.
+ * Reference images (`images`) are checked against the model as given: links, and Slack files by their stand-ins.
+ */
+export function validateRequest(input: Record<string, unknown>, slackFile: SlackFileRef | undefined, config: Config, images?: readonly ImageEntry[]): Validated {
+  const withImages = images && images.length > 0 ? { ...input, images: imagesInput(images) } : input;
+  const parsed = parseFluxRequest(withImages, { defaultModel: config.FLUX_MODEL });
   if (!parsed.ok) {
     const { field, message } = parsed.error;
     return { ok: false, field, text: field === 'prompt' ? `${sentence(message)}.\n${USAGE}` : `${sentence(message)}.` };
@@ -62,8 +68,19 @@ export function validateRequest(input: Record<string, unknown>, slackFile: Slack
  * After the ack: fetch and store a Slack-file image prompt, submit (posting the status message that anchors the thread once
  * admitted, before the job is enqueued, since a fast worker may deliver within milliseconds), and show the outcome.
  */
-export async function submitRequest(svc: SlackServices, call: SubmitCall, request: FluxRequest, slackFile?: SlackFileRef): Promise<void> {
+export async function submitRequest(svc: SlackServices, call: SubmitCall, request: FluxRequest, slackFile?: SlackFileRef, images?: readonly ImageEntry[]): Promise<void> {
   const log = svc.logger.child({ user: call.requester.userId, dedupeKey: call.dedupeKey });
+  if (images?.some((entry) => 'fileId' in entry)) {
+    try {
+      const deps = { client: call.client, botToken: svc.botToken, trustedHosts: svc.trustedFileHosts };
+      // Stored once with a short expiry, like an image prompt file; the request keeps only the references.
+      request = await storeSlackFiles(deps, svc.core.references, request, images, { userId: call.requester.userId, channelId: call.channelId });
+    } catch (err) {
+      log.info({ err }, 'reference image file refused');
+      await call.reply(refusedText(err));
+      return;
+    }
+  }
   if (slackFile) {
     try {
       const deps = { client: call.client, botToken: svc.botToken, trustedHosts: svc.trustedFileHosts };
@@ -91,9 +108,11 @@ export async function submitRequest(svc: SlackServices, call: SubmitCall, reques
     const result = await svc.core.service.submit(request, call.requester, postStatus, { dedupeKey: call.dedupeKey });
     await settle(svc, call, result, statusTs === undefined ? undefined : { channel: call.channelId, ts: statusTs, header });
   } catch (err) {
-    log.warn({ err }, 'submission failed');
+    // A reference image refused at admission (a link that is not an image, say) is no failure of the bot.
+    if (err instanceof InvalidInput) log.info({ err }, 'submission refused');
+    else log.warn({ err }, 'submission failed');
     if (statusTs) await deleteQuietly(call.client, call.channelId, statusTs, log);
-    await call.reply(userTextFor(err));
+    await call.reply(refusedText(err));
   }
 }
 
@@ -111,9 +130,17 @@ export async function deleteQuietly(client: webApi.WebClient, channel: string, t
   await client.chat.delete({ channel, ts }).catch((err: unknown) => log.warn({ err }, 'could not delete the status message'));
 }
 
-/** The core's messages start with the field name (`steps must be …`): show it as code, else capitalise. */
+/** What the person reads when a submission fails: an invalid input as a sentence, anything else as userTextFor says. */
+function refusedText(err: unknown): string {
+  return err instanceof InvalidInput ? `${sentence(err.message.replace(/\.$/, ''))}.` : userTextFor(err);
+}
+
+/**
+ * The core's messages start with the field name (`steps must be …`): show it as code, else capitalise. `image 2 (…)`
+ * names an image, not the option.
+ */
 function sentence(message: string): string {
-  const first = /^[a-z_]+/.exec(message)?.[0];
+  const first = /^[a-z_]+\b(?! \d)/.exec(message)?.[0];
   if (first && FLUX_OPTIONS.some((o) => o.name === first)) return `\`${first}\`${message.slice(first.length)}`;
   return message.charAt(0).toUpperCase() + message.slice(1);
 }

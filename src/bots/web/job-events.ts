@@ -1,3 +1,4 @@
+import { formatUsd } from '../../core/prices.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { GenerationQueue } from '../../core/queue/generation-queue.js';
@@ -15,7 +16,12 @@ export interface JobStreamDeps {
 }
 
 /** What the page gets: a status line, then one final `done` (the image id) or `failed` (why). */
-type StreamEvent = { event: 'status'; text: string; stage: string } | { event: 'done'; imageId: string } | { event: 'failed'; text: string };
+type StreamEvent = { event: 'status'; text: string; stage: string } | { event: 'done'; imageId: string; cost?: string } | { event: 'failed'; text: string };
+
+/** The `done` event: the image id, and what the image cost (`$0.045`) when it is known. */
+function done(imageId: string, costMicros: number | undefined): StreamEvent {
+  return costMicros === undefined ? { event: 'done', imageId } : { event: 'done', imageId, cost: formatUsd(costMicros) };
+}
 
 /**
  * A job's live status as server-sent events, for its owner (the caller checks). Listens to the progress feed first,
@@ -41,7 +47,9 @@ export function streamJob(deps: JobStreamDeps, req: IncomingMessage, res: Server
     const job = await deps.queue.getJob(jobId).catch(() => undefined);
     if (!job) return send({ event: 'failed', text: WEB_TEXT.notFound });
     const state = await job.getState().catch(() => 'unknown');
-    if (state === 'completed') return send({ event: 'done', imageId: job.returnvalue?.messageId ?? job.data.delivered?.messageId ?? '' });
+    if (state === 'completed') {
+      return send(done(job.returnvalue?.messageId ?? job.data.delivered?.messageId ?? '', job.returnvalue?.costMicros ?? job.data.stored?.costMicros));
+    }
     if (state === 'failed') return send({ event: 'failed', text: job.data.failure?.message ?? WEB_TEXT.failed });
     if (first && state === 'active') send({ event: 'status', stage: 'generating', text: WEB_TEXT.generating });
     if (state === 'prioritized' || state === 'waiting') {
@@ -84,7 +92,7 @@ function streamEventOf(event: ProgressEvent): StreamEvent | undefined {
     case 'retrying':
       return { event: 'status', stage: 'retrying', text: WEB_TEXT.retrying(event.delayMs) };
     case 'delivered':
-      return { event: 'done', imageId: event.result.messageId };
+      return done(event.result.messageId, event.result.costMicros);
     case 'failed':
       return undefined;
   }

@@ -2,23 +2,30 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { runQuotaCommand } from '../../commands/flux-admin.js';
-import { FLUX_OPTIONS } from '../../commands/flux.js';
+import { FLUX_OPTIONS, isNumberedImageSlot } from '../../commands/flux.js';
 import { plainTime, refusalText } from '../../commands/replies.js';
 import type { FluxbotCore } from '../../core/core.js';
+import { InvalidInput } from '../../core/errors.js';
+import { replaceImage } from '../../core/images/reference-images.js';
 import { MODELS } from '../../core/models.js';
 import { userKey, type DeliveryTarget, type Requester } from '../../core/ports.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import type { ProgressFeed } from '../../core/queue/progress-feed.js';
-import { parseFluxRequest } from '../../core/request.js';
+import { MAX_IMAGES, parseFluxRequest, type FluxRequest } from '../../core/request.js';
+import { truncate } from '../../core/text.js';
 import type { ModelId } from '../../core/models.js';
 import { INVALID, readJson, sendBytes, sendError, sendJson, TOO_LARGE } from './http-util.js';
 import { streamJob } from './job-events.js';
 import { checkUpload, UploadRefused } from './upload.js';
 import type { WebImageStore } from './web-delivery.js';
-import { MAX_UPLOAD_BYTES, sentence, WEB_IMAGE_TTL_SECONDS, WEB_TEXT } from './web-text.js';
+import { MAX_REFERENCE_UPLOAD_BYTES, MAX_UPLOAD_BYTES, sentence, WEB_IMAGE_TTL_SECONDS, WEB_TEXT } from './web-text.js';
 
-/** Largest request body: an upload in base64 (4/3 of its bytes) plus the form's fields. */
-const MAX_BODY_BYTES = Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 64 * 1024;
+/** Largest request body: uploads in base64 (4/3 of their bytes) plus the form's fields. */
+const MAX_BODY_BYTES = Math.ceil((Math.max(MAX_UPLOAD_BYTES, MAX_REFERENCE_UPLOAD_BYTES) * 4) / 3) + 64 * 1024;
+/** An uploaded reference image as the page sends it: a `data:` URI of a type the request schema takes. */
+const UPLOAD_URI = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+={0,2}$/;
+/** The form's options: Discord's numbered image slots are one multi-file upload here. */
+const WEB_OPTIONS = FLUX_OPTIONS.filter((o) => !isNumberedImageSlot(o.name));
 const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 const IMAGE_ID = /^[A-Za-z0-9_-]{1,100}$/;
 /** Where playground jobs go: the web has no channels, so one name for all. */
@@ -40,10 +47,13 @@ export class WebApi {
   /** The form, generated from the same command definitions the chat platforms use. */
   form(res: ServerResponse): void {
     sendJson(res, 200, {
-      options: FLUX_OPTIONS,
+      options: WEB_OPTIONS,
       defaultModel: this.deps.defaultModel,
       imagePromptModels: Object.entries(MODELS).filter(([, spec]) => spec.imagePrompt).map(([id]) => id),
+      // How many reference images each model takes (models absent here take none).
+      referenceModels: Object.fromEntries(Object.entries(MODELS).flatMap(([id, spec]) => (spec.images ? [[id, spec.images.max]] : []))),
       maxUploadBytes: MAX_UPLOAD_BYTES,
+      maxReferenceUploadBytes: MAX_REFERENCE_UPLOAD_BYTES,
       imageTtlHours: WEB_IMAGE_TTL_SECONDS / 3600,
     });
   }
@@ -72,11 +82,17 @@ export class WebApi {
     if (!body) return;
     const fields = body.fields;
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return sendError(res, 400, sentence('prompt is required'), { field: 'prompt' });
-    const { image_prompt: inline, image_prompt_url: link, ...rest } = fields as Record<string, unknown>;
+    const { image_prompt: inline, image_prompt_url: link, images: imageLinks, ...rest } = fields as Record<string, unknown>;
     // An image prompt comes as an upload (checked below) or a link, never as an inline data: URI that skips the checks.
     if (inline !== undefined) return sendError(res, 400, WEB_TEXT.uploadNotImage, { field: 'image_prompt' });
     if (link !== undefined && body.upload !== undefined) return sendError(res, 400, WEB_TEXT.uploadAndLink, { field: 'image_prompt' });
-    const parsed = parseFluxRequest({ ...rest, ...(link === undefined ? {} : { image_prompt: link }) }, { defaultModel: this.deps.defaultModel });
+    const references = readReferences(body.images, imageLinks);
+    if ('status' in references) return sendError(res, references.status, references.text, { field: 'images' });
+    if (body.upload !== undefined && references.images.length > 0) return sendError(res, 400, WEB_TEXT.uploadAndImages, { field: 'image_prompt' });
+    const parsed = parseFluxRequest(
+      { ...rest, ...(link === undefined ? {} : { image_prompt: link }), ...(references.images.length > 0 ? { images: references.images } : {}) },
+      { defaultModel: this.deps.defaultModel },
+    );
     if (!parsed.ok) return sendError(res, 400, sentence(parsed.error.message), { field: parsed.error.field });
     let request = parsed.request;
     if (body.upload !== undefined) {
@@ -90,8 +106,28 @@ export class WebApi {
         throw err;
       }
     }
-    const result = await this.deps.core.service.submit(request, requester, TARGET, { dedupeKey: dedupeKey(requester, body.requestId) });
+    let result: RerollResult;
+    try {
+      request = await this.storeImagePrompt(request, references);
+      // Uploaded reference images are checked and stored at admission (their names go into the messages).
+      result = await this.deps.core.service.submit(request, requester, TARGET, { dedupeKey: dedupeKey(requester, body.requestId), imageNames: references.names });
+    } catch (err) {
+      if (err instanceof InvalidInput) return sendError(res, 400, sentence(err.message), { field: err.field });
+      throw err;
+    }
     this.answer(res, result);
+  }
+
+  /**
+   * On a FLUX.1 model one uploaded image became the image prompt (see parseFluxRequest): it is checked and stored
+   * here, as reference images are at admission, so the job never carries the upload's bytes.
+   */
+  private async storeImagePrompt(request: FluxRequest, references: { images: string[]; names: Array<string | undefined> }): Promise<FluxRequest> {
+    const index = request.image_prompt === undefined ? -1 : references.images.indexOf(request.image_prompt);
+    if (index < 0 || !request.image_prompt!.startsWith('data:')) return request;
+    const bytes = Buffer.from(request.image_prompt!.slice(request.image_prompt!.indexOf(',') + 1), 'base64');
+    const { reference } = await this.deps.core.references.store(bytes, { index: index + 1, name: references.names[index] });
+    return replaceImage(request, request.image_prompt!, reference);
   }
 
   /** A reroll of one of the person's own images: another session's image id is "not found", like a missing one. */
@@ -100,7 +136,14 @@ export class WebApi {
     if (!body) return;
     const imageId = typeof body.imageId === 'string' && IMAGE_ID.test(body.imageId) ? body.imageId : undefined;
     if (!imageId || !(await this.owns(imageId, requester))) return sendError(res, 404, WEB_TEXT.notFound);
-    const result = await this.deps.core.service.reroll({ platform: 'web', messageId: imageId }, requester, { dedupeKey: dedupeKey(requester, body.requestId) });
+    let result: RerollResult;
+    try {
+      result = await this.deps.core.service.reroll({ platform: 'web', messageId: imageId }, requester, { dedupeKey: dedupeKey(requester, body.requestId) });
+    } catch (err) {
+      // Its stored images expired: nothing was charged; the person learns to upload them again.
+      if (err instanceof InvalidInput) return sendError(res, 400, sentence(err.message), { field: err.field });
+      throw err;
+    }
     this.answer(res, result);
   }
 
@@ -144,6 +187,35 @@ export class WebApi {
     else return body as Record<string, unknown>;
     return undefined;
   }
+}
+
+/**
+ * The reference images of a request: uploads first (`data:` URIs from the page, with their file names), then links.
+ * Only the shape is checked here; the bytes are checked (type by their content, size, sides, decoding) at admission.
+ */
+function readReferences(uploads: unknown, links: unknown): { images: string[]; names: Array<string | undefined> } | { status: 400 | 413; text: string } {
+  const images: string[] = [];
+  const names: Array<string | undefined> = [];
+  const list = uploads === undefined ? [] : uploads;
+  if (!Array.isArray(list) || list.length > MAX_IMAGES) return { status: 400, text: sentence(`at most ${MAX_IMAGES} images`) };
+  let total = 0;
+  for (const [i, upload] of list.entries()) {
+    const { name, data } = (typeof upload === 'object' && upload !== null ? upload : {}) as { name?: unknown; data?: unknown };
+    const shown = typeof name === 'string' && name.trim() !== '' ? truncate(name.trim(), 60) : undefined;
+    if (typeof data !== 'string' || !UPLOAD_URI.test(data)) return { status: 400, text: WEB_TEXT.referenceNotImage(i + 1, shown) };
+    total += Math.floor(((data.length - data.indexOf(',') - 1) * 3) / 4);
+    if (total > MAX_REFERENCE_UPLOAD_BYTES) return { status: 413, text: WEB_TEXT.referencesTooLarge };
+    images.push(data);
+    names.push(shown);
+  }
+  if (links !== undefined) {
+    if (!Array.isArray(links) || !links.every((l) => typeof l === 'string' && /^https?:\/\//i.test(l.trim()))) return { status: 400, text: WEB_TEXT.referenceLinks };
+    for (const l of links as string[]) {
+      images.push(l.trim());
+      names.push(undefined);
+    }
+  }
+  return { images, names };
 }
 
 /** One click is charged once, even when the browser sends it twice: keyed by the page's request id. */

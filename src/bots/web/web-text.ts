@@ -4,6 +4,8 @@
 export const WEB_IMAGE_TTL_SECONDS = 86_400;
 /** Largest uploaded image prompt, in bytes (checked on the decoded bytes, before sharp reads them). */
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+/** Largest total of the reference images uploaded with one request (each one is also at most 10 MB). */
+export const MAX_REFERENCE_UPLOAD_BYTES = 16 * 1024 * 1024;
 
 /** What the playground's API says to a person (refusals, status lines): the page shows these as they are. */
 export const WEB_TEXT = {
@@ -16,11 +18,15 @@ export const WEB_TEXT = {
   newSession: 'Your browser session is new or was not recognised; reload the page and try again.',
   csrf: 'Refused: this request did not come from the playground page.',
   badJson: 'The request is not valid JSON.',
-  bodyTooLarge: `The request is too large: an image prompt may be at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB.`,
+  bodyTooLarge: `The request is too large: images may be at most ${MAX_REFERENCE_UPLOAD_BYTES / 1024 / 1024} MB together (an image prompt at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB).`,
   uploadTooLarge: `The image prompt is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB; use a smaller image.`,
   uploadNotImage: 'The image prompt is not a PNG, JPEG or WebP image that can be read.',
   uploadAndLink: 'Give either an uploaded image prompt or an image prompt link, not both.',
   uploadUnsupported: (model: string) => `An image prompt is not supported by ${model}.`,
+  referenceNotImage: (index: number, name: string | undefined) => `Image ${index}${name ? ` (${name})` : ''} is not a PNG, JPEG, WebP or GIF image.`,
+  referencesTooLarge: `The images are larger than ${MAX_REFERENCE_UPLOAD_BYTES / 1024 / 1024} MB together; use fewer or smaller images.`,
+  referenceLinks: 'Image links must be http(s) links to images, one per line.',
+  uploadAndImages: 'Give either an image prompt or images to edit, not both.',
   flood: (seconds: number) => `Too many requests from this browser; wait ${seconds} s and try again.`,
   tooManyStreams: 'Too many open status streams from this browser; close some tabs.',
   notFound: 'Not found.',

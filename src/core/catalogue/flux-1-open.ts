@@ -1,4 +1,4 @@
-import { ALL_FORMATS, as, BFL_PIXELS, BFL_RANGES, FAL_FIELDS, WIDE_RATIOS } from './shared.js';
+import { ALL_FORMATS, as, perImage, SELF_HOSTED, BFL_PIXELS, BFL_RANGES, FAL_FIELDS, WIDE_RATIOS } from './shared.js';
 import type { CatalogueEntry } from './types.js';
 
 /** FLUX.1 [dev]: open weights, steps and guidance, no image prompt or safety tolerance on Replicate. */
@@ -21,11 +21,13 @@ export const FLUX_DEV: CatalogueEntry = {
       formats: ALL_FORMATS,
       fields: { steps: as('num_inference_steps'), guidance: as('guidance'), output_quality: as('output_quality') },
       numOutputs: true,
+      price: perImage(0.025),
     },
-    cog: { id: 'flux-dev' },
-    fal: { endpoint: 'fal-ai/flux/dev', size: { kind: 'image_size' }, fields: FAL_FIELDS },
+    cog: { id: 'flux-dev', price: SELF_HOSTED },
+    fal: { endpoint: 'fal-ai/flux/dev', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.025) },
     bfl: {
       endpoint: 'flux-dev',
+      price: perImage(0.025),
       size: BFL_PIXELS,
       fields: {
         image_prompt: as('image_prompt'),
@@ -35,7 +37,7 @@ export const FLUX_DEV: CatalogueEntry = {
         prompt_upsampling: as('prompt_upsampling'),
       },
     },
-    preview: { id: 'flux-dev' },
+    preview: { id: 'flux-dev', price: SELF_HOSTED },
   },
 };
 
@@ -58,9 +60,10 @@ export const FLUX_SCHNELL: CatalogueEntry = {
       formats: ALL_FORMATS,
       fields: { steps: as('num_inference_steps'), output_quality: as('output_quality') },
       numOutputs: true,
+      price: perImage(0.003),
     },
-    cog: { id: 'flux-schnell' },
-    fal: { endpoint: 'fal-ai/flux/schnell', size: { kind: 'image_size' }, fields: FAL_FIELDS },
-    preview: { id: 'flux-schnell' },
+    cog: { id: 'flux-schnell', price: SELF_HOSTED },
+    fal: { endpoint: 'fal-ai/flux/schnell', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.003) },
+    preview: { id: 'flux-schnell', price: SELF_HOSTED },
   },
 };

@@ -1,4 +1,4 @@
-import { ALL_FORMATS, as, BFL_PIXELS, BFL_RANGES, CUSTOM_SIZE, FAL_FIELDS, PRO_RATIOS, SAFETY, WIDE_RATIOS } from './shared.js';
+import { ALL_FORMATS, as, perImage, SELF_HOSTED, BFL_PIXELS, BFL_RANGES, CUSTOM_SIZE, FAL_FIELDS, PRO_RATIOS, SAFETY, WIDE_RATIOS } from './shared.js';
 import type { CatalogueEntry } from './types.js';
 
 /** FLUX.1 [pro]: every FLUX.1 field, including steps, guidance and interval. */
@@ -32,12 +32,14 @@ export const FLUX_PRO: CatalogueEntry = {
         output_quality: as('output_quality'),
       },
       numOutputs: false,
+      price: perImage(0.055),
     },
-    cog: { id: 'flux-pro' },
+    cog: { id: 'flux-pro', price: SELF_HOSTED },
     // fal's flux-pro has no interval or image prompt input.
-    fal: { endpoint: 'fal-ai/flux-pro/new', size: { kind: 'image_size' }, fields: FAL_FIELDS },
+    fal: { endpoint: 'fal-ai/flux-pro/new', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.05) },
     bfl: {
       endpoint: 'flux-pro',
+      price: perImage(0.05),
       size: BFL_PIXELS,
       fields: {
         image_prompt: as('image_prompt'),
@@ -48,7 +50,7 @@ export const FLUX_PRO: CatalogueEntry = {
         prompt_upsampling: as('prompt_upsampling'),
       },
     },
-    preview: { id: 'flux-pro' },
+    preview: { id: 'flux-pro', price: SELF_HOSTED },
   },
 };
 
@@ -77,11 +79,13 @@ export const FLUX_1_1_PRO: CatalogueEntry = {
         output_quality: as('output_quality'),
       },
       numOutputs: false,
+      price: perImage(0.04),
     },
-    cog: { id: 'flux-1.1-pro' },
-    fal: { endpoint: 'fal-ai/flux-pro/v1.1', size: { kind: 'image_size' }, fields: FAL_FIELDS },
+    cog: { id: 'flux-1.1-pro', price: SELF_HOSTED },
+    fal: { endpoint: 'fal-ai/flux-pro/v1.1', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.04) },
     bfl: {
       endpoint: 'flux-pro-1.1',
+      price: perImage(0.04),
       size: BFL_PIXELS,
       fields: {
         image_prompt: as('image_prompt'),
@@ -89,7 +93,7 @@ export const FLUX_1_1_PRO: CatalogueEntry = {
         prompt_upsampling: as('prompt_upsampling'),
       },
     },
-    preview: { id: 'flux-1.1-pro' },
+    preview: { id: 'flux-1.1-pro', price: SELF_HOSTED },
   },
 };
 
@@ -122,16 +126,19 @@ export const FLUX_1_1_PRO_ULTRA: CatalogueEntry = {
         image_prompt_strength: as('image_prompt_strength'),
       },
       numOutputs: false,
+      price: perImage(0.06),
     },
-    cog: { id: 'flux-1.1-pro-ultra' },
+    cog: { id: 'flux-1.1-pro-ultra', price: SELF_HOSTED },
     fal: {
       endpoint: 'fal-ai/flux-pro/v1.1-ultra',
       size: { kind: 'aspect_ratio', ratios: FAL_ULTRA_RATIOS },
       // fal's ultra takes the image prompt as `image_url` (a link or a data URI).
       fields: { ...FAL_FIELDS, image_prompt: as('image_url'), raw: as('raw'), image_prompt_strength: as('image_prompt_strength') },
+      price: perImage(0.06),
     },
     bfl: {
       endpoint: 'flux-pro-1.1-ultra',
+      price: perImage(0.06),
       size: { kind: 'ratio' },
       fields: {
         image_prompt: as('image_prompt'),
@@ -143,6 +150,6 @@ export const FLUX_1_1_PRO_ULTRA: CatalogueEntry = {
       // Sent even when the request leaves raw unset, so the look never depends on BFL's default.
       fixed: { raw: false },
     },
-    preview: { id: 'flux-1.1-pro-ultra' },
+    preview: { id: 'flux-1.1-pro-ultra', price: SELF_HOSTED },
   },
 };

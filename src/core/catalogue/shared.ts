@@ -1,7 +1,7 @@
 import type { AspectRatio, NumberRange, OutputFormat } from '../models.js';
-import type { FieldMapping } from './types.js';
+import type { FieldMapping, ImagesMapping, PriceRule } from './types.js';
 
-/** Values several FLUX.1 entries share. */
+/** Values several catalogue entries share. */
 
 /** FLUX.1 [pro] and FLUX1.1 [pro]: custom sizes, no 21:9. */
 export const PRO_RATIOS: readonly AspectRatio[] = ['custom', '1:1', '16:9', '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'];
@@ -35,3 +35,31 @@ export const BFL_RANGES = {
 
 /** BFL's pixel-size endpoints render 256..1440 px a side in multiples of 32. */
 export const BFL_PIXELS = { kind: 'pixels', min: 256, max: 1440, multiple: 32 } as const;
+
+/** A flat price per image, in US dollars. */
+export function perImage(usd: number): PriceRule {
+  return { per: 'image', usd };
+}
+
+/** FLUX.2's price: `firstUsd` for the output's first megapixel, `extraUsd` for each further one and each input one. */
+export function perMegapixel(firstUsd: number, extraUsd: number): PriceRule {
+  return { per: 'megapixel', firstUsd, extraUsd };
+}
+
+/** Self-hosted (Cog) and the offline preview: nothing is billed unless the operator prices it (`PRICES_FILE`). */
+export const SELF_HOSTED: PriceRule = { per: 'image', usd: 0 };
+
+/** Reference images sent as one list field (`input_images`, `image_urls`), at most `max`. */
+export function imageList(name: string, max: number): ImagesMapping {
+  return { shape: 'array', name, max };
+}
+
+/** Reference images sent as `name`, `name_2` … `name_<max>` (BFL's `input_image`, `input_image_2`, …). */
+export function numberedImages(name: string, max: number): ImagesMapping {
+  return { shape: 'numbered', name, max };
+}
+
+/** One reference image in one field (`input_image`, `image_url`). */
+export function oneImage(name: string): ImagesMapping {
+  return { shape: 'single', name, max: 1 };
+}

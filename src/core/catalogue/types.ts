@@ -32,6 +32,26 @@ export interface FieldMapping {
 /** Fields a provider accepts for one model; a field missing here cannot be expressed and is refused. */
 export type FieldMappings = Partial<Record<TunableField, FieldMapping>>;
 
+/**
+ * How a provider takes reference images (the request's `images`): `array`, one field holding the list
+ * (`input_images`, `image_urls`); `numbered`, `name`, `name_2` … `name_<max>` (BFL's `input_image`, `input_image_2`);
+ * `single`, one field and one image (`input_image`, `image_url`). More images than `max` are refused for this
+ * provider (naming `images`), and the failover list moves on.
+ */
+export interface ImagesMapping {
+  shape: 'array' | 'numbered' | 'single';
+  name: string;
+  max: number;
+}
+
+/**
+ * What one image costs on one provider, in US dollars. `image`: a flat price per image. `megapixel`: FLUX.2's rule,
+ * `firstUsd` for the output's first megapixel and `extraUsd` for each further one, plus `extraUsd` for each megapixel
+ * of every input image; a megapixel is 1024 × 1024 pixels and a started one counts whole (BFL's calculator: a
+ * 1024 × 1024 output is one, 1440 × 1440 is two).
+ */
+export type PriceRule = { per: 'image'; usd: number } | { per: 'megapixel'; firstUsd: number; extraUsd: number };
+
 /** Replicate's official model (and the Cog container built from it, which takes the same input). */
 export interface ReplicateMapping {
   /** `owner/name` on Replicate. */
@@ -42,6 +62,9 @@ export interface ReplicateMapping {
   fields: FieldMappings;
   /** The schema has `num_outputs` (it can render several images, and returns an array): we ask for one. */
   numOutputs: boolean;
+  /** How the model takes reference images; absent: it takes none. */
+  images?: ImagesMapping;
+  price: PriceRule;
 }
 
 /** A fal.ai endpoint. */
@@ -50,10 +73,24 @@ export interface FalMapping {
   /** `image_size`: exact pixels `{ width, height }`; `aspect_ratio`: a ratio from `ratios` (fal picks the size). */
   size: { kind: 'image_size' } | { kind: 'aspect_ratio'; ratios: readonly AspectRatio[] };
   fields: FieldMappings;
+  /** How the endpoint takes reference images; `endpoint` when given: the variant called with images (`…/edit`). */
+  images?: ImagesMapping & { endpoint?: string };
+  price: PriceRule;
 }
 
 /** BFL's task endpoint names. */
-export type BflEndpoint = 'flux-pro' | 'flux-pro-1.1' | 'flux-pro-1.1-ultra' | 'flux-dev';
+export type BflEndpoint =
+  | 'flux-pro'
+  | 'flux-pro-1.1'
+  | 'flux-pro-1.1-ultra'
+  | 'flux-dev'
+  | 'flux-2-pro'
+  | 'flux-2-max'
+  | 'flux-2-flex'
+  | 'flux-2-klein-4b'
+  | 'flux-2-klein-9b'
+  | 'flux-kontext-pro'
+  | 'flux-kontext-max';
 
 /** A Black Forest Labs endpoint. */
 export interface BflMapping {
@@ -63,6 +100,8 @@ export interface BflMapping {
   fields: FieldMappings;
   /** Body fields sent with this value unless the request sets them (ultra's `raw: false`, the standard look). */
   fixed?: { raw?: boolean };
+  images?: ImagesMapping;
+  price: PriceRule;
 }
 
 /** How a model's aspect ratios become pixels. */
@@ -78,8 +117,13 @@ export interface CatalogueEntry {
   aspectRatios: readonly AspectRatio[];
   defaultAspectRatio: AspectRatio;
   sizes: SizeRule;
-  /** Custom width/height (with aspect_ratio `custom`), rounded to `multiple`. */
-  customSize?: { min: number; max: number; multiple: number };
+  /** Custom width/height (with aspect_ratio `custom`), rounded to `multiple`; `maxPixels` caps width × height. */
+  customSize?: { min: number; max: number; multiple: number; maxPixels?: number };
+  /**
+   * Reference images (the request's `images`): how many the model takes at most, and whether it needs one (Kontext
+   * edits an image; it cannot start from text alone). Absent: the model takes none.
+   */
+  images?: { max: number; required: boolean };
   outputFormats: readonly OutputFormat[];
   steps?: NumberRange;
   guidance?: NumberRange;
@@ -95,10 +139,10 @@ export interface CatalogueEntry {
   /** A provider missing here does not serve the model; the failover list moves on. */
   providers: {
     replicate?: ReplicateMapping;
-    /** The Cog container's model name; its input is Replicate's (`providers.replicate`). */
-    cog?: { id: string };
+    /** The Cog container's model name; its input is Replicate's (`providers.replicate`). Self-hosted: priced 0 unless overridden. */
+    cog?: { id: string; price: PriceRule };
     fal?: FalMapping;
     bfl?: BflMapping;
-    preview?: { id: string };
+    preview?: { id: string; price: PriceRule };
   };
 }

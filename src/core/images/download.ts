@@ -1,7 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { ImageInvalid, ProviderTimeout, ProviderUnavailable } from '../errors.js';
 import { headerValue, httpAgent, MAX_REDIRECTIONS, RequestDeadline } from '../providers/http.js';
-import { inspectImage, type DecodedImage } from './image.js';
+import { formatBytes, inspectImage, type DecodedImage } from './image.js';
 import { linkRefused, tooManyRedirects } from './link-refusal.js';
 import { assertFetchableUrl, checkFetchableUrl, guardedLookup, isOnPrivateNetwork, type UrlGuardOptions } from './url-guard.js';
 
@@ -38,9 +38,17 @@ const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie', 'proxy-authoriz
  * in place.
  */
 export async function downloadImage(url: string, options: DownloadOptions = {}): Promise<DecodedImage> {
+  return inspectImage(await downloadBytes(url, options));
+}
+
+/**
+ * The bytes behind a link (or a `data:` URI), with every check of {@link downloadImage} but the decode: the caller
+ * judges the image itself (reference images accept GIF, which the bot never posts).
+ */
+export async function downloadBytes(url: string, options: DownloadOptions = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
   const source = options.source ?? 'download';
-  if (url.startsWith('data:')) return inspectImage(decodeDataUri(url, maxBytes));
+  if (url.startsWith('data:')) return decodeDataUri(url, maxBytes);
   const checks = options.guard && (await settleGuard(options.guard));
   if (checks) await assertFetchableUrl(url, checks);
   let bytes: Buffer;
@@ -80,7 +88,7 @@ export async function downloadImage(url: string, options: DownloadOptions = {}):
   } finally {
     deadline.done();
   }
-  return inspectImage(bytes);
+  return bytes;
 }
 
 /**
@@ -238,8 +246,4 @@ export function toDataUri(image: { bytes: Buffer; contentType: string }): string
   return `data:${image.contentType};base64,${image.bytes.toString('base64')}`;
 }
 
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${n} bytes`;
-}
+export { formatBytes };

@@ -94,3 +94,71 @@ function encode(pipeline: Sharp, format: ImageFormat, quality: number): Sharp {
 function clampQuality(q: number): number {
   return Math.min(100, Math.max(1, Math.round(q)));
 }
+
+/** Formats accepted as reference images (`images`), by what the bytes are, with the type they are stored under. */
+export const REFERENCE_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' } as const;
+export type ReferenceFormat = keyof typeof REFERENCE_TYPES;
+
+/** What a reference image may be: its size in bytes and the length of each side in pixels. */
+export interface ReferenceLimits {
+  maxBytes: number;
+  minSide: number;
+  maxSide: number;
+}
+
+/**
+ * Limits of a reference image. 10 MB is what the providers take for an input image; below 64 px a side there is
+ * nothing to edit, and past 8,192 px the bot would spend seconds decoding what every provider scales down anyway.
+ */
+export const REFERENCE_LIMITS: ReferenceLimits = { maxBytes: 10 * 1024 * 1024, minSide: 64, maxSide: 8192 };
+
+/** A reference image that passed every check: its bytes, real type (read from the bytes) and size. */
+export interface CheckedReference {
+  bytes: Buffer;
+  format: ReferenceFormat;
+  contentType: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * Checks an image given to edit or combine: at most `maxBytes`, a PNG, JPEG, WebP or GIF by its bytes (never by the
+ * name or type it came with), each side within the limits, and it decodes in full (a truncated or corrupt file fails
+ * here, not at the provider after the person waited in the queue). Throws ImageInvalid whose detail is the reason
+ * as a clause about the image ("it is larger than 10 MB"), for a message that names the image first.
+ */
+export async function checkReferenceImage(bytes: Buffer, limits: ReferenceLimits = REFERENCE_LIMITS): Promise<CheckedReference> {
+  if (bytes.length > limits.maxBytes) throw new ImageInvalid(`it is larger than ${formatBytes(limits.maxBytes)}`);
+  if (bytes.length === 0) throw new ImageInvalid('it is empty');
+  // The header alone is read first: a 100,000-pixel-wide image is refused without decoding a single row.
+  const limitInputPixels = limits.maxSide * limits.maxSide;
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new ImageInvalid('it is not an image (a PNG, JPEG, WebP or GIF file)', { cause: err });
+  }
+  const format = meta.format;
+  if (format !== 'png' && format !== 'jpeg' && format !== 'webp' && format !== 'gif') {
+    throw new ImageInvalid(`it is not a PNG, JPEG, WebP or GIF image (it is ${meta.format ?? 'of an unknown type'})`);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  if (width < limits.minSide || height < limits.minSide || width > limits.maxSide || height > limits.maxSide) {
+    throw new ImageInvalid(`it is ${width}×${height} pixels; each side must be between ${limits.minSide} and ${limits.maxSide} pixels`);
+  }
+  try {
+    // A thumbnail reads every pixel row (of the first frame, for an animated GIF).
+    await sharp(bytes, { failOn: 'error', limitInputPixels }).resize(16, 16, { fit: 'inside' }).toBuffer();
+  } catch (err) {
+    throw new ImageInvalid('it could not be decoded (the file is damaged or incomplete)', { cause: err });
+  }
+  return { bytes, format, contentType: REFERENCE_TYPES[format], width, height };
+}
+
+/** `10 MB`, `512 KB`: a byte count as a person reads it. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} bytes`;
+}

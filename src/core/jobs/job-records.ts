@@ -23,6 +23,10 @@ export const JobRecordSchema = z.object({
   via: z.enum(['private', 'kept']).optional(),
   /** The image's format, so a kept image can be handed out again with the right name and type. */
   format: z.enum(['png', 'jpg', 'webp']).optional(),
+  /** What the image cost, micro-dollars (settled; see GenerationJobData.stored.costMicros). */
+  costMicros: z.number().optional(),
+  /** The input images' sizes `[width, height]` (null: unknown): a reroll's estimate needs no download. */
+  inputSizes: z.array(z.tuple([z.number(), z.number()]).nullable()).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema> & {
   request: FluxRequest;

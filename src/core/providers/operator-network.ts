@@ -1,4 +1,4 @@
-import { isImageLink, withInlineImagePrompt, type MemberLinkGuard } from '../images/member-links.js';
+import { hasImageLinks, withInlineImages, type MemberLinkGuard } from '../images/member-links.js';
 import { isOnPrivateNetwork } from '../images/url-guard.js';
 import type { GenerateOptions, GeneratedImage, ImageProvider } from './provider.js';
 import type { FluxRequest } from '../request.js';
@@ -17,20 +17,24 @@ export interface MemberLinkPolicy {
 }
 
 /**
- * A hosted API (Replicate, fal) fetches a member's image prompt link itself, from its own network, so it is handed the
- * link as is. Configured at a private address instead (a Replicate-compatible proxy or a gateway on the operator's
- * network), it would fetch the link from inside that network: then the bot fetches it with the guarded downloader
- * and hands the provider a `data:` URI. The base is judged per generation (names can move); resumed generations too,
- * since a provider may submit again when its earlier request is gone.
+ * A hosted API (Replicate, fal) fetches a member's links (the image prompt, each reference image) itself, from its own
+ * network, so it is handed the links as they are. Configured at a private address instead (a Replicate-compatible
+ * proxy or a gateway on the operator's network), it would fetch them from inside that network: then the bot fetches
+ * each with the guarded downloader and hands the provider `data:` URIs, the images' order kept. The base is judged
+ * per generation (names can move); resumed generations too, since a provider may submit again when its earlier
+ * request is gone. A request the provider cannot serve is refused before anything is fetched (a failed download
+ * must not stand in for the refusal that moves the failover list on).
  */
 export function withMemberLinksGuarded(provider: ImageProvider, policy: MemberLinkPolicy): ImageProvider {
   const baseJudge = policy.guard?.lookup ? { lookup: policy.guard.lookup } : {};
   return {
     name: provider.name,
+    ...(provider.check ? { check: (request: FluxRequest) => provider.check!(request) } : {}),
     async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+      provider.check?.(request);
       let sent = request;
-      if (isImageLink(request.image_prompt) && (await isOnPrivateNetwork(policy.baseUrl, baseJudge))) {
-        sent = await withInlineImagePrompt(request, {
+      if (hasImageLinks(request) && (await isOnPrivateNetwork(policy.baseUrl, baseJudge))) {
+        sent = await withInlineImages(request, {
           guard: policy.guard ?? {},
           timeoutMs: policy.timeoutMs ?? 30_000,
           ...(options.signal ? { signal: options.signal } : {}),

@@ -90,6 +90,11 @@ export interface GeneratedImage {
   nsfw: boolean;
   /** Milliseconds from the call (or resume) to the downloaded image. */
   ms: number;
+  /**
+   * What the provider says this image cost, in US dollars, when it says (BFL reports credits for FLUX.2). Absent: the
+   * bot prices the image from its price table.
+   */
+  costUsd?: number;
 }
 
 /** One FLUX API. Implementations never read the environment; they receive their settings in constructor options. */
@@ -97,4 +102,9 @@ export interface ImageProvider {
   readonly name: ProviderName;
   /** Throws UnsupportedByProvider when this provider cannot serve the request's model or one of its fields. */
   generate(request: FluxRequest, options?: GenerateOptions): Promise<GeneratedImage>;
+  /**
+   * Throws UnsupportedByProvider, without any I/O, when `generate` would refuse the request's model or one of its
+   * fields (reference images included). Lets a wrapper refuse before it fetches anything on the provider's behalf.
+   */
+  check?(request: FluxRequest): void;
 }

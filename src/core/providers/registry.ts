@@ -75,11 +75,11 @@ export function createProvider(name: ProviderName, s: ProviderSettings, o: Provi
       if (!s.COG_URL) throw new Error('COG_URL is not set');
       return new CogProvider({ baseUrl: s.COG_URL, imagePromptGuard: memberLinks, ...(s.COG_MODEL ? { model: s.COG_MODEL } : {}), ...common });
     case 'preview':
-      return new PreviewProvider({ latencyMs: s.PREVIEW_LATENCY_MS ?? 0 });
+      return new PreviewProvider({ latencyMs: s.PREVIEW_LATENCY_MS ?? 0, imageGuard: memberLinks, ...(o.fetch ? { fetch: o.fetch } : {}) });
   }
 }
 
-/** The failover list, in `PROVIDERS` order. */
+/** The providers, in `PROVIDERS` order; each job tries them in its route's order (routing.ts, PROVIDER_ROUTING). */
 export function createProviders(s: ProviderSettings, o: ProviderOverrides = {}): ImageProvider[] {
   return s.PROVIDERS.map((name) => createProvider(name, s, o));
 }

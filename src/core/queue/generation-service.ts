@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { PreparedRequest, ReferenceImages } from '../images/reference-images.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import { guildKey, userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
 import { withNewSeed, type FluxRequest } from '../request.js';
@@ -9,11 +10,12 @@ import type { GenerationQueue } from './generation-queue.js';
 import type { GenerationJobData } from './job-data.js';
 import { FluxError } from '../errors.js';
 import { noMetrics, type PipelineMetrics } from '../metrics.js';
+import type { Size } from '../prices.js';
 
 export type SubmitResult =
   | { status: 'queued'; jobId: string; /** Jobs ahead of this one (0 = next). */ position: number; userPosition: number }
   | { status: 'duplicate'; jobId: string }
-  | { status: 'refused'; reason: RefusalReason; limit?: number; used?: number; resetAt?: number; banReason?: string };
+  | { status: 'refused'; reason: RefusalReason; limit?: number; used?: number; cost?: number; resetAt?: number; banReason?: string };
 
 export type RerollResult = SubmitResult | { status: 'not_found' };
 
@@ -29,6 +31,10 @@ export interface SubmitOptions {
   dedupeKey: string;
   kind?: 'generate' | 'reroll';
   rerollOf?: string;
+  /** Names of the request's images by position (file names of uploads), for messages about them. */
+  imageNames?: ReadonlyArray<string | undefined>;
+  /** Sizes of the request's input images where known without fetching them again (a reroll's, from its record). */
+  inputSizes?: ReadonlyArray<Size | undefined>;
 }
 
 /**
@@ -57,6 +63,13 @@ export interface GenerationServiceOptions {
   submitDeadlineMs?: number;
   /** Servers/workspaces that may use the bot (`discord:<id>`, `slack:<team>` or a bare id); absent or empty: all. */
   allowedGuilds?: readonly string[];
+  /** Checks reference images before admission (the core's ReferenceImages); absent: images pass unchecked. */
+  references?: Pick<ReferenceImages, 'prepare' | 'check'>;
+  /**
+   * What admission reserves for a job against the budgets, in micro-dollars, from the request and its input images'
+   * sizes (undefined where unknown). Default: nothing (no money counted).
+   */
+  estimate?: (request: FluxRequest, inputSizes: ReadonlyArray<Size | undefined>) => number;
 }
 
 /**
@@ -87,7 +100,13 @@ export class GenerationService {
       (this.options.metrics ?? noMetrics).refusal('not_allowed');
       return { status: 'refused', reason: 'not_allowed' };
     }
+    // Reference images are checked (inline ones stored, links fetched) before anything is reserved or queued: a bad
+    // image is refused (InvalidInput naming it) with nothing charged.
+    const prepared = await this.prepareImages(request, opts);
+    request = prepared.request;
     const jobId = `j${randomUUID().replace(/-/g, '')}`;
+    const inputSizes: ReadonlyArray<Size | undefined> = (request.images ?? []).map((_, i) => prepared.sizes[i] ?? opts.inputSizes?.[i] ?? undefined);
+    const costMicros = this.options.estimate?.(request, inputSizes) ?? 0;
     const admission: Admission = await this.options.quotas.admit({
       jobId,
       dedupeKey: opts.dedupeKey,
@@ -95,6 +114,7 @@ export class GenerationService {
       guildKey: guildKey(requester),
       // The admission also counts the jobs ahead in the queue: no second round trip for the position.
       queue: { wait: this.options.queue.toKey('wait'), prioritized: this.options.queue.toKey('prioritized') },
+      costMicros,
     });
     if (admission.status === 'refused') (this.options.metrics ?? noMetrics).refusal(admission.reason);
     if (admission.status !== 'accepted') return admission;
@@ -126,6 +146,8 @@ export class GenerationService {
       providerFailures: 0,
       rateLimitWaits: 0,
       ...(opts.rerollOf === undefined ? {} : { rerollOf: opts.rerollOf }),
+      ...(admission.day === undefined ? {} : { admittedDay: admission.day }),
+      ...(inputSizes.length === 0 ? {} : { inputSizes: inputSizes.map((s) => (s ? [s.width, s.height] : null)) }),
     };
     try {
       // Priority = the person's in-flight position: everyone's first job runs before anyone's second.
@@ -167,6 +189,17 @@ export class GenerationService {
       result = await again(`${opts.dedupeKey}:after:${result.jobId}`);
     }
     return result;
+  }
+
+  /**
+   * The request with its images checked. A reroll reuses its original request: its stored images must still be there
+   * (an expired one is a clear "attach it again"), its links are not fetched again (their sizes stay unknown).
+   */
+  private prepareImages(request: FluxRequest, opts: SubmitOptions): Promise<PreparedRequest> {
+    const references = this.options.references;
+    if (!references) return Promise.resolve({ request, sizes: [] });
+    if (opts.kind === 'reroll') return references.check(request);
+    return references.prepare(request, opts.imageNames ? { names: opts.imageNames } : {});
   }
 
   private async failed(jobId: string): Promise<boolean> {

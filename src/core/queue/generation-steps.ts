@@ -2,8 +2,10 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { DeliveryRefused, FluxError, GenerationCanceled, toFluxError } from '../errors.js';
 import { fitImage } from '../images/image.js';
 import { noMetrics } from '../metrics.js';
+import { toMicros, toUsd } from '../prices.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest } from '../ports.js';
 import type { GeneratedImage, ProviderCheckpoint } from '../providers/provider.js';
+import { providersFor } from '../providers/routing.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { delay, fail, onProviderError } from './job-endings.js';
 import { HandBack, unlessHandedBack, type StepContext as Ctx, type StepDeps } from './step-context.js';
@@ -81,6 +83,7 @@ async function runJob(
     image,
     model: ctx.data.request.model,
     generationMs: image.ms,
+    ...(ctx.data.stored?.costMicros === undefined ? {} : { costMicros: ctx.data.stored.costMicros }),
     ...(ctx.data.rerollOf === undefined ? {} : { rerollOf: ctx.data.rerollOf }),
     ...(storedBefore ? { redelivery: { since: ctx.data.submittedAt } } : {}),
   };
@@ -160,8 +163,10 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
   const { data } = ctx;
   const delivered = data.delivered!;
   const stored = data.stored;
-  // One atomic call: `delivered` in the job, the reroll record, the release (counted), the stashed image dropped.
-  const released = await deps.writes.finishDelivered(ctx.job, data, {
+  const cost = stored?.costMicros;
+  // One atomic call: `delivered` in the job, the reroll record, the release (counted, its cost settled), the stashed
+  // image dropped.
+  let released = await deps.writes.finishDelivered(ctx.job, data, {
     jobId: data.jobId,
     request: data.request,
     requester: data.requester,
@@ -176,10 +181,14 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
     ...(delivered.via === undefined ? {} : { via: delivered.via }),
     ...(stored ? { format: stored.format } : {}),
+    ...(cost === undefined ? {} : { costMicros: cost }),
+    ...(data.inputSizes === undefined ? {} : { inputSizes: data.inputSizes }),
   });
   // Not released by that call (already released on an earlier run, or not the expected reservation): the quota
   // store decides, exactly once, as before.
-  if (!released) await deps.quotas.release(data.jobId, 'delivered');
+  if (!released) released = await deps.quotas.release(data.jobId, 'delivered', cost);
+  // Counted by whichever call released the reservation, so the spend metric counts each image once.
+  if (released && cost !== undefined && stored) (deps.metrics ?? noMetrics).spend(stored.provider, data.request.model, toUsd(cost));
   (deps.metrics ?? noMetrics).finished('delivered');
   await deps.deliveries[delivered.platform]
     ?.afterRecorded?.(delivered, {
@@ -200,6 +209,7 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     provider: stored?.provider ?? 'unknown',
     seed: stored?.seed ?? data.request.seed,
     generationMs: stored?.generationMs ?? 0,
+    ...(cost === undefined ? {} : { costMicros: cost }),
   };
 }
 
@@ -211,7 +221,8 @@ async function generate(
   imageSlot: () => Promise<void>,
 ): Promise<GeneratedImage> {
   const { job, data } = ctx;
-  const provider = deps.providers[data.providerIndex];
+  // `providerIndex` indexes the job's own failover order, the same on every worker (see routing.ts).
+  const provider = providersFor(deps, data.request)[data.providerIndex];
   if (!provider) return fail(deps, ctx, new FluxError('unavailable', 'no provider left', 'No image service is available right now.', false));
   const resume = data.checkpoint?.provider === provider.name ? data.checkpoint : undefined;
   // A run before this one may have created a prediction it never checkpointed (it died during the create, or the
@@ -272,6 +283,7 @@ async function generate(
   }
 
   (deps.metrics ?? noMetrics).generation(image.provider, data.request.model, image.ms);
+  const costMicros = costOfImage(deps, data, image);
   ctx.data = {
     ...ctx.data,
     stored: {
@@ -285,8 +297,23 @@ async function generate(
       nsfw: image.nsfw,
       generationMs: image.ms,
       bytes: image.bytes.length,
+      costMicros,
     },
   };
   await deps.writes.storeImage(job, ctx.data, image.bytes, deps.claimStage?.(job, { stage: 'delivering' }));
   return image;
+}
+
+/**
+ * What a generated image cost, in micro-dollars: the provider's own figure when it reports one (BFL), else the price
+ * table's for the provider that made it, at the size asked (what providers bill) and the input images' sizes checked
+ * at admission (unknown ones at the most FLUX.2 takes).
+ */
+function costOfImage(deps: StepDeps, data: GenerationJobData, image: GeneratedImage): number {
+  if (image.costUsd !== undefined && Number.isFinite(image.costUsd) && image.costUsd >= 0) return toMicros(image.costUsd);
+  const inputs = (data.request.images ?? []).map((_, i) => {
+    const size = data.inputSizes?.[i];
+    return size ? { width: size[0], height: size[1] } : undefined;
+  });
+  return deps.prices?.cost(data.request.model, image.provider, { width: data.request.width, height: data.request.height }, inputs) ?? 0;
 }

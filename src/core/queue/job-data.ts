@@ -30,13 +30,17 @@ export const GenerationJobDataSchema = z.object({
   target: DeliveryTargetSchema,
   rerollOf: z.string().optional(),
   submittedAt: z.number(),
-  /** Index into the failover list (`PROVIDERS`) of the provider in use. */
+  /** Index into the job's failover list (its route: `PROVIDERS` in order, or by price with PROVIDER_ROUTING=cheapest). */
   providerIndex: z.number().int().min(0),
   /** Transient failures on the current provider. */
   providerFailures: z.number().int().min(0),
   /** Times the job waited for a provider's rate limit (bounded so a job cannot wait forever). */
   rateLimitWaits: z.number().int().min(0),
   checkpoint: CheckpointSchema.optional(),
+  /** The quota day the job was admitted on: its money settles on that day's and month's keys. */
+  admittedDay: z.string().optional(),
+  /** The input images' sizes `[width, height]` as checked at admission (null: unknown), for the cost. */
+  inputSizes: z.array(z.tuple([z.number(), z.number()]).nullable()).optional(),
   /** The image is stored in Redis under the job's image key. */
   stored: z
     .object({
@@ -50,6 +54,8 @@ export const GenerationJobDataSchema = z.object({
       nsfw: z.boolean(),
       generationMs: z.number(),
       bytes: z.number(),
+      /** What the image cost, micro-dollars: the provider's own figure where it reports one, else the price table's. */
+      costMicros: z.number().optional(),
     })
     .optional(),
   delivered: z
@@ -74,4 +80,6 @@ export interface GenerationJobResult {
   provider: string;
   seed: number;
   generationMs: number;
+  /** What the image cost, micro-dollars (see `stored.costMicros`). */
+  costMicros?: number;
 }

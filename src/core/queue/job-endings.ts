@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { ProviderTaskFailed, type FluxError } from '../errors.js';
 import { noMetrics } from '../metrics.js';
+import { providersFor } from '../providers/routing.js';
 import type { GenerationJobData } from './job-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY } from './retry-policy.js';
 import type { StepContext as Ctx, StepDeps } from './step-context.js';
@@ -23,7 +24,8 @@ export async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError
   // keeps a prediction running; only then do the usual attempts (and a new prediction) apply.
   const policy = deps.policy ?? DEFAULT_RETRY_POLICY;
   const cp = data.checkpoint;
-  const provider = deps.providers[data.providerIndex]?.name;
+  const providers = providersFor(deps, data.request);
+  const provider = providers[data.providerIndex]?.name;
   if (error.code === 'unavailable' && !(error instanceof ProviderTaskFailed) && cp !== undefined && cp.provider === provider && cp.at !== undefined && Date.now() - cp.at < policy.followPredictionMs) {
     ctx.log.warn({ code: error.code, provider, err: error.message }, 'provider fault while following a prediction; following it again');
     return delay(ctx, Math.min(10_000, policy.baseBackoffMs * (0.75 + Math.random() * 0.5)), {});
@@ -31,10 +33,10 @@ export async function onProviderError(deps: StepDeps, ctx: Ctx, error: FluxError
   const decision = decideRetry(error, {
     providerFailures: data.providerFailures,
     rateLimitWaits: data.rateLimitWaits,
-    hasNextProvider: data.providerIndex + 1 < deps.providers.length,
+    hasNextProvider: data.providerIndex + 1 < providers.length,
   }, deps.policy ?? DEFAULT_RETRY_POLICY);
   ctx.log.warn({ code: error.code, provider: error.provider, decision: decision.action, err: error.message }, 'provider error');
-  if (error.code !== 'canceled') (deps.metrics ?? noMetrics).providerError(error.provider ?? deps.providers[data.providerIndex]?.name ?? 'unknown', error.code);
+  if (error.code !== 'canceled') (deps.metrics ?? noMetrics).providerError(error.provider ?? provider ?? 'unknown', error.code);
   switch (decision.action) {
     case 'wait':
       return delay(ctx, decision.delayMs, { rateLimitWaits: data.rateLimitWaits + 1 });

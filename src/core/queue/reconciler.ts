@@ -17,9 +17,11 @@ export const RECONCILE_MIN_AGE_MS = 2 * SUBMIT_DEADLINE_MS;
 export async function reconcileQuotas(queue: GenerationQueue, quotas: QuotaPort, logger: Logger, minAgeMs = RECONCILE_MIN_AGE_MS): Promise<{ released: number; repaired: number }> {
   for (const jobId of await quotas.pendingReservations()) {
     const state = await queue.getJobState(jobId);
-    if (state === 'completed') await quotas.release(jobId, 'delivered');
-    // A job that failed after its image existed (its keeping was lost too) is charged, never refunded: it was paid for.
-    if (state === 'failed' && (await queue.getJob(jobId))?.data.stored) await quotas.release(jobId, 'delivered');
+    if (state !== 'completed' && state !== 'failed') continue;
+    // Delivered (completed), or failed after its image existed (its keeping was lost too): charged, never refunded, it
+    // was paid for; settled at the image's recorded cost.
+    const stored = (await queue.getJob(jobId))?.data.stored;
+    if (state === 'completed' || stored) await quotas.release(jobId, 'delivered', stored?.costMicros);
   }
   const alive = async (jobId: string) => {
     const state = await queue.getJobState(jobId);

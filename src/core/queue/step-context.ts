@@ -1,11 +1,13 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { InputImageStore } from '../images/input-store.js';
+import type { PriceTable } from '../prices.js';
 import type { ImageStash } from '../jobs/image-stash.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { DeliveryPort, Platform } from '../ports.js';
 import type { CompletionNotifier, ImageProvider } from '../providers/provider.js';
+import type { ProviderRoute } from '../providers/routing.js';
 import type { AdmissionGate } from './admission.js';
 import type { ImageSlots } from './image-slots.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
@@ -22,10 +24,14 @@ export interface StepDeps {
   /** Where pipeline measurements go (Prometheus in the app). */
   metrics?: PipelineMetrics;
   providers: readonly ImageProvider[];
+  /** A job's failover list for its request (PROVIDER_ROUTING); absent: `providers` as listed. */
+  route?: ProviderRoute;
   deliveries: Partial<Record<Platform, DeliveryPort>>;
   quotas: AdmissionGate;
   records: JobRecordStore;
   stash: ImageStash;
+  /** The price table: what an image costs when its provider does not say (settled against the job's estimate). */
+  prices?: Pick<PriceTable, 'cost'>;
   /** Puts stored image prompts (requests carry only their reference) back into the request for the provider. */
   inputs?: Pick<InputImageStore, 'resolve'>;
   logger: Logger;

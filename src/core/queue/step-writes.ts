@@ -7,6 +7,7 @@ import type { JobRecord, JobRecordStore } from '../jobs/job-records.js';
 import { guildKey, userKey } from '../ports.js';
 import { QuotaKeys } from '../quotas/keys.js';
 import { RELEASE_DELIVERED_LUA } from '../quotas/scripts.js';
+import { monthOf } from '../quotas/reservation.js';
 import type { JobProgress } from './generation-steps.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 
@@ -48,12 +49,15 @@ return 0
  * stored image as before). Returns the release result (see RELEASE_DELIVERED_LUA) or -2 for a missing job.
  */
 const FINISH_DELIVERED = script(`${JOB_UPDATE_LUA}${RELEASE_DELIVERED_LUA}
--- KEYS[4] record, KEYS[5] image, KEYS[6] reservations, KEYS[7] user in-flight, KEYS[8] guild in-flight, KEYS[9] history
+-- KEYS[4] record, KEYS[5] image, KEYS[6] reservations, KEYS[7] user in-flight, KEYS[8] guild in-flight, KEYS[9] history,
+-- KEYS[10] the person's admission day, KEYS[11] the server's admission month, KEYS[12] the month's total
 -- ARGV[4] record JSON, ARGV[5] record ttl (s), ARGV[6] user key, ARGV[7] guild key, ARGV[8] history member,
--- ARGV[9] now (ms), ARGV[10] history length, ARGV[11] kept image ttl (s), or '' when the image was posted
+-- ARGV[9] now (ms), ARGV[10] history length, ARGV[11] kept image ttl (s), or '' when the image was posted,
+-- ARGV[12] the admission day, ARGV[13] the actual cost (micro-dollars) or ''
 if updateJob() < 0 then return -2 end
 redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
-local released = releaseDelivered(KEYS[6], KEYS[7], KEYS[8], ARGV[1], ARGV[6], ARGV[7])
+local released = releaseDelivered(KEYS[6], KEYS[7], KEYS[8], ARGV[1], ARGV[6], ARGV[7], ARGV[12],
+  {userDay = KEYS[10], guildMonth = KEYS[11], totalMonth = KEYS[12], actual = ARGV[13]})
 if ARGV[11] == '' then redis.call('DEL', KEYS[5]) else redis.call('EXPIRE', KEYS[5], ARGV[11]) end
 redis.call('ZADD', KEYS[9], ARGV[9], ARGV[8])
 redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -1 - tonumber(ARGV[10]))
@@ -115,6 +119,11 @@ export class StepWrites {
     const id = job.id!;
     const entry = this.records.entry(record);
     const user = userKey(data.requester);
+    const guild = guildKey(data.requester);
+    // The money keys of the admission day; a job admitted before days were recorded passes '' and is released by the
+    // quota store instead (releaseDelivered answers -1 for a day it was not told).
+    const day = data.admittedDay ?? '';
+    const month = monthOf(day);
     const reply = await run(
       this.redis,
       FINISH_DELIVERED,
@@ -125,6 +134,9 @@ export class StepWrites {
         this.quotaKeys.inflight('user', user),
         this.quotaKeys.inflight('guild', guildKey(data.requester)),
         this.history.key(user),
+        this.quotaKeys.day('user', user, day),
+        this.quotaKeys.month('guild', guild, month),
+        this.quotaKeys.totalMonth(month),
       ],
       [
         id,
@@ -138,6 +150,8 @@ export class StepWrites {
         record.createdAt,
         HISTORY_LENGTH,
         record.via === 'kept' ? KEPT_IMAGE_TTL_SECONDS : '',
+        day,
+        record.costMicros ?? '',
       ],
     );
     if (reply === -2) throw missingJob(id, 'updateData');

@@ -4,7 +4,7 @@ import type { QuotaContext } from './context.js';
 /** Entries kept in the audit stream; older ones are trimmed (approximately, which is cheap). */
 const AUDIT_MAX_LEN = 10_000;
 
-export type AuditAction = 'set_limits' | 'reset_today' | 'grant' | 'ban' | 'unban';
+export type AuditAction = 'set_limits' | 'set_budget' | 'reset_today' | 'grant' | 'ban' | 'unban';
 
 /** One admin action, newest first when read. */
 export interface AuditEntry {

@@ -16,6 +16,8 @@ export class ZonedCalendar {
    * search runs: admission asks for both on every command.
    */
   private span: { day: string; from: number; resetAt: number } | undefined;
+  /** The month last looked up and when it ends (monthly budgets ask on every admission). */
+  private monthSpan: { month: string; resetAt: number } | undefined;
 
   constructor(timeZone: string) {
     try {
@@ -43,6 +45,26 @@ export class ZonedCalendar {
       else if (part.type === 'day') day = part.value;
     }
     return `${year}-${month}-${day}`;
+  }
+
+  /**
+   * The first instant of the next calendar month in this zone after `epochMs`: when monthly budgets reset. Starts two
+   * days before the 1st (UTC), which is still this month in every zone, and steps local midnights from there.
+   */
+  nextMonthStart(epochMs: number): number {
+    const month = this.dayOf(epochMs).slice(0, 7);
+    if (this.monthSpan?.month === month && epochMs < this.monthSpan.resetAt) return this.monthSpan.resetAt;
+    const [year, monthIndex] = month.split('-').map(Number) as [number, number];
+    const saved = this.span;
+    let t = Math.max(epochMs, Date.UTC(year, monthIndex, 1) - 2 * 86_400_000);
+    for (let i = 0; i < 40 && this.formatDay(t).slice(0, 7) === month; i++) {
+      this.span = undefined;
+      t = this.nextMidnight(t);
+    }
+    // The midnight search caches the day it looked at; today's cache is what admissions need.
+    this.span = saved;
+    this.monthSpan = { month, resetAt: t };
+    return t;
   }
 
   /**

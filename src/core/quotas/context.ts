@@ -32,6 +32,11 @@ export interface QuotaDay {
    * between the application's clock and the Redis server's clock cannot expire them early.
    */
   dayKeyTtlMs: number;
+  /** The month (`YYYY-MM`) and when it ends: monthly budgets. */
+  month: string;
+  monthResetAt: number;
+  /** How long this month's keys live from now (ms): until a couple of days after the month. */
+  monthKeyTtlMs: number;
 }
 
 /** Validated options plus the helpers built from them. */
@@ -57,7 +62,17 @@ export class QuotaContext {
   today(): QuotaDay {
     const now = this.clock();
     const resetAt = this.calendar.nextMidnight(now);
-    return { now, day: this.calendar.dayOf(now), resetAt, dayKeyTtlMs: resetAt + DAY_KEY_GRACE_MS - now };
+    const day = this.calendar.dayOf(now);
+    const monthResetAt = this.calendar.nextMonthStart(now);
+    return {
+      now,
+      day,
+      resetAt,
+      dayKeyTtlMs: resetAt + DAY_KEY_GRACE_MS - now,
+      month: day.slice(0, 7),
+      monthResetAt,
+      monthKeyTtlMs: monthResetAt + DAY_KEY_GRACE_MS - now,
+    };
   }
 
   defaultDaily(kind: SubjectKind): number {

@@ -10,7 +10,10 @@ import type { SubjectKind } from './types.js';
 export class QuotaKeys {
   constructor(readonly prefix: string) {}
 
-  /** Hash `{daily, grant, gen}`: images charged today to the daily quota and to the grant; reset generation. */
+  /**
+   * Hash `{daily, grant, gen, spent}`: images charged today to the daily quota and to the grant; reset generation;
+   * micro-dollars spent (a person's daily budget; an admin's reset of the day's images leaves it).
+   */
   day(kind: SubjectKind, key: string, day: string): string {
     return `${this.prefix}:q:${kind}:${key}:day:${day}`;
   }
@@ -18,6 +21,16 @@ export class QuotaKeys {
   /** Hash `{daily}`: images charged on this day across every server (the operator's total cap, QUOTA_DAILY_TOTAL). */
   totalDay(day: string): string {
     return `${this.prefix}:q:total:day:${day}`;
+  }
+
+  /** Hash `{spent}`: micro-dollars a server spent in a month (`YYYY-MM`), estimates of jobs in flight included. */
+  month(kind: SubjectKind, key: string, month: string): string {
+    return `${this.prefix}:q:${kind}:${key}:month:${month}`;
+  }
+
+  /** Hash `{spent}`: micro-dollars spent in a month across every server (the operator's BUDGET_MONTHLY_USD). */
+  totalMonth(month: string): string {
+    return `${this.prefix}:q:total:month:${month}`;
   }
 
   /** Integer: reserved jobs not yet released (queued + active). */

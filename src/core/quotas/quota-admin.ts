@@ -61,9 +61,46 @@ export interface UserQuotaView {
   resetsAt: number;
   banned: boolean;
   banReason?: string;
+  /** Micro-dollars: what the person spent today, and their daily budget in this server when there is one. */
+  spentToday: number;
+  personDailyBudget?: number;
+  /** Micro-dollars: what the server spent this month, and its monthly budget when there is one. */
+  guildSpentThisMonth: number;
+  guildMonthlyBudget?: number;
+  monthResetsAt: number;
 }
 
 /** A limits change: a number sets an override, null returns to the default, absent leaves it alone. */
+/** A budget in micro-dollars: the server's own, or the operator's default (`overridden: false`). */
+export interface EffectiveBudget {
+  value: number;
+  overridden: boolean;
+}
+
+/** A server's money: budgets, what it spent this month, the operator's cap on every server together. */
+export interface BudgetSnapshot {
+  month: string;
+  /** Absent: no monthly budget. */
+  monthly?: EffectiveBudget;
+  /** Absent: no per-person daily budget. */
+  personDaily?: EffectiveBudget;
+  spentThisMonth: number;
+  /** The operator's monthly budget across every server (BUDGET_MONTHLY_USD) and what all of them spent. */
+  operatorMonthly?: number;
+  operatorSpent: number;
+  /** When the monthly budgets reset (epoch ms). */
+  monthResetsAt: number;
+}
+
+/** A change to a server's budgets, micro-dollars; `null` restores the operator's default. */
+export interface BudgetChange {
+  monthly?: number | null;
+  personDaily?: number | null;
+}
+
+/** The largest budget a server admin may set: a billion dollars, far past any real one (keeps the numbers exact). */
+export const MAX_BUDGET_MICROS = 1e15;
+
 export interface LimitsChange {
   daily?: number | null;
   concurrent?: number | null;
@@ -130,6 +167,53 @@ export class QuotaAdmin {
    * Forgets today's usage. The day's generation is bumped so refunds of jobs charged before the reset do not
    * lower the fresh count.
    */
+  /** A server's budgets and spending. */
+  async budget(guildKey: string): Promise<BudgetSnapshot> {
+    const guild: QuotaTarget = { kind: 'guild', key: requireKey(guildKey, 'guildKey') };
+    const today = this.ctx.today();
+    const [[g], total] = await Promise.all([
+      readSubjects(this.ctx, [guild], today.day) as Promise<[SubjectState]>,
+      this.ctx.redis.hget(this.ctx.keys.totalMonth(today.month), 'spent'),
+    ]);
+    const { guildMonthlyBudget, personDailyBudget, monthlyBudget } = this.ctx.defaults;
+    const snapshot: BudgetSnapshot = {
+      month: today.month,
+      spentThisMonth: g.spentMonth,
+      operatorSpent: Number(total ?? 0),
+      monthResetsAt: today.monthResetAt,
+    };
+    const monthly = budgetOf(g.budgetMonthly, guildMonthlyBudget);
+    const personDaily = budgetOf(g.budgetPersonDaily, personDailyBudget);
+    if (monthly) snapshot.monthly = monthly;
+    if (personDaily) snapshot.personDaily = personDaily;
+    if (monthlyBudget !== undefined) snapshot.operatorMonthly = monthlyBudget;
+    return snapshot;
+  }
+
+  /** Sets (or, with null, restores the default of) a server's monthly and per-person daily budgets. Audited. */
+  async setBudget(actor: string, guildKey: string, change: BudgetChange): Promise<void> {
+    const who = requireKey(actor, 'actor');
+    const t: QuotaTarget = { kind: 'guild', key: requireKey(guildKey, 'guildKey') };
+    if (typeof change !== 'object' || change === null) throw new InvalidInput('give a monthly or a per-person daily budget', 'monthly');
+    const fields = { monthly: 'budget_monthly', personDaily: 'budget_person_daily' } as const;
+    const key = this.ctx.keys.limits(t.kind, t.key);
+    const multi = this.ctx.redis.multi();
+    const details: Record<string, number | null> = {};
+    for (const name of ['monthly', 'personDaily'] as const) {
+      const value = change[name];
+      if (value === undefined) continue;
+      if (value === null) {
+        multi.hdel(key, fields[name]);
+        details[name] = null;
+      } else {
+        details[name] = requireCount(value, name === 'monthly' ? 'monthly' : 'person_daily', 0, MAX_BUDGET_MICROS);
+        multi.hset(key, fields[name], details[name]);
+      }
+    }
+    if (Object.keys(details).length === 0) throw new InvalidInput('give a monthly or a per-person daily budget', 'monthly');
+    await this.commit(multi, who, 'set_budget', t, details);
+  }
+
   async resetToday(actor: string, target: QuotaTarget): Promise<void> {
     const who = requireKey(actor, 'actor');
     const t = requireTarget(target);
@@ -190,7 +274,7 @@ export class QuotaAdmin {
   async userView(userKey: string, guildKey: string): Promise<UserQuotaView> {
     const user: QuotaTarget = { kind: 'user', key: requireKey(userKey, 'userKey') };
     const guild: QuotaTarget = { kind: 'guild', key: requireKey(guildKey, 'guildKey') };
-    const { day, resetAt } = this.ctx.today();
+    const { day, resetAt, monthResetAt } = this.ctx.today();
     const [u, g] = (await readSubjects(this.ctx, [user, guild], day)) as [SubjectState, SubjectState];
     const dailyLimit = this.ceiled(u.dailyOverride ?? this.ctx.defaultDaily('user'));
     const guildDaily = this.ceiled(g.dailyOverride ?? this.ctx.defaultDaily('guild'));
@@ -205,8 +289,15 @@ export class QuotaAdmin {
       concurrentLimit: u.concurrentOverride ?? this.ctx.defaultConcurrent('user'),
       resetsAt: resetAt,
       banned: u.ban !== undefined,
+      spentToday: u.spentToday,
+      guildSpentThisMonth: g.spentMonth,
+      monthResetsAt: monthResetAt,
     };
     if (u.ban?.reason !== undefined) view.banReason = u.ban.reason;
+    const personDaily = budgetOf(g.budgetPersonDaily, this.ctx.defaults.personDailyBudget);
+    const monthly = budgetOf(g.budgetMonthly, this.ctx.defaults.guildMonthlyBudget);
+    if (personDaily) view.personDailyBudget = personDaily.value;
+    if (monthly) view.guildMonthlyBudget = monthly.value;
     return view;
   }
 
@@ -228,6 +319,11 @@ export class QuotaAdmin {
     appendAudit(this.ctx, multi, { actor, action, target: `${target.kind}:${target.key}`, details, at });
     return execOrThrow(multi);
   }
+}
+
+function budgetOf(override: number | undefined, fallback: number | undefined): EffectiveBudget | undefined {
+  if (override !== undefined) return { value: override, overridden: true };
+  return fallback === undefined ? undefined : { value: fallback, overridden: false };
 }
 
 function effective(override: number | undefined, fallback: number): EffectiveLimit {

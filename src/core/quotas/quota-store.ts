@@ -1,5 +1,5 @@
 import { InvalidInput } from '../errors.js';
-import { QuotaContext, type QuotaOptions } from './context.js';
+import { QuotaContext, type QuotaDay, type QuotaOptions } from './context.js';
 import { reconcile } from './reconcile.js';
 import { parseReservation, releaseKeys } from './reservation.js';
 import { admitScript, claimScript, releaseScript } from './scripts.js';
@@ -24,7 +24,17 @@ export interface QuotaStoreOptions extends QuotaOptions {
   dedupeTtlMs?: number;
 }
 
-const REASONS: readonly RefusalReason[] = ['banned', 'user_daily', 'guild_daily', 'global_daily', 'user_concurrent', 'guild_concurrent'];
+const REASONS: readonly RefusalReason[] = [
+  'banned',
+  'user_daily',
+  'guild_daily',
+  'global_daily',
+  'user_concurrent',
+  'guild_concurrent',
+  'user_budget',
+  'guild_budget',
+  'global_budget',
+];
 
 /**
  * Admission control on Redis: one Lua script checks duplicate delivery, bans, daily quotas and in-flight limits
@@ -46,6 +56,7 @@ export class QuotaStore implements QuotaPort {
     const dedupeKey = requireKey(input.dedupeKey, 'dedupeKey');
     const userKey = requireKey(input.userKey, 'userKey');
     const guildKey = requireKey(input.guildKey, 'guildKey');
+    const cost = requireCount(input.costMicros ?? 0, 'costMicros', 0, Number.MAX_SAFE_INTEGER);
     const { keys, defaults } = this.ctx;
     const today = this.ctx.today();
     const reply = await admitScript.run(
@@ -64,6 +75,8 @@ export class QuotaStore implements QuotaPort {
         keys.inflight('user', userKey),
         keys.inflight('guild', guildKey),
         keys.totalDay(today.day),
+        keys.month('guild', guildKey, today.month),
+        keys.totalMonth(today.month),
         ...(input.queue ? [input.queue.wait, input.queue.prioritized] : []),
       ],
       [
@@ -81,23 +94,29 @@ export class QuotaStore implements QuotaPort {
         MAX_PRIORITY,
         defaults.dailyTotal ?? '',
         defaults.maxDailyPerGuild ?? '',
+        cost,
+        defaults.guildMonthlyBudget ?? '',
+        defaults.personDailyBudget ?? '',
+        defaults.monthlyBudget ?? '',
+        today.monthKeyTtlMs,
       ],
     );
-    return toAdmission(reply, jobId, today.resetAt);
+    return toAdmission(reply, jobId, today, cost);
   }
 
   /**
    * Frees the reservation of `jobId` exactly once, whoever calls (completion, final failure, removal, cancel, the
    * reconciler). Returns false when it was already released or never existed.
    */
-  async release(jobId: string, outcome: ReleaseOutcome): Promise<boolean> {
+  async release(jobId: string, outcome: ReleaseOutcome, actualMicros?: number): Promise<boolean> {
     requireKey(jobId, 'jobId');
     if (outcome !== 'delivered' && outcome !== 'refunded') {
       throw new InvalidInput('outcome must be "delivered" or "refunded"', 'outcome');
     }
     const raw = await this.ctx.redis.hget(this.ctx.keys.reservations, jobId);
     if (raw === null) return false;
-    return this.releaseRaw(jobId, raw, outcome);
+    const actual = actualMicros === undefined || outcome !== 'delivered' ? '' : requireCount(actualMicros, 'actualMicros', 0, Number.MAX_SAFE_INTEGER);
+    return this.releaseRaw(jobId, raw, outcome, actual);
   }
 
   /**
@@ -120,24 +139,27 @@ export class QuotaStore implements QuotaPort {
     return this.ctx.redis.hkeys(this.ctx.keys.reservations);
   }
 
-  private async releaseRaw(jobId: string, raw: string, outcome: ReleaseOutcome): Promise<boolean> {
+  private async releaseRaw(jobId: string, raw: string, outcome: ReleaseOutcome, actual: number | '' = ''): Promise<boolean> {
     const reservation = parseReservation(raw);
     // Unreadable entries cannot say which counters to decrement; the reconciler's recount repairs them.
     if (reservation === undefined) return false;
-    const reply = await releaseScript.run(this.ctx.redis, releaseKeys(this.ctx.keys, reservation), [jobId, raw, outcome]);
+    const reply = await releaseScript.run(this.ctx.redis, releaseKeys(this.ctx.keys, reservation), [jobId, raw, outcome, actual]);
     return reply === 1;
   }
 }
 
-function toAdmission(reply: unknown, jobId: string, resetAt: number): Admission {
+function toAdmission(reply: unknown, jobId: string, today: QuotaDay, cost: number): Admission {
+  const resetAt = today.resetAt;
   if (!Array.isArray(reply)) throw new Error('quota admit script returned an unexpected reply');
   const [status, a, b, c, d] = reply as unknown[];
-  if (status === 'accepted') return { status, jobId, position: Number(a), ...(b === undefined ? {} : { ahead: Number(b) }) };
+  if (status === 'accepted') return { status, jobId, position: Number(a), ...(b === undefined ? {} : { ahead: Number(b) }), day: today.day };
   if (status === 'duplicate') return { status, jobId: String(a) };
   const reason = REASONS.find((r) => r === a);
   if (status !== 'refused' || reason === undefined) throw new Error('quota admit script returned an unexpected reply');
   const refused: Refused = { status, reason, limit: Number(b), used: Number(c) };
-  if (reason === 'user_daily' || reason === 'guild_daily' || reason === 'global_daily') refused.resetAt = resetAt;
+  if (reason === 'user_daily' || reason === 'guild_daily' || reason === 'global_daily' || reason === 'user_budget') refused.resetAt = resetAt;
+  if (reason === 'guild_budget' || reason === 'global_budget') refused.resetAt = today.monthResetAt;
+  if (reason === 'user_budget' || reason === 'guild_budget' || reason === 'global_budget') refused.cost = cost;
   if (reason === 'banned' && typeof d === 'string' && d !== '') refused.banReason = d;
   return refused;
 }

@@ -12,6 +12,13 @@ export interface Reservation {
   guildBucket: Bucket;
   /** Admission time, epoch ms. */
   at: number;
+  /** The estimated cost reserved, micro-dollars (0 for reservations made before costs were counted). */
+  cost: number;
+}
+
+/** The month (`YYYY-MM`) a quota day (`YYYY-MM-DD`) belongs to: the month whose budgets a job admitted then counts. */
+export function monthOf(day: string): string {
+  return day.slice(0, 7);
 }
 
 function isBucket(value: unknown): value is Bucket {
@@ -32,7 +39,8 @@ export function parseReservation(raw: string): Reservation | undefined {
   if (!isBucket(r.ub) || !isBucket(r.gb)) return undefined;
   const at = Number(r.at);
   if (!Number.isFinite(at)) return undefined;
-  return { userKey: r.u, guildKey: r.g, day: r.d, userBucket: r.ub, guildBucket: r.gb, at };
+  const cost = Number(r.c ?? 0);
+  return { userKey: r.u, guildKey: r.g, day: r.d, userBucket: r.ub, guildBucket: r.gb, at, cost: Number.isFinite(cost) ? cost : 0 };
 }
 
 /** The keys the release script needs for one reservation, in its KEYS order. */
@@ -46,5 +54,7 @@ export function releaseKeys(keys: QuotaKeys, r: Reservation): string[] {
     keys.grant('user', r.userKey),
     keys.grant('guild', r.guildKey),
     keys.totalDay(r.day),
+    keys.month('guild', r.guildKey, monthOf(r.day)),
+    keys.totalMonth(monthOf(r.day)),
   ];
 }

@@ -12,29 +12,38 @@ import { LuaScript } from './lua-script.js';
 
 /**
  * KEYS: 1 dedupe, 2 reservations, 3 subjects, 4 user ban, 5 user limits, 6 guild limits, 7 user day, 8 guild day,
- *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight, 13 the day's total (every server)
- *       [14 BullMQ wait list, 15 BullMQ prioritized set: of the queue the job will join, to count the jobs ahead]
+ *       9 user grant, 10 guild grant, 11 user in-flight, 12 guild in-flight, 13 the day's total (every server),
+ *       14 the guild's month, 15 the month's total (every server)
+ *       [16 BullMQ wait list, 17 BullMQ prioritized set: of the queue the job will join, to count the jobs ahead]
  * ARGV: 1 jobId, 2 userKey, 3 guildKey, 4 day, 5 now (ms), 6 daily/user, 7 concurrent/user, 8 daily/guild,
  *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms), 12 the highest job priority (BullMQ's),
- *       13 the operator's daily total cap or '' (none), 14 the operator's largest daily limit or '' (none)
+ *       13 the operator's daily total cap or '' (none), 14 the operator's largest daily limit or '' (none),
+ *       15 the job's estimated cost (micro-dollars), 16 a server's monthly budget or '' (none), 17 a person's daily
+ *       budget or '' (none), 18 the operator's monthly budget or '' (none), 19 month key ttl (ms)
  * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position[, ahead]}; the
  * same jobId and dedupe key again (a resent command) answers 'accepted' without charging twice.
  *
  * Every admitted image also counts toward the day's total; with a cap set, a full day refuses with 'global_daily'.
  * The largest daily limit caps every daily limit (override or default), so no server admin can set past it.
  *
- * `ahead` (with keys 14 and 15): the jobs that will run before this one once it is added with priority = position:
+ * Money: the estimate is added to `spent` (micro-dollars) on the person's day hash, the server's month hash and the
+ * month's total, each checked first against its budget (the server's limits hash `budget_monthly` and
+ * `budget_person_daily` override the defaults): 'guild_budget', 'user_budget', 'global_budget' refuse a job whose
+ * estimate would spend past one. Budgets count estimates of jobs in flight, so concurrent admissions never spend past
+ * a budget; a job settles to its actual cost (or refunds its estimate) when its reservation is released.
+ *
+ * `ahead` (with keys 16 and 17): the jobs that will run before this one once it is added with priority = position:
  * the wait list (no priority, runs first) and the prioritized jobs of the same or a higher priority. BullMQ scores a
  * prioritized job `priority * 2^32 + counter` (its getPriorityScore), so those are the scores below (p + 1) * 2^32.
  * Counted here, the submit needs no second round trip for its queue position.
  */
 export const admitScript = new LuaScript(`
 local function answer(position)
-  if #KEYS < 15 then return {'accepted', position} end
+  if #KEYS < 17 then return {'accepted', position} end
   local p = math.min(position, tonumber(ARGV[12]))
   -- %d: the bound reaches 2^53, past the 14 digits Lua's number-to-string conversion keeps.
   local below = string.format('%d', (p + 1) * 4294967296 - 1)
-  return {'accepted', position, redis.call('LLEN', KEYS[14]) + redis.call('ZCOUNT', KEYS[15], 0, below)}
+  return {'accepted', position, redis.call('LLEN', KEYS[16]) + redis.call('ZCOUNT', KEYS[17], 0, below)}
 end
 
 local original = redis.call('GET', KEYS[1])
@@ -87,6 +96,22 @@ local totalCap = tonumber(ARGV[13])
 local totalUsed = tonumber(redis.call('HGET', KEYS[13], 'daily') or '0')
 if totalCap and totalUsed >= totalCap then return {'refused', 'global_daily', totalCap, totalUsed} end
 
+local cost = tonumber(ARGV[15]) or 0
+local function spent(key) return tonumber(redis.call('HGET', key, 'spent') or '0') end
+local function budget(field, default)
+  local value = redis.call('HGET', KEYS[6], field)
+  if value then return tonumber(value) end
+  return tonumber(default)
+end
+local operatorBudget = tonumber(ARGV[18])
+if operatorBudget and spent(KEYS[15]) + cost > operatorBudget then
+  return {'refused', 'global_budget', operatorBudget, spent(KEYS[15])}
+end
+local guildBudget = budget('budget_monthly', ARGV[16])
+if guildBudget and spent(KEYS[14]) + cost > guildBudget then return {'refused', 'guild_budget', guildBudget, spent(KEYS[14])} end
+local personBudget = budget('budget_person_daily', ARGV[17])
+if personBudget and spent(KEYS[7]) + cost > personBudget then return {'refused', 'user_budget', personBudget, spent(KEYS[7])} end
+
 local function charge(dayKey, grantKey, which)
   redis.call('HINCRBY', dayKey, which, 1)
   redis.call('PEXPIRE', dayKey, ARGV[10])
@@ -97,26 +122,55 @@ local userGen = charge(KEYS[7], KEYS[9], userBucket)
 local guildGen = charge(KEYS[8], KEYS[10], guildBucket)
 redis.call('HINCRBY', KEYS[13], 'daily', 1)
 redis.call('PEXPIRE', KEYS[13], ARGV[10])
+if cost > 0 then
+  redis.call('HINCRBY', KEYS[7], 'spent', cost)
+  for _, key in ipairs({KEYS[14], KEYS[15]}) do
+    redis.call('HINCRBY', key, 'spent', cost)
+    redis.call('PEXPIRE', key, ARGV[19])
+  end
+end
 local position = redis.call('INCR', KEYS[11])
 redis.call('INCR', KEYS[12])
 redis.call('SADD', KEYS[3], 'user|' .. ARGV[2], 'guild|' .. ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({
-  u = ARGV[2], g = ARGV[3], d = ARGV[4], ub = userBucket, gb = guildBucket, ug = userGen, gg = guildGen, at = ARGV[5],
+  u = ARGV[2], g = ARGV[3], d = ARGV[4], ub = userBucket, gb = guildBucket, ug = userGen, gg = guildGen, at = ARGV[5], c = cost,
 }))
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[11])
 return answer(position)
 `);
 
 /**
+ * Money settled with a release, in Lua shared by the release scripts: the reservation's estimate `c` comes off the
+ * person's day, the server's month and the month's total when refunded; when delivered, each moves by (actual -
+ * estimate), or stays at the estimate when the actual cost is not known (''). A key that has expired is left alone
+ * (it no longer counts toward anything).
+ */
+const SETTLE_LUA = `
+local function settle(r, outcome, actual, userDay, guildMonth, totalMonth)
+  local estimate = tonumber(r.c) or 0
+  local delta = 0
+  if outcome == 'refunded' then delta = -estimate
+  elseif actual ~= '' and tonumber(actual) then delta = tonumber(actual) - estimate end
+  if delta == 0 then return end
+  for _, key in ipairs({userDay, guildMonth, totalMonth}) do
+    if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'spent', delta) end
+  end
+end
+`;
+
+/**
  * KEYS: 1 reservations, 2 user in-flight, 3 guild in-flight, 4 user day, 5 guild day, 6 user grant, 7 guild grant,
- *       8 the day's total
- * ARGV: 1 jobId, 2 the reservation JSON as read by the caller (the keys were derived from it), 3 outcome
+ *       8 the day's total, 9 the guild's month, 10 the month's total
+ * ARGV: 1 jobId, 2 the reservation JSON as read by the caller (the keys were derived from it), 3 outcome, 4 the actual
+ *       cost in micro-dollars or '' (delivered only)
  * Returns 1 if this call released the reservation, 0 if it was already gone (or replaced).
  */
-export const releaseScript = new LuaScript(`
+export const releaseScript = new LuaScript(`${SETTLE_LUA}
 -- The guarded HDEL: whoever still finds the reservation it read is the one who decrements.
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+local ok, decoded = pcall(cjson.decode, ARGV[2])
+if ok and type(decoded) == 'table' then settle(decoded, ARGV[3], ARGV[4] or '', KEYS[4], KEYS[9], KEYS[10]) end
 
 local function decr(key)
   if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
@@ -147,16 +201,17 @@ return 1
  * otherwise). Same guarded HDEL as releaseScript, so every path still releases exactly once. It only releases what
  * QuotaStore.release would (a well-formed reservation of this user and guild; 'delivered' touches no day key).
  *
- * releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey) returns 1 if this call
- * released, 0 if no reservation is held, -1 if it is malformed or names another subject: on 0 and -1 the caller
- * falls back to QuotaStore.release, which decides as before.
+ * releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey, day, money) returns 1 if
+ * this call released, 0 if no reservation is held, -1 if it is malformed, names another subject or another admission
+ * day than `day` (the money keys were derived from it): on 0 and -1 the caller falls back to QuotaStore.release,
+ * which decides as before. `money` = {userDay, guildMonth, totalMonth, actual}: the settlement (see SETTLE_LUA).
  */
-export const RELEASE_DELIVERED_LUA = `
-local function releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey)
+export const RELEASE_DELIVERED_LUA = `${SETTLE_LUA}
+local function releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey, day, money)
   local raw = redis.call('HGET', reservations, jobId)
   if not raw then return 0 end
   local ok, r = pcall(cjson.decode, raw)
-  if not ok or type(r) ~= 'table' or r.u ~= userKey or r.g ~= guildKey or type(r.d) ~= 'string' then return -1 end
+  if not ok or type(r) ~= 'table' or r.u ~= userKey or r.g ~= guildKey or type(r.d) ~= 'string' or r.d ~= day then return -1 end
   if (r.ub ~= 'daily' and r.ub ~= 'grant') or (r.gb ~= 'daily' and r.gb ~= 'grant') then return -1 end
   local at = tonumber(r.at)
   if not at or at ~= at or at == math.huge or at == -math.huge then return -1 end
@@ -164,6 +219,7 @@ local function releaseDelivered(reservations, userInFlight, guildInFlight, jobId
   for _, key in ipairs({userInFlight, guildInFlight}) do
     if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
   end
+  settle(r, 'delivered', money.actual, money.userDay, money.guildMonth, money.totalMonth)
   return 1
 end
 `;

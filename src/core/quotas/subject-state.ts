@@ -22,6 +22,13 @@ export interface SubjectState {
   inFlight: number;
   /** Users only. */
   ban: BanInfo | undefined;
+  /** Micro-dollars spent (estimates in flight included) that day: a person's daily budget. */
+  spentToday: number;
+  /** Guilds only (0 for users): micro-dollars spent that month. */
+  spentMonth: number;
+  /** Guilds only: the admin's monthly budget and per-person daily budget (micro-dollars), when set. */
+  budgetMonthly: number | undefined;
+  budgetPersonDaily: number | undefined;
 }
 
 /** Reads the state of several subjects in one MULTI, so the numbers are one consistent snapshot. */
@@ -30,8 +37,9 @@ export async function readSubjects(ctx: QuotaContext, targets: readonly QuotaTar
   const multi = ctx.redis.multi();
   for (const { kind, key } of targets) {
     multi
-      .hmget(keys.limits(kind, key), 'daily', 'concurrent')
-      .hmget(keys.day(kind, key, day), 'daily', 'grant')
+      .hmget(keys.limits(kind, key), 'daily', 'concurrent', 'budget_monthly', 'budget_person_daily')
+      .hmget(keys.day(kind, key, day), 'daily', 'grant', 'spent')
+      .hget(keys.month(kind, key, day.slice(0, 7)), 'spent')
       .get(keys.grant(kind, key))
       .get(keys.inflight(kind, key));
     if (kind === 'user') multi.hgetall(keys.ban(key));
@@ -42,6 +50,7 @@ export async function readSubjects(ctx: QuotaContext, targets: readonly QuotaTar
   return targets.map(({ kind }) => {
     const limits = take<(string | null)[]>();
     const used = take<(string | null)[]>();
+    const month = take<string | null>();
     const grant = take<string | null>();
     const inFlight = take<string | null>();
     // Guilds cannot be banned.
@@ -54,6 +63,10 @@ export async function readSubjects(ctx: QuotaContext, targets: readonly QuotaTar
       grantBalance: optionalInt(grant) ?? 0,
       inFlight: optionalInt(inFlight) ?? 0,
       ban,
+      spentToday: optionalInt(used[2]) ?? 0,
+      spentMonth: optionalInt(month) ?? 0,
+      budgetMonthly: optionalInt(limits[2]),
+      budgetPersonDaily: optionalInt(limits[3]),
     };
   });
 }

@@ -27,6 +27,14 @@ export interface QuotaDefaults {
   dailyTotal?: number | undefined;
   maxDailyPerGuild?: number | undefined;
   maxGrant?: number | undefined;
+  /**
+   * Budgets in micro-dollars (absent: none). `guildMonthlyBudget`: what a server/workspace may spend in a calendar
+   * month unless its admin set its own; `personDailyBudget`: what one person may spend in a day in a server unless the
+   * server set its own; `monthlyBudget`: the operator's cap on every server together (BUDGET_MONTHLY_USD).
+   */
+  guildMonthlyBudget?: number | undefined;
+  personDailyBudget?: number | undefined;
+  monthlyBudget?: number | undefined;
 }
 
 /** BullMQ's highest job priority (2^21 - 1): a job's priority is its position in its person's in-flight jobs, capped here. */
@@ -45,9 +53,21 @@ export interface AdmitInput {
    * given, an admission also counts the jobs that will run before this one (`Accepted.ahead`).
    */
   queue?: { wait: string; prioritized: string };
+  /** The job's estimated cost in micro-dollars, reserved against the budgets (default 0). */
+  costMicros?: number;
 }
 
-export type RefusalReason = 'banned' | 'user_daily' | 'guild_daily' | 'global_daily' | 'user_concurrent' | 'guild_concurrent' | 'not_allowed';
+export type RefusalReason =
+  | 'banned'
+  | 'user_daily'
+  | 'guild_daily'
+  | 'global_daily'
+  | 'user_concurrent'
+  | 'guild_concurrent'
+  | 'not_allowed'
+  | 'user_budget'
+  | 'guild_budget'
+  | 'global_budget';
 
 /** Admitted and reserved. `position` is the user's in-flight count including this job (1..M): use it as the job priority. */
 export interface Accepted {
@@ -56,6 +76,8 @@ export interface Accepted {
   position: number;
   /** Jobs that will run before this one once it is queued with priority `position` (only with `AdmitInput.queue`). */
   ahead?: number;
+  /** The quota day the job was admitted on (`YYYY-MM-DD`): its money is settled on that day's and month's keys. */
+  day?: string;
 }
 
 /**
@@ -71,11 +93,16 @@ export interface Duplicate {
 export interface Refused {
   status: 'refused';
   reason: RefusalReason;
-  /** The limit that was hit (0 for bans). */
+  /** The limit that was hit (0 for bans); for budgets, micro-dollars. */
   limit: number;
-  /** Usage counted against that limit (0 for bans). */
+  /** Usage counted against that limit (0 for bans); for budgets, micro-dollars spent or reserved. */
   used: number;
-  /** When the daily quota resets (epoch ms, next midnight in the configured zone); absent for bans and concurrency. */
+  /** For budgets: the estimate of the refused job (micro-dollars). */
+  cost?: number;
+  /**
+   * When the quota or budget resets (epoch ms: next midnight in the configured zone, or the first of next month for
+   * monthly budgets); absent for bans and concurrency.
+   */
   resetAt?: number;
   /** The reason an admin gave for a ban, when one was given. */
   banReason?: string;
@@ -104,7 +131,8 @@ export interface ReconcileOptions {
 /** The quota port the queue and the adapters depend on; QuotaStore implements it on Redis. */
 export interface QuotaPort {
   admit(input: AdmitInput): Promise<Admission>;
-  release(jobId: string, outcome: ReleaseOutcome): Promise<boolean>;
+  /** `actualMicros`: the delivered job's actual cost, settled in place of its estimate (absent: the estimate stands). */
+  release(jobId: string, outcome: ReleaseOutcome, actualMicros?: number): Promise<boolean>;
   /** A job's first start: true when its reservation is held (and now marked started), false when it was refunded. */
   claim(jobId: string): Promise<boolean>;
   reconcile(isJobAlive: (jobId: string) => Promise<boolean>, options?: ReconcileOptions): Promise<ReconcileResult>;

@@ -38,7 +38,15 @@ export function requireDefaults(defaults: QuotaDefaults): QuotaDefaults {
     dailyTotal: defaults.dailyTotal === undefined ? undefined : requireCount(defaults.dailyTotal, 'defaults.dailyTotal', 0, Number.MAX_SAFE_INTEGER),
     maxDailyPerGuild: defaults.maxDailyPerGuild === undefined ? undefined : requireCount(defaults.maxDailyPerGuild, 'defaults.maxDailyPerGuild', 0, MAX_LIMIT),
     maxGrant: defaults.maxGrant === undefined ? undefined : requireCount(defaults.maxGrant, 'defaults.maxGrant', 0, MAX_LIMIT),
+    guildMonthlyBudget: optionalMicros(defaults.guildMonthlyBudget, 'defaults.guildMonthlyBudget'),
+    personDailyBudget: optionalMicros(defaults.personDailyBudget, 'defaults.personDailyBudget'),
+    monthlyBudget: optionalMicros(defaults.monthlyBudget, 'defaults.monthlyBudget'),
   };
+}
+
+/** A budget in micro-dollars, or undefined for none. */
+function optionalMicros(value: number | undefined, name: string): number | undefined {
+  return value === undefined ? undefined : requireCount(value, name, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** The prefix must carry a Redis Cluster hash tag so every key a script touches lands in one slot. */

@@ -1,3 +1,4 @@
+import { toMicros } from '../../core/prices.js';
 import { InvalidInput, isFluxError } from '../../core/errors.js';
 import type { QuotaAdmin } from '../../core/quotas/quota-admin.js';
 import type { QuotaTarget } from '../../core/quotas/types.js';
@@ -52,6 +53,17 @@ export async function runAdminAction(admin: QuotaAdmin, form: URLSearchParams): 
         if (target.kind !== 'user') throw new InvalidInput('only a user can be banned', 'kind');
         await admin.ban(ADMIN_WEB_ACTOR, target.key, form.get('reason')?.trim() || undefined);
         return { ok: true, message: `${name} is banned.` };
+      case 'budget': {
+        if (target.kind !== 'guild') throw new InvalidInput('budgets belong to a server or workspace', 'kind');
+        const monthly = dollars(form, 'monthly');
+        const personDaily = dollars(form, 'person_daily');
+        if (monthly === undefined && personDaily === undefined) throw new InvalidInput('give a monthly or a per-person daily budget in US dollars (-1 restores the default)', 'monthly');
+        await admin.setBudget(ADMIN_WEB_ACTOR, target.key, {
+          ...(monthly === undefined ? {} : { monthly: monthly < 0 ? null : toMicros(monthly) }),
+          ...(personDaily === undefined ? {} : { personDaily: personDaily < 0 ? null : toMicros(personDaily) }),
+        });
+        return { ok: true, message: `Budgets of ${name} changed.` };
+      }
       case 'unban':
         if (target.kind !== 'user') throw new InvalidInput('only a user can be unbanned', 'kind');
         return { ok: true, message: (await admin.unban(ADMIN_WEB_ACTOR, target.key)) ? `${name} is no longer banned.` : `${name} was not banned.` };
@@ -62,6 +74,14 @@ export async function runAdminAction(admin: QuotaAdmin, form: URLSearchParams): 
     if (isFluxError(err) && err.code === 'invalid_input') return { ok: false, message: `Not changed: ${err.userMessage}` };
     throw err;
   }
+}
+
+/** An optional amount of US dollars (`12.50`, or -1 for the default); an empty field is absent. */
+function dollars(form: URLSearchParams, field: string): number | undefined {
+  const raw = form.get(field)?.trim();
+  if (!raw) return undefined;
+  if (!/^(-1|\d{1,10}(\.\d{1,6})?)$/.test(raw)) throw new InvalidInput(`${field} must be US dollars such as 25 or 12.50 (or -1 for the default)`, field);
+  return Number(raw);
 }
 
 /** An optional whole number field; an empty field is absent. */

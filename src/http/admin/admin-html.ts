@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../../core/quotas/audit-log.js';
-import type { QuotaSnapshot } from '../../core/quotas/quota-admin.js';
+import { formatUsd } from '../../core/prices.js';
+import type { BudgetSnapshot, QuotaSnapshot } from '../../core/quotas/quota-admin.js';
 import type { QuotaTarget } from '../../core/quotas/types.js';
 import type { ActionOutcome } from './admin-actions.js';
 import { QUEUES_PATH } from './queue-dashboard.js';
@@ -8,6 +9,8 @@ import { QUEUES_PATH } from './queue-dashboard.js';
 export interface AdminView {
   target?: QuotaTarget | undefined;
   snapshot?: QuotaSnapshot | undefined;
+  /** A server's budgets and spending (servers only). */
+  budget?: BudgetSnapshot | undefined;
   outcome?: ActionOutcome | undefined;
   audit: readonly AuditEntry[];
 }
@@ -53,6 +56,20 @@ export function renderAdminPage(view: AdminView): string {
       form('reset', '', 'Reset today’s usage'),
       form('grant', `<input name="amount" size="6" placeholder="amount"> `, 'Grant extra images'),
       t.kind === 'user' ? form('ban', `<input name="reason" size="30" placeholder="reason"> `, 'Ban') + form('unban', '', 'Unban') : '',
+    );
+  }
+  if (t && view.budget) {
+    const b = view.budget;
+    const source = (e: { overridden: boolean }) => (e.overridden ? ' (custom)' : ' (default)');
+    parts.push(
+      `<h3>Budget</h3><table>`,
+      row(`Spent in ${b.month}`, formatUsd(b.spentThisMonth)),
+      row('Monthly budget', b.monthly ? `${formatUsd(b.monthly.value)}${source(b.monthly)}` : 'none'),
+      row('Per-person daily budget', b.personDaily ? `${formatUsd(b.personDaily.value)}${source(b.personDaily)}` : 'none'),
+      b.operatorMonthly === undefined ? '' : row('Every server (operator)', `${formatUsd(b.operatorSpent)} of ${formatUsd(b.operatorMonthly)}`),
+      row('Resets at', new Date(b.monthResetsAt).toISOString()),
+      `</table>`,
+      form('budget', `monthly $<input name="monthly" size="8"> per person daily $<input name="person_daily" size="8"> `, 'Set budgets (-1: default)'),
     );
   }
   parts.push(`<h2>Audit (newest first)</h2><table><tr><th>when</th><th>actor</th><th>action</th><th>target</th><th>details</th></tr>`);

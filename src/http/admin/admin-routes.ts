@@ -74,14 +74,16 @@ async function adminPage(options: AdminRoutesOptions, req: IncomingMessage, res:
   }
   const target = formTarget(form);
   let snapshot;
+  let budget;
   try {
     snapshot = target ? await options.admin.show(target) : undefined;
+    budget = target?.kind === 'guild' ? await options.admin.budget(target.key) : undefined;
   } catch (err) {
     // A malformed key is the operator's typo: say so on the page instead of an error status.
     if (!isFluxError(err) || err.code !== 'invalid_input') throw err;
     outcome ??= { ok: false, message: `Not shown: ${err.userMessage}` };
   }
-  const html = renderAdminPage({ target, snapshot, outcome, audit: await options.admin.audit(AUDIT_SHOWN) });
+  const html = renderAdminPage({ target, snapshot, budget, outcome, audit: await options.admin.audit(AUDIT_SHOWN) });
   send(res, outcome?.ok === false ? 400 : 200, 'text/html; charset=utf-8', html);
 }
 

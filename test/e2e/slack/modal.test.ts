@@ -27,7 +27,9 @@ describe.each(MODES)('the /flux modal (%s mode)', (mode) => {
     expect(fake.callsTo('views.open').map((c) => c.response.ok)).toEqual([true, true]);
     const blocks = (opened.args.view as { blocks: Block[] }).blocks;
     const byName = new Map(blocks.map((b) => [b.element.action_id as string, b]));
-    expect([...byName.keys()]).toEqual(FLUX_OPTIONS.map((o) => o.name));
+    // Discord's numbered image slots are one file input here, followed by the image links.
+    const expected = FLUX_OPTIONS.filter((o) => !/^image_\d$/.test(o.name)).flatMap((o) => (o.name === 'image' ? ['image', 'image_links'] : [o.name]));
+    expect([...byName.keys()]).toEqual(expected);
     expect(byName.get('prompt')).toMatchObject({ optional: false, element: { type: 'plain_text_input', multiline: true } });
     const model = byName.get('model')?.element as { type: string; options: Array<{ value: string }> };
     expect(model.type).toBe('static_select');
@@ -36,6 +38,7 @@ describe.each(MODES)('the /flux modal (%s mode)', (mode) => {
     expect(byName.get('guidance')?.element).toMatchObject({ type: 'number_input', is_decimal_allowed: true });
     expect(byName.get('prompt_upsampling')?.element).toMatchObject({ type: 'checkboxes' });
     expect(byName.get('image_prompt')?.element).toMatchObject({ type: 'file_input', max_files: 1 });
+    expect(byName.get('image')?.element).toMatchObject({ type: 'file_input', max_files: 10, filetypes: ['png', 'jpg', 'jpeg', 'webp', 'gif'] });
     expect(byName.get('image_prompt_url')?.element).toMatchObject({ type: 'url_text_input' });
     expect(await h.jobCount()).toBe(0);
   });

@@ -31,7 +31,7 @@ describe('web playground under hostile input', () => {
     const oversized = await client.generate({ prompt: 'big' }, { upload: { data: huge } });
     expect(oversized.status).toBe(413);
     expect(oversized.body).toMatchObject({ error: 'The image prompt is larger than 8 MB; use a smaller image.', field: 'image_prompt' });
-    const bodyTooLarge = await client.generate({ prompt: 'big' }, { upload: { data: huge + huge } });
+    const bodyTooLarge = await client.generate({ prompt: 'big' }, { upload: { data: huge + huge + huge } });
     expect(bodyTooLarge.status).toBe(413);
     expect(bodyTooLarge.body.error).toContain('at most 8 MB');
 

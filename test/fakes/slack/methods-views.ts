@@ -40,7 +40,7 @@ function update(ctx: ApiContext): ApiResult {
   return { ok: true, view: publicView(next) };
 }
 
-/** The subset of Slack's modal rules that catches real mistakes: type, title length, submit with inputs. */
+/** The subset of Slack's modal rules that catches real mistakes: type, title length, submit with inputs, file counts. */
 function validate(view: unknown): string | undefined {
   if (typeof view !== 'object' || view === null || Array.isArray(view)) return 'view must be a JSON object';
   const v = view as Record<string, unknown>;
@@ -51,6 +51,14 @@ function validate(view: unknown): string | undefined {
   if (v.blocks.length > 100) return 'no more than 100 blocks';
   const hasInput = v.blocks.some((b: unknown) => (b as { type?: unknown }).type === 'input');
   if (hasInput && v.submit === undefined) return 'submit is required when a modal has input blocks';
+  for (const block of v.blocks as Array<{ element?: { type?: unknown; max_files?: unknown } }>) {
+    const element = block.element;
+    // file_input takes 1 to 10 files (Slack's limit; the default is 10).
+    if (element?.type === 'file_input' && element.max_files !== undefined) {
+      const max = element.max_files;
+      if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 10) return 'file_input max_files must be between 1 and 10';
+    }
+  }
   return undefined;
 }
 

@@ -53,7 +53,10 @@ function elementState(element: Element, input: string | string[] | null, files: 
       return { type, selected_conversation: one };
     case 'channels_select':
       return { type, selected_channel: one };
-    case 'file_input':
+    case 'file_input': {
+      // Slack's client lets a person pick at most `max_files` (default 10).
+      const max = typeof element.max_files === 'number' ? element.max_files : 10;
+      if (many.length > max) throw new Error(`FakeSlack: ${String(element.action_id)} takes at most ${max} file(s), ${many.length} given`);
       // Slack gives the uploaded files' full objects (with url_private_download), never a plain value.
       return {
         type,
@@ -63,6 +66,7 @@ function elementState(element: Element, input: string | string[] | null, files: 
           return structuredClone(file);
         }),
       };
+    }
     case 'datepicker':
       return { type, selected_date: one };
     default:

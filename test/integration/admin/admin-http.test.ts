@@ -107,6 +107,21 @@ describe('/admin quota page', () => {
     expect((await core.admin.show({ kind: 'user', key: alice })).banned).toBeUndefined();
   });
 
+  it("sets and shows a server's budgets in dollars; bad amounts and a person's budget change nothing", async () => {
+    const base = await start(TOKEN);
+    const set = await post(base, { action: 'budget', kind: 'guild', key: 'discord:g1', monthly: '12.50', person_daily: '' });
+    expect(set.status).toBe(200);
+    const page = await set.text();
+    expect(page).toContain('Budgets of guild discord:g1 changed.');
+    expect(page).toContain('<th>Monthly budget</th><td>$12.50 (custom)</td>');
+    expect((await core.admin.budget('discord:g1')).monthly).toEqual({ value: 12_500_000, overridden: true });
+    const bad = await post(base, { action: 'budget', kind: 'guild', key: 'discord:g1', monthly: '12,50' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Not changed: monthly must be US dollars');
+    expect(await (await post(base, { action: 'budget', kind: 'user', key: alice, monthly: '1' })).text()).toContain('budgets belong to a server');
+    expect((await core.admin.audit(10)).map((e) => e.action)).toEqual(['set_budget']);
+  });
+
   it('shows QuotaAdmin validation errors on the page with 400 and changes nothing', async () => {
     const base = await start(TOKEN, { quotas: { dailyPerUser: 10, concurrentPerUser: 2, dailyPerGuild: 100, concurrentPerGuild: 10, maxDailyPerGuild: 50, maxGrant: 3 } });
     const tooHigh = await post(base, { action: 'set', kind: 'guild', key: 'discord:g1', daily: '500' });

@@ -38,9 +38,10 @@ function provider(options: Partial<BflProviderOptions> = {}): BflProvider {
   return new BflProvider({ apiKey: fake.key, baseUrl: fake.url, pollIntervalMs: 20, requestTimeoutMs: 5_000, timeoutMs: 15_000, ...options });
 }
 
+/** A request (flux-pro unless `input` names a model). */
 function req(input: FluxRequestInput): FluxRequest {
   // Image prompt links point at local test servers here.
-  const parsed = parseFluxRequest(input, { allowPrivateImageLinks: true });
+  const parsed = parseFluxRequest({ model: 'flux-pro', ...input }, { allowPrivateImageLinks: true });
   if (!parsed.ok) throw parsed.error;
   return parsed.request;
 }

@@ -42,8 +42,9 @@ function provider(options: Partial<ReplicateProviderOptions> = {}): ReplicatePro
   });
 }
 
+/** A request (flux-pro unless `input` names a model); loopback image links pass, as with ALLOW_PRIVATE_URLS. */
 function req(input: Partial<FluxRequestInput> = {}): FluxRequest {
-  const parsed = parseFluxRequest({ prompt: 'a lighthouse at dawn', seed: 7, ...input });
+  const parsed = parseFluxRequest({ prompt: 'a lighthouse at dawn', model: 'flux-pro', seed: 7, ...input }, { allowPrivateImageLinks: true });
   if (!parsed.ok) throw parsed.error;
   return parsed.request;
 }

@@ -6,12 +6,13 @@ import { bflParams } from '../../../src/core/providers/bfl/params.js';
 import { toFalCall } from '../../../src/core/providers/fal/params.js';
 import { toReplicateParams } from '../../../src/core/providers/replicate/params.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
-import { MAPPED_PROVIDERS, ROWS, type FieldRow, type MappedProvider, type Row } from './catalogue-rows.js';
+import { MAPPED_PROVIDERS, ROWS, type FieldRow, type ImagesRow, type MappedProvider, type Row } from './catalogue-rows.js';
 
 /**
  * Generated from the catalogue: every model × provider pair is checked against its hand-written row in
  * catalogue-rows.ts (id or endpoint, size shape, each field's name and converted value, formats, and each refusal
- * naming its field). A model without a row, or a row that misses a field the model accepts, fails here.
+ * naming its field, and how reference images are sent). A model without a row, or a row that misses a field the
+ * model accepts, fails here.
  */
 
 const LINK = 'https://example.com/ref.png';
@@ -21,15 +22,23 @@ const TEST_VALUES: Record<TunableField, unknown> = {
   steps: 3,
   guidance: 4,
   interval: 3,
-  safety_tolerance: 5,
+  safety_tolerance: 1,
   prompt_upsampling: true,
   output_quality: 60,
   raw: true,
   image_prompt_strength: 0.3,
 };
 
+/** Reference image links, `ref-1.png` … in order. */
+const refs = (count: number) => Array.from({ length: count }, (_, i) => `https://example.com/ref-${i + 1}.png`);
+
+/** A model that edits (Kontext) always gets one reference image unless the input gives its own. */
+function withRequiredImage(model: ModelId, input: Partial<FluxRequestInput>): Partial<FluxRequestInput> {
+  return MODELS[model].images?.required && input.images === undefined ? { images: refs(1), ...input } : input;
+}
+
 function req(model: ModelId, input: Partial<FluxRequestInput> = {}): FluxRequest {
-  const parsed = parseFluxRequest({ prompt: 'a lighthouse at dawn', seed: 7, model, ...input });
+  const parsed = parseFluxRequest({ prompt: 'a lighthouse at dawn', seed: 7, model, ...withRequiredImage(model, input) });
   if (!parsed.ok) throw parsed.error;
   return parsed.request;
 }
@@ -44,9 +53,10 @@ function send(provider: MappedProvider, request: FluxRequest): { id: string; sen
     const call = toFalCall(request);
     return { id: call.modelId, sent: { ...call.input, quality: call.quality } };
   }
-  // BFL's image prompt is sent as base64 once fetched; the mapping hands over the link to fetch.
+  // BFL's image prompt and reference images are sent as base64 once fetched; the mapping hands over what to fetch.
   const params = bflParams(request);
-  return { id: params.endpoint, sent: { ...params.body, image_prompt: params.imagePrompt, quality: params.quality } };
+  const images = Object.fromEntries(params.images.map((image) => [image.field, image.source]));
+  return { id: params.endpoint, sent: { ...params.body, ...images, image_prompt: params.imagePrompt, quality: params.quality } };
 }
 
 /** The fields a model accepts, read from its catalogue entry. */
@@ -70,6 +80,13 @@ function sizeInput(ratio: AspectRatio): Partial<FluxRequestInput> {
   return ratio === 'custom' ? { aspect_ratio: 'custom', width: 512, height: 768 } : { aspect_ratio: ratio };
 }
 
+/** The fields an images row says the links arrive in, written out independently of the adapters' helper. */
+function expectedImages(row: NonNullable<ImagesRow>, links: string[]): Record<string, unknown> {
+  if (row.shape === 'array') return { [row.as]: links };
+  if (row.shape === 'single') return { [row.as]: links[0] };
+  return Object.fromEntries(links.map((link, i) => [i === 0 ? row.as : `${row.as}_${i + 1}`, link]));
+}
+
 function checkSize(row: Row, model: ModelId, ratio: AspectRatio, sent: Record<string, unknown>): void {
   const { width, height } = pixelSize(model, ratio, ratio === 'custom' ? { width: 512, height: 768 } : undefined);
   if (row.size === 'pixels') expect(sent).toMatchObject({ width, height });
@@ -89,7 +106,7 @@ describe('the catalogue covers every model', () => {
   for (const model of MODEL_IDS) {
     it(`${model}: the request refuses every field the model does not take, naming it`, () => {
       for (const field of TUNABLE_FIELDS.filter((f) => !acceptedFields(model).includes(f))) {
-        const parsed = parseFluxRequest({ prompt: 'x', model, [field]: TEST_VALUES[field] });
+        const parsed = parseFluxRequest({ prompt: 'x', model, ...withRequiredImage(model, {}), [field]: TEST_VALUES[field] });
         expect(parsed.ok, field).toBe(false);
         if (!parsed.ok) expect(parsed.error.field).toBe(field);
       }
@@ -147,6 +164,34 @@ for (const provider of MAPPED_PROVIDERS) {
           expect(expectUnsupported(() => send(provider, req(model, { [field]: value }))).field, field).toBe(field);
         }
       });
+
+      const takes = MODELS[model].images;
+      if (takes !== undefined) {
+        it(`${model}: reference images are sent as the row says, in order; more than the provider takes are refused naming images`, () => {
+          const images = row.images;
+          expect(images, 'a row for a model with reference images says how they are sent').toBeDefined();
+          if (images === null || images === undefined) {
+            expect(expectUnsupported(() => send(provider, req(model, { images: refs(1) }))).field).toBe('images');
+            return;
+          }
+          const most = Math.min(takes.max, images.max);
+          for (const count of new Set([1, Math.min(2, most), most])) {
+            const { id, sent } = send(provider, req(model, { images: refs(count) }));
+            expect(id, `${count} images`).toBe(images.id ?? row.id);
+            expect(sent, `${count} images`).toMatchObject(expectedImages(images, refs(count)));
+            // Nothing past the last image is sent.
+            expect(Object.keys(sent).filter((key) => key.startsWith(images.as)).length).toBe(images.shape === 'numbered' ? count : 1);
+          }
+          if (takes.max > images.max) {
+            expect(expectUnsupported(() => send(provider, req(model, { images: refs(images.max + 1) }))).field).toBe('images');
+          }
+          if (images.id === undefined && !takes.required) {
+            // Without images the call is the text-to-image one, with no image field at all.
+            const { sent } = send(provider, req(model));
+            expect(Object.keys(sent).some((key) => key.startsWith(images.as))).toBe(false);
+          }
+        });
+      }
     }
   });
 }

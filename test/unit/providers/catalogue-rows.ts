@@ -17,6 +17,13 @@ export type MappedProvider = (typeof MAPPED_PROVIDERS)[number];
  */
 export type FieldRow = string | [string, unknown] | 'quality' | null;
 
+/**
+ * How the provider receives reference images: `shape` and field name `as` (a list in `as`; `as`, `as_2` …; or `as`
+ * alone), at most `max`, and `id` when images send the call elsewhere (fal's `/edit`). `null`: the provider serves the
+ * model but takes no images (refused, naming `images`).
+ */
+export type ImagesRow = { shape: 'array' | 'numbered' | 'single'; as: string; max: number; id?: string } | null;
+
 export interface Row {
   /** Model id or endpoint; `null`: the provider does not serve the model (refused, naming `model`). */
   id: string | null;
@@ -32,12 +39,60 @@ export interface Row {
   fixed?: Record<string, unknown>;
   /** Values the model accepts but the provider's range does not: refused, naming the field. */
   outOfRange?: Partial<Record<TunableField, number>>;
+  /** For models that take reference images. */
+  images?: ImagesRow;
 }
 
 const SAME = { webp: 'webp', jpg: 'jpg', png: 'png' } as const;
 const JPEG_OR_PNG = { webp: 'png', jpg: 'jpeg', png: 'png' } as const;
 
+const REPLICATE_FLUX_2 = { size: 'ratio', formats: SAME } as const;
+const REPLICATE_KONTEXT = {
+  size: 'ratio',
+  fields: { safety_tolerance: 'safety_tolerance', prompt_upsampling: 'prompt_upsampling' },
+  formats: { webp: 'png', jpg: 'jpg', png: 'png' },
+  images: { shape: 'single', as: 'input_image', max: 1 },
+} as const;
+
 const REPLICATE: Record<ModelId, Row> = {
+  'flux-2-pro': {
+    ...REPLICATE_FLUX_2,
+    id: 'black-forest-labs/flux-2-pro',
+    fields: { safety_tolerance: 'safety_tolerance', output_quality: 'output_quality' },
+    images: { shape: 'array', as: 'input_images', max: 8 },
+  },
+  'flux-2-max': {
+    ...REPLICATE_FLUX_2,
+    id: 'black-forest-labs/flux-2-max',
+    fields: { safety_tolerance: 'safety_tolerance', output_quality: 'output_quality' },
+    images: { shape: 'array', as: 'input_images', max: 8 },
+  },
+  'flux-2-flex': {
+    ...REPLICATE_FLUX_2,
+    id: 'black-forest-labs/flux-2-flex',
+    fields: { steps: 'steps', guidance: 'guidance', safety_tolerance: 'safety_tolerance', prompt_upsampling: 'prompt_upsampling', output_quality: 'output_quality' },
+    images: { shape: 'array', as: 'input_images', max: 10 },
+  },
+  'flux-2-dev': {
+    ...REPLICATE_FLUX_2,
+    id: 'black-forest-labs/flux-2-dev',
+    fields: { output_quality: 'output_quality' },
+    images: { shape: 'array', as: 'input_images', max: 4 },
+  },
+  'flux-2-klein-4b': {
+    ...REPLICATE_FLUX_2,
+    id: 'black-forest-labs/flux-2-klein-4b',
+    fields: { output_quality: 'output_quality' },
+    images: { shape: 'array', as: 'images', max: 5 },
+  },
+  'flux-2-klein-9b': {
+    ...REPLICATE_FLUX_2,
+    id: 'black-forest-labs/flux-2-klein-9b-base',
+    fields: { output_quality: 'output_quality' },
+    images: { shape: 'array', as: 'images', max: 5 },
+  },
+  'flux-kontext-pro': { ...REPLICATE_KONTEXT, id: 'black-forest-labs/flux-kontext-pro' },
+  'flux-kontext-max': { ...REPLICATE_KONTEXT, id: 'black-forest-labs/flux-kontext-max' },
   'flux-pro': {
     id: 'black-forest-labs/flux-pro',
     size: 'ratio',
@@ -80,8 +135,16 @@ const REPLICATE: Record<ModelId, Row> = {
   },
 };
 
-/** Cog containers take Replicate's input under the container's model name. */
-const COG_IDS: Record<ModelId, string> = {
+/** Cog containers take Replicate's input under the container's model name; `null`: no open weights to serve. */
+const COG_IDS: Record<ModelId, string | null> = {
+  'flux-2-pro': null,
+  'flux-2-max': null,
+  'flux-2-flex': null,
+  'flux-2-dev': 'flux-2-dev',
+  'flux-2-klein-4b': 'flux-2-klein-4b',
+  'flux-2-klein-9b': 'flux-2-klein-9b',
+  'flux-kontext-pro': null,
+  'flux-kontext-max': null,
   'flux-pro': 'flux-pro',
   'flux-1.1-pro': 'flux-1.1-pro',
   'flux-1.1-pro-ultra': 'flux-1.1-pro-ultra',
@@ -89,9 +152,48 @@ const COG_IDS: Record<ModelId, string> = {
   'flux-schnell': 'flux-schnell',
 };
 
-const FAL_SAFETY: FieldRow = ['safety_tolerance', '5'];
+const FAL_SAFETY: FieldRow = ['safety_tolerance', '1'];
+const FAL_KONTEXT = {
+  size: 'fal_ratio',
+  refusedRatios: ['4:5', '5:4'],
+  fields: { safety_tolerance: FAL_SAFETY, prompt_upsampling: 'enhance_prompt' },
+  formats: JPEG_OR_PNG,
+  images: { shape: 'single', as: 'image_url', max: 1 },
+} as const;
 
 const FAL: Record<ModelId, Row> = {
+  'flux-2-pro': {
+    id: 'fal-ai/flux-2-pro',
+    size: 'image_size',
+    fields: { safety_tolerance: FAL_SAFETY, output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+    images: { shape: 'array', as: 'image_urls', max: 8, id: 'fal-ai/flux-2-pro/edit' },
+  },
+  'flux-2-max': {
+    id: 'fal-ai/flux-2-max',
+    size: 'image_size',
+    fields: { safety_tolerance: FAL_SAFETY, output_quality: 'quality' },
+    formats: JPEG_OR_PNG,
+    images: { shape: 'array', as: 'image_urls', max: 8, id: 'fal-ai/flux-2-max/edit' },
+  },
+  'flux-2-flex': {
+    id: 'fal-ai/flux-2-flex',
+    size: 'image_size',
+    fields: {
+      steps: 'num_inference_steps',
+      guidance: 'guidance_scale',
+      safety_tolerance: FAL_SAFETY,
+      prompt_upsampling: 'enable_prompt_expansion',
+      output_quality: 'quality',
+    },
+    formats: JPEG_OR_PNG,
+    images: { shape: 'array', as: 'image_urls', max: 10, id: 'fal-ai/flux-2-flex/edit' },
+  },
+  'flux-2-dev': { id: null },
+  'flux-2-klein-4b': { id: 'fal-ai/flux-2/klein/4b', size: 'image_size', fields: { output_quality: 'quality' }, formats: JPEG_OR_PNG, images: null },
+  'flux-2-klein-9b': { id: null },
+  'flux-kontext-pro': { ...FAL_KONTEXT, id: 'fal-ai/flux-pro/kontext' },
+  'flux-kontext-max': { ...FAL_KONTEXT, id: 'fal-ai/flux-pro/kontext/max' },
   'flux-pro': {
     id: 'fal-ai/flux-pro/new',
     size: 'image_size',
@@ -105,14 +207,12 @@ const FAL: Record<ModelId, Row> = {
       output_quality: 'quality',
     },
     formats: JPEG_OR_PNG,
-    fixed: { num_images: 1 },
   },
   'flux-1.1-pro': {
     id: 'fal-ai/flux-pro/v1.1',
     size: 'image_size',
     fields: { image_prompt: null, safety_tolerance: FAL_SAFETY, prompt_upsampling: 'enhance_prompt', output_quality: 'quality' },
     formats: JPEG_OR_PNG,
-    fixed: { num_images: 1 },
   },
   'flux-1.1-pro-ultra': {
     id: 'fal-ai/flux-pro/v1.1-ultra',
@@ -120,25 +220,54 @@ const FAL: Record<ModelId, Row> = {
     refusedRatios: ['4:5', '5:4'],
     fields: { image_prompt: 'image_url', safety_tolerance: FAL_SAFETY, raw: 'raw', image_prompt_strength: 'image_prompt_strength' },
     formats: JPEG_OR_PNG,
-    fixed: { num_images: 1 },
   },
   'flux-dev': {
     id: 'fal-ai/flux/dev',
     size: 'image_size',
     fields: { steps: 'num_inference_steps', guidance: 'guidance_scale', output_quality: 'quality' },
     formats: JPEG_OR_PNG,
-    fixed: { num_images: 1 },
   },
   'flux-schnell': {
     id: 'fal-ai/flux/schnell',
     size: 'image_size',
     fields: { steps: 'num_inference_steps', output_quality: 'quality' },
     formats: JPEG_OR_PNG,
-    fixed: { num_images: 1 },
   },
 };
 
+const BFL_FLUX_2 = { size: 'pixels', formats: JPEG_OR_PNG } as const;
+const BFL_KONTEXT = {
+  size: 'ratio',
+  fields: { safety_tolerance: 'safety_tolerance', prompt_upsampling: 'prompt_upsampling' },
+  formats: JPEG_OR_PNG,
+  images: { shape: 'numbered', as: 'input_image', max: 4 },
+} as const;
+
 const BFL: Record<ModelId, Row> = {
+  'flux-2-pro': {
+    ...BFL_FLUX_2,
+    id: 'flux-2-pro',
+    fields: { safety_tolerance: 'safety_tolerance', output_quality: 'quality' },
+    images: { shape: 'numbered', as: 'input_image', max: 8 },
+  },
+  'flux-2-max': {
+    ...BFL_FLUX_2,
+    id: 'flux-2-max',
+    fields: { safety_tolerance: 'safety_tolerance', output_quality: 'quality' },
+    images: { shape: 'numbered', as: 'input_image', max: 8 },
+  },
+  'flux-2-flex': {
+    ...BFL_FLUX_2,
+    id: 'flux-2-flex',
+    fields: { steps: 'steps', guidance: 'guidance', safety_tolerance: 'safety_tolerance', prompt_upsampling: 'prompt_upsampling', output_quality: 'quality' },
+    // Flex takes ten references; BFL eight.
+    images: { shape: 'numbered', as: 'input_image', max: 8 },
+  },
+  'flux-2-dev': { id: null },
+  'flux-2-klein-4b': { ...BFL_FLUX_2, id: 'flux-2-klein-4b', fields: { output_quality: 'quality' }, images: { shape: 'numbered', as: 'input_image', max: 4 } },
+  'flux-2-klein-9b': { ...BFL_FLUX_2, id: 'flux-2-klein-9b', fields: { output_quality: 'quality' }, images: { shape: 'numbered', as: 'input_image', max: 4 } },
+  'flux-kontext-pro': { ...BFL_KONTEXT, id: 'flux-kontext-pro' },
+  'flux-kontext-max': { ...BFL_KONTEXT, id: 'flux-kontext-max' },
   'flux-pro': {
     id: 'flux-pro',
     size: 'pixels',

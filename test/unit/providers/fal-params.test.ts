@@ -13,14 +13,43 @@ function req(input: Partial<FluxRequestInput>): FluxRequest {
 
 const refusal = expectUnsupported;
 
+/** Kontext edits: its requests carry the one image it needs. */
+const edits = (model: ModelId): Partial<FluxRequestInput> => (MODELS[model].images?.required ? { images: ['https://example.com/photo.png'] } : {});
+
 describe('toFalCall: the exact call for every model with its defaults', () => {
-  const expected: Record<ModelId, FalCall> = {
+  const flux2 = (modelId: string, more: Partial<FalCall['input']> = {}): FalCall => ({
+    modelId,
+    input: { prompt: 'a lighthouse at dawn', seed: 42, output_format: 'png', image_size: { width: 1024, height: 1024 }, ...more },
+    quality: 80,
+  });
+  const kontext = (modelId: string): FalCall => ({
+    modelId,
+    input: {
+      prompt: 'a lighthouse at dawn',
+      seed: 42,
+      output_format: 'png',
+      image_url: 'https://example.com/photo.png',
+      aspect_ratio: '1:1',
+      safety_tolerance: '2',
+      enhance_prompt: false,
+    },
+    quality: undefined,
+  });
+  /** null: fal does not serve the model. */
+  const expected: Record<ModelId, FalCall | null> = {
+    'flux-2-pro': flux2('fal-ai/flux-2-pro', { safety_tolerance: '2' }),
+    'flux-2-max': flux2('fal-ai/flux-2-max', { safety_tolerance: '2' }),
+    'flux-2-flex': flux2('fal-ai/flux-2-flex', { num_inference_steps: 50, guidance_scale: 4.5, safety_tolerance: '2', enable_prompt_expansion: false }),
+    'flux-2-dev': null,
+    'flux-2-klein-4b': flux2('fal-ai/flux-2/klein/4b'),
+    'flux-2-klein-9b': null,
+    'flux-kontext-pro': kontext('fal-ai/flux-pro/kontext'),
+    'flux-kontext-max': kontext('fal-ai/flux-pro/kontext/max'),
     'flux-pro': {
       modelId: 'fal-ai/flux-pro/new',
       input: {
         prompt: 'a lighthouse at dawn',
         seed: 42,
-        num_images: 1,
         output_format: 'png',
         image_size: { width: 1024, height: 1024 },
         num_inference_steps: 25,
@@ -35,7 +64,6 @@ describe('toFalCall: the exact call for every model with its defaults', () => {
       input: {
         prompt: 'a lighthouse at dawn',
         seed: 42,
-        num_images: 1,
         output_format: 'png',
         image_size: { width: 1024, height: 1024 },
         safety_tolerance: '2',
@@ -45,7 +73,7 @@ describe('toFalCall: the exact call for every model with its defaults', () => {
     },
     'flux-1.1-pro-ultra': {
       modelId: 'fal-ai/flux-pro/v1.1-ultra',
-      input: { prompt: 'a lighthouse at dawn', seed: 42, num_images: 1, output_format: 'png', aspect_ratio: '16:9', safety_tolerance: '2' },
+      input: { prompt: 'a lighthouse at dawn', seed: 42, output_format: 'png', aspect_ratio: '16:9', safety_tolerance: '2' },
       quality: undefined,
     },
     'flux-dev': {
@@ -53,7 +81,6 @@ describe('toFalCall: the exact call for every model with its defaults', () => {
       input: {
         prompt: 'a lighthouse at dawn',
         seed: 42,
-        num_images: 1,
         output_format: 'png',
         image_size: { width: 1024, height: 1024 },
         num_inference_steps: 28,
@@ -63,19 +90,22 @@ describe('toFalCall: the exact call for every model with its defaults', () => {
     },
     'flux-schnell': {
       modelId: 'fal-ai/flux/schnell',
-      input: { prompt: 'a lighthouse at dawn', seed: 42, num_images: 1, output_format: 'png', image_size: { width: 1024, height: 1024 }, num_inference_steps: 4 },
+      input: { prompt: 'a lighthouse at dawn', seed: 42, output_format: 'png', image_size: { width: 1024, height: 1024 }, num_inference_steps: 4 },
       quality: 80,
     },
   };
 
   for (const model of Object.keys(MODELS) as ModelId[]) {
     it(`${model} (webp by default: asked as png, converted by us)`, () => {
-      expect(toFalCall(req({ model }))).toStrictEqual(expected[model]);
+      const call = expected[model];
+      if (call === null) expect(refusal(() => toFalCall(req({ model }))).field).toBe('model');
+      else expect(toFalCall(req({ model, ...edits(model) }))).toStrictEqual(call);
     });
   }
 
-  it('uses the catalogue’s fal id for every model', () => {
+  it('uses the catalogue’s fal id for every model it serves (the text-to-image one without images)', () => {
     for (const model of Object.keys(MODELS) as ModelId[]) {
+      if (MODELS[model].providerIds.fal === undefined || MODELS[model].images?.required) continue;
       expect(toFalCall(req({ model })).modelId).toBe(MODELS[model].providerIds.fal);
     }
   });
@@ -89,7 +119,6 @@ describe('toFalCall: mapping each field', () => {
     expect(call.input).toStrictEqual({
       prompt: 'a lighthouse at dawn',
       seed: 42,
-      num_images: 1,
       output_format: 'jpeg',
       image_size: { width: 1344, height: 768 },
       num_inference_steps: 40,
@@ -167,12 +196,45 @@ describe('toFalCall: refusals name the field', () => {
   });
 });
 
+describe('toFalCall: reference images', () => {
+  const a = 'https://example.com/a.png';
+  const b = 'data:image/png;base64,iVBORw0KGgo=';
+
+  it('sends FLUX.2 references as image_urls, in order, to the /edit variant', () => {
+    const call = toFalCall(req({ model: 'flux-2-pro', images: [a, b], aspect_ratio: '16:9' }));
+    expect(call.modelId).toBe('fal-ai/flux-2-pro/edit');
+    expect(call.input.image_urls).toStrictEqual([a, b]);
+    // The size asked stays exact: the edit variant's default (`auto`) would follow the first image instead.
+    expect(call.input.image_size).toStrictEqual({ width: 1360, height: 768 });
+    expect(call.input).not.toHaveProperty('num_images');
+  });
+
+  it('sends Kontext’s one reference as image_url to its own endpoint, and refuses a second naming images', () => {
+    const call = toFalCall(req({ model: 'flux-kontext-max', images: [b] }));
+    expect(call.modelId).toBe('fal-ai/flux-pro/kontext/max');
+    expect(call.input.image_url).toBe(b);
+    expect(call.input).not.toHaveProperty('image_urls');
+    const err = refusal(() => toFalCall(req({ model: 'flux-kontext-pro', images: [a, b] })));
+    expect([err.field, err.provider]).toStrictEqual(['images', 'fal']);
+    expect(err.message).toContain('at most 1 reference image');
+  });
+
+  it('refuses references on a fal app without an edit variant; flex’s edit variant takes all ten', () => {
+    expect(refusal(() => toFalCall(req({ model: 'flux-2-klein-4b', images: [a] }))).field).toBe('images');
+    const ten = Array.from({ length: 10 }, (_, i) => `https://example.com/${i}.png`);
+    expect(toFalCall(req({ model: 'flux-2-flex', images: ten })).input.image_urls).toStrictEqual(ten);
+  });
+});
+
 describe('falAppId', () => {
   it('drops the model’s sub-path', () => {
     expect(falAppId('fal-ai/flux-pro/v1.1')).toBe('fal-ai/flux-pro');
     expect(falAppId('fal-ai/flux-pro/v1.1-ultra')).toBe('fal-ai/flux-pro');
     expect(falAppId('fal-ai/flux/dev')).toBe('fal-ai/flux');
     expect(falAppId('fal-ai/flux-pro')).toBe('fal-ai/flux-pro');
+    expect(falAppId('fal-ai/flux-2-pro/edit')).toBe('fal-ai/flux-2-pro');
+    expect(falAppId('fal-ai/flux-2/klein/4b')).toBe('fal-ai/flux-2');
+    expect(falAppId('fal-ai/flux-pro/kontext/max')).toBe('fal-ai/flux-pro');
   });
 
   it('keeps three segments for namespaced apps', () => {

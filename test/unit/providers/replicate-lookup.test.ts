@@ -23,6 +23,17 @@ describe('isOurPrediction', () => {
     expect(isOurPrediction(listed({ id: '' }), params, undefined, since)).toBe(false);
   });
 
+  it('compares reference image lists item by item, in order', () => {
+    const images = ['https://example.com/a.png', 'data:image/png;base64,iVBORw0KGgo='];
+    const withImages: ReplicateParams = { model: 'black-forest-labs/flux-2-pro', input: { ...params.input, input_images: images } };
+    const mine = (input_images: unknown) => listed({ model: withImages.model, input: { ...withImages.input, input_images } });
+    expect(isOurPrediction(mine([...images]), withImages, undefined, since)).toBe(true);
+    expect(isOurPrediction(mine([...images].reverse()), withImages, undefined, since)).toBe(false);
+    expect(isOurPrediction(mine(images.slice(0, 1)), withImages, undefined, since)).toBe(false);
+    // Listed with its images uploaded (links to files): not provably ours, so not resumed.
+    expect(isOurPrediction(mine(['https://replicate.delivery/a', 'https://replicate.delivery/b']), withImages, undefined, since)).toBe(false);
+  });
+
   it('refuses predictions created before `since`', () => {
     expect(isOurPrediction(listed({ created_at: '2026-03-01T11:59:59Z' }), params, undefined, since)).toBe(false);
     expect(isOurPrediction(listed({ created_at: '2026-03-01T12:00:00Z' }), params, undefined, since)).toBe(true);

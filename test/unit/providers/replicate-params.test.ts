@@ -1,6 +1,6 @@
 import { expectUnsupported } from '../../helpers/refusal.js';
 import { describe, expect, it } from 'vitest';
-import { MODEL_IDS } from '../../../src/core/models.js';
+import { MODEL_IDS, MODELS } from '../../../src/core/models.js';
 import { isModerationError, outputUrl, readPrediction } from '../../../src/core/providers/replicate/prediction.js';
 import { toReplicateParams } from '../../../src/core/providers/replicate/params.js';
 import { parseDuration, ReplicateProvider } from '../../../src/core/providers/replicate/replicate-provider.js';
@@ -102,12 +102,35 @@ describe('toReplicateParams: the exact input per model', () => {
 
   it('always sends the seed, for every model, and Cog gets the same input under its own model name', () => {
     for (const model of MODEL_IDS) {
-      const request = req({ model, seed: 2_000_000_000 });
+      const images = MODELS[model].images?.required ? { images: ['https://example.com/a.png'] } : {};
+      const request = req({ model, seed: 2_000_000_000, ...images });
       expect(toReplicateParams(request).input.seed).toBe(2_000_000_000);
+      if (MODELS[model].providerIds.cog === undefined) {
+        expect(refusal(() => toReplicateParams(request, 'cog')).field).toBe('model');
+        continue;
+      }
       const cog = toReplicateParams(request, 'cog');
       expect(cog.model).toBe(model);
       expect(cog.input).toEqual(toReplicateParams(request).input);
     }
+  });
+
+  it('flux-2-pro sends its references as input_images in order, with output_quality and no FLUX.1 fields', () => {
+    const images = ['https://example.com/a.png', 'data:image/png;base64,iVBORw0KGgo='];
+    expect(toReplicateParams(req({ model: 'flux-2-pro', images, aspect_ratio: '4:3' }))).toEqual({
+      model: 'black-forest-labs/flux-2-pro',
+      input: { prompt: 'a lighthouse at dawn', input_images: images, aspect_ratio: '4:3', safety_tolerance: 2, seed: 7, output_format: 'webp', output_quality: 80 },
+    });
+    expect(toReplicateParams(req({ model: 'flux-2-pro', width: 1000, height: 520 })).input).toMatchObject({ aspect_ratio: 'custom', width: 1008, height: 528 });
+  });
+
+  it('klein takes its references as `images`; Kontext one `input_image`, asked as png for webp', () => {
+    expect(toReplicateParams(req({ model: 'flux-2-klein-4b', images: ['https://example.com/a.png'] })).input.images).toEqual(['https://example.com/a.png']);
+    expect(toReplicateParams(req({ model: 'flux-kontext-pro', images: ['https://example.com/a.png'] }))).toEqual({
+      model: 'black-forest-labs/flux-kontext-pro',
+      input: { prompt: 'a lighthouse at dawn', input_image: 'https://example.com/a.png', aspect_ratio: '1:1', safety_tolerance: 2, seed: 7, prompt_upsampling: false, output_format: 'png' },
+      convertTo: 'webp',
+    });
   });
 });
 
@@ -130,6 +153,14 @@ describe('toReplicateParams: refusals name the field instead of dropping it', ()
     const ultra = req({ model: 'flux-1.1-pro-ultra' });
     expect(refusal(() => toReplicateParams({ ...ultra, aspect_ratio: 'custom', width: 512, height: 512 })).field).toBe('width');
     expect(refusal(() => toReplicateParams({ ...req({ model: 'flux-pro' }), aspect_ratio: '21:9' })).field).toBe('aspect_ratio');
+  });
+
+  it('refuses more reference images than the model takes on Replicate, naming images', () => {
+    const two = ['https://example.com/a.png', 'https://example.com/b.png'];
+    const err = refusal(() => toReplicateParams(req({ model: 'flux-kontext-max', images: two })));
+    expect([err.field, err.provider]).toEqual(['images', 'replicate']);
+    const dev = req({ model: 'flux-2-dev', images: two });
+    expect(refusal(() => toReplicateParams({ ...dev, images: [...two, ...two, two[0]!] })).field).toBe('images');
   });
 
   it('refuses a model the provider has no id for', () => {

@@ -5,8 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const HEADERS = { 'content-type': 'application/json', 'x-fluxbot-playground': '1' };
-const LABELS = { image_prompt: 'Image prompt', image_prompt_url: 'Image prompt link', prompt_upsampling: 'Prompt upsampling' };
-const MAIN_FIELDS = new Set(['prompt', 'model', 'aspect_ratio', 'image_prompt']);
+const LABELS = { image: 'Images to edit', image_prompt: 'Image prompt', image_prompt_url: 'Image prompt link', prompt_upsampling: 'Prompt upsampling' };
+const MAIN_FIELDS = new Set(['prompt', 'model', 'aspect_ratio', 'image', 'image_prompt']);
 
 let form = { options: [] };
 let current; // the image shown as the result: what Reroll rerolls
@@ -31,6 +31,12 @@ function control(option) {
     input = document.createElement('select');
     if (option.name !== 'model') input.append(new Option('Default', ''));
     for (const choice of option.choices) input.append(new Option(choice === form.defaultModel ? `${choice} (default)` : choice, choice, false, choice === form.defaultModel));
+  } else if (option.name === 'image') {
+    // Reference images: several files, in the order chosen, then links (one per line).
+    input = document.createElement('input');
+    input.type = 'file';
+    input.multiple = true;
+    input.accept = 'image/png,image/jpeg,image/webp,image/gif';
   } else if (option.type === 'attachment') {
     input = document.createElement('input');
     input.type = 'file';
@@ -55,7 +61,12 @@ function control(option) {
   const hint = document.createElement('small');
   hint.id = `${id}-hint`;
   const range = option.min !== undefined ? ` (${option.min} to ${option.max})` : '';
-  hint.textContent = option.type === 'attachment' ? `${option.description}: PNG, JPEG or WebP, up to ${form.maxUploadBytes / 1048576} MB` : `${option.description}${range}`;
+  hint.textContent =
+    option.name === 'image'
+      ? `${option.description}: PNG, JPEG, WebP or GIF, up to ${form.maxReferenceUploadBytes / 1048576} MB together (models: ${Object.keys(form.referenceModels ?? {}).join(', ')})`
+      : option.type === 'attachment'
+        ? `${option.description}: PNG, JPEG or WebP, up to ${form.maxUploadBytes / 1048576} MB`
+        : `${option.description}${range}`;
   input.setAttribute('aria-describedby', hint.id);
   const wrap = document.createElement('div');
   wrap.className = option.type === 'boolean' ? 'field check' : 'field';
@@ -64,14 +75,37 @@ function control(option) {
   lab.textContent = label(option.name);
   if (option.type === 'boolean') wrap.append(input, lab, hint);
   else wrap.append(lab, input, hint);
+  return option.name === 'image' ? [wrap, imageLinks()] : [wrap];
+}
+
+/** Links to reference images, one per line; they follow the uploaded files. */
+function imageLinks() {
+  const input = document.createElement('textarea');
+  input.id = 'f-image_links';
+  input.name = 'image_links';
+  input.rows = 2;
+  const hint = document.createElement('small');
+  hint.id = 'f-image_links-hint';
+  hint.textContent = 'Links to images to edit, one per line (after the files above)';
+  input.setAttribute('aria-describedby', hint.id);
+  const lab = document.createElement('label');
+  lab.htmlFor = input.id;
+  lab.textContent = 'Image links';
+  const wrap = document.createElement('div');
+  wrap.className = 'field';
+  wrap.append(lab, input, hint);
   return wrap;
 }
 
 function readFile(file) {
+  return readDataUrl(file).then((uri) => uri.replace(/^data:[^,]*,/, ''));
+}
+
+function readDataUrl(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
-    reader.onerror = () => reject(new Error('The image could not be read.'));
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(new Error(`The image ${file.name} could not be read.`));
     reader.readAsDataURL(file);
   });
 }
@@ -79,9 +113,14 @@ function readFile(file) {
 async function collect() {
   const fields = {};
   let upload;
+  let images;
   for (const option of form.options) {
     const input = $(`f-${option.name}`);
-    if (option.type === 'attachment') {
+    if (option.name === 'image') {
+      if (input.files.length > 0) images = await Promise.all([...input.files].map(async (file) => ({ name: file.name, data: await readDataUrl(file) })));
+      const links = $('f-image_links').value.split('\n').map((line) => line.trim()).filter(Boolean);
+      if (links.length > 0) fields.images = links;
+    } else if (option.type === 'attachment') {
       if (input.files.length > 0) upload = { data: await readFile(input.files[0]) };
     } else if (option.type === 'boolean') {
       if (input.checked) fields[option.name] = true;
@@ -90,13 +129,14 @@ async function collect() {
     }
   }
   if (fields.prompt === undefined) fields.prompt = '';
-  return { requestId: crypto.randomUUID(), fields, ...(upload ? { upload } : {}) };
+  return { requestId: crypto.randomUUID(), fields, ...(upload ? { upload } : {}), ...(images ? { images } : {}) };
 }
 
 function showError(text, field) {
   for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
   $('form-error').textContent = text ?? '';
-  const input = field && $(`f-${field === 'image_prompt' && !$('f-image_prompt').files.length ? 'image_prompt_url' : field}`);
+  const target = field === 'image_prompt' && !$('f-image_prompt').files.length ? 'image_prompt_url' : field === 'images' ? 'image' : field;
+  const input = field && $(`f-${target}`);
   if (input) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();
@@ -119,8 +159,9 @@ function follow(jobId) {
   events.addEventListener('status', (e) => ($('status').textContent = JSON.parse(e.data).text));
   events.addEventListener('done', (e) => {
     events.close();
-    $('status').textContent = 'Done.';
-    show(JSON.parse(e.data).imageId);
+    const done = JSON.parse(e.data);
+    $('status').textContent = done.cost ? `Done. This image cost ${done.cost}.` : 'Done.';
+    show(done.imageId);
   });
   events.addEventListener('failed', (e) => {
     events.close();
@@ -193,7 +234,7 @@ async function start() {
   if (!loaded.ok) return;
   form = loaded.data;
   $('ttl').textContent = String(form.imageTtlHours);
-  for (const option of form.options) $(MAIN_FIELDS.has(option.name) ? 'fields' : 'more-fields').append(control(option));
+  for (const option of form.options) $(MAIN_FIELDS.has(option.name) ? 'fields' : 'more-fields').append(...control(option));
   $('flux-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     $('generate').disabled = true;

@@ -9,14 +9,22 @@ import {
 } from '../../errors.js';
 import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
 import { fitImage, type DecodedImage } from '../../images/image.js';
+import { dataUriBase64, prepareImages } from '../../images/inline-image.js';
 import type { FluxRequest } from '../../request.js';
 import { errorDetail, joinUrl, requestJson, sleep, stalledCall, type HttpOptions } from '../http.js';
 import type { CompletionNotifier, GenerateOptions, GeneratedImage, ImageProvider, ProviderCheckpoint, ProviderProgress } from '../provider.js';
 import { imagePromptBase64 } from './image-prompt.js';
 import { bflParams, withBflExtras, type BflExtras, type BflParams } from './params.js';
-import { BflTaskNotFound, readBflPoll, type BflPollOutcome } from './poll-result.js';
+import { BflTaskNotFound, readBflPoll, readCost, type BflPollOutcome } from './poll-result.js';
 
 export const DEFAULT_BFL_API_URL = 'https://api.bfl.ai/v1';
+
+/**
+ * Longest reference image sent, in characters of its base64 (data URI) form. BFL documents no per-image size; 4 MB
+ * keeps a body with eight references near 32 MB, and a 4 MP JPEG (the most FLUX.2 reads) fits well within it. A
+ * larger one is re-encoded smaller (see prepareImages), never dropped.
+ */
+export const BFL_MAX_IMAGE_CHARS = 4_000_000;
 
 export interface BflProviderOptions {
   /**
@@ -50,6 +58,8 @@ interface BflTask {
   id: string;
   pollUrl: string;
   resumed: boolean;
+  /** What the submit answer said the task costs, in BFL credits (FLUX.2 endpoints report it). */
+  cost?: number;
 }
 
 const CANCELED = 'bfl generation canceled; BFL has no cancel endpoint, so the task may still finish (and be billed)';
@@ -62,6 +72,9 @@ const CANCELED = 'bfl generation canceled; BFL has no cancel endpoint, so the ta
  *
  * BFL has no cancel endpoint: on abort and at the deadline the adapter only stops polling (the task may still run
  * and be billed) and rejects with GenerationCanceled or ProviderTimeout.
+ *
+ * Reference images go as bare base64 in `input_image`, `input_image_2` …: links are fetched through the guarded
+ * downloader, as the image prompt is. The cost BFL reports (credits, at $0.01 each) is returned as `costUsd`.
  *
  * With `webhookUrl` the task is submitted with `webhook_url` (and the configured `webhook_secret`) but still polled,
  * so a lost webhook costs nothing; BFL's webhook answer carries no `polling_url`, so the global result endpoint
@@ -96,6 +109,10 @@ export class BflProvider implements ImageProvider {
     this.maxPollErrors = options.maxPollErrors ?? 3;
   }
 
+  check(request: FluxRequest): void {
+    bflParams(request);
+  }
+
   async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
     const started = Date.now();
     const params = bflParams(request);
@@ -114,6 +131,7 @@ export class BflProvider implements ImageProvider {
       await options.imageSlot?.();
       const sample = await this.download(ready.sample, signal);
       const image = await fitImage(sample, { format: params.format, quality: params.quality });
+      const credits = ready.cost ?? task.cost;
       return {
         bytes: image.bytes,
         contentType: image.contentType,
@@ -125,6 +143,7 @@ export class BflProvider implements ImageProvider {
         predictionId: task.id,
         nsfw: false,
         ms: Date.now() - started,
+        ...(credits === undefined ? {} : { costUsd: credits / 100 }),
       };
     } catch (err) {
       throw this.settle(err, options.signal, deadline);
@@ -141,6 +160,20 @@ export class BflProvider implements ImageProvider {
         ...(this.fetch ? { fetch: this.fetch } : {}),
       });
     }
+    if (params.images.length > 0) {
+      const fetched = await prepareImages(
+        params.images.map((image) => image.source),
+        {
+          links: 'fetch',
+          maxChars: BFL_MAX_IMAGE_CHARS,
+          guard: { allowPrivate: this.allowPrivateDownloads },
+          signal,
+          timeoutMs: this.requestTimeoutMs,
+          ...(this.fetch ? { fetch: this.fetch } : {}),
+        },
+      );
+      extras.images = params.images.map((image, i) => ({ field: image.field, base64: dataUriBase64(fetched[i]!) }));
+    }
     if (webhookUrl !== undefined) {
       extras.webhookUrl = webhookUrl;
       if (this.webhookSecret !== undefined) extras.webhookSecret = this.webhookSecret;
@@ -150,11 +183,12 @@ export class BflProvider implements ImageProvider {
       { method: 'POST', headers: { 'x-key': this.apiKey }, body: withBflExtras(params.body, extras) },
       { ...this.http(signal), mapError: validationError },
     );
-    const answer = (res.body && typeof res.body === 'object' ? res.body : {}) as { id?: unknown; polling_url?: unknown };
+    const answer = (res.body && typeof res.body === 'object' ? res.body : {}) as { id?: unknown; polling_url?: unknown; cost?: unknown };
     if (typeof answer.id !== 'string' || answer.id.length === 0) {
       throw new ProviderUnavailable('bfl', 'the submit answer has no task id', res.status);
     }
-    return { id: answer.id, pollUrl: this.pollUrlFor(answer.id, answer.polling_url), resumed: false };
+    const cost = readCost(answer.cost);
+    return { id: answer.id, pollUrl: this.pollUrlFor(answer.id, answer.polling_url), resumed: false, ...(cost === undefined ? {} : { cost }) };
   }
 
   private resumedTask(checkpoint: ProviderCheckpoint): BflTask {

@@ -3,21 +3,26 @@ import type { ImageFormat } from '../../images/image.js';
 import { CATALOGUE, TUNABLE_FIELDS, type BflEndpoint, type BflMapping } from '../../catalogue/index.js';
 import { FIELD_RANGES } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
+import { acceptedImages, placeImages } from '../images-mapping.js';
 
 /**
  * Maps a resolved FluxRequest to a Black Forest Labs task: the endpoint and the exact JSON body. Pure: the image
- * prompt (a link or a data: URI for us, base64 for BFL) and the webhook are added afterwards by `withBflExtras`,
- * once the adapter has fetched the image. The endpoint, size shape, accepted fields and BFL's ranges per model are data
- * in the catalogue (`providers.bfl`); this file applies them.
+ * prompt and the reference images (links or data: URIs for us, base64 for BFL) and the webhook are added afterwards
+ * by `withBflExtras`, once the adapter has fetched the images. The endpoint, size shape, accepted fields, reference
+ * images and BFL's ranges per model are data in the catalogue (`providers.bfl`); this file applies them.
  */
 export type { BflEndpoint };
 
 /** The formats BFL renders; webp is asked as png and converted afterwards. */
 export type BflOutputFormat = 'jpeg' | 'png';
 
-/** One BFL submit body. Key order follows BFL's documentation, which keeps logged bodies easy to compare. */
+/**
+ * One BFL submit body. Key order follows BFL's documentation, which keeps logged bodies easy to compare. Reference
+ * images go in `input_image`, `input_image_2` … (bare base64), right after the prompt.
+ */
 export interface BflBody {
   prompt: string;
+  [image: `input_image${string}`]: string | undefined;
   image_prompt?: string;
   image_prompt_strength?: number;
   aspect_ratio?: string;
@@ -41,6 +46,8 @@ export interface BflParams {
   body: BflBody;
   /** The request's image prompt (http(s) link or data: URI) that must be sent as base64, when there is one. */
   imagePrompt: string | undefined;
+  /** The reference images (http(s) links or data: URIs) in order, each with the body field it goes in as base64. */
+  images: ReadonlyArray<{ field: string; source: string }>;
   /** The format the caller asked for; differs from `body.output_format` only for webp. */
   format: ImageFormat;
   /**
@@ -84,6 +91,8 @@ export function bflParams(request: FluxRequest): BflParams {
   for (const field of MAPPED_FIELDS) {
     if (request[field] !== undefined && spec.fields[field] === undefined) refuse(field, field);
   }
+  const sources = acceptedImages('bfl', request, spec.images) ?? [];
+  const images = sources.length === 0 ? [] : Object.entries(placeImages(spec.images!, sources)).map(([field, source]) => ({ field, source: source as string }));
   for (const field of MAPPED_FIELDS) {
     const value = request[field];
     const range = spec.fields[field]?.range;
@@ -124,6 +133,7 @@ export function bflParams(request: FluxRequest): BflParams {
     endpoint,
     body: orderKeys(body),
     imagePrompt: request.image_prompt,
+    images,
     format: request.output_format,
     quality: request.output_quality ?? FIELD_RANGES.output_quality.default,
   };
@@ -132,6 +142,8 @@ export function bflParams(request: FluxRequest): BflParams {
 export interface BflExtras {
   /** The image prompt as bare base64 (no `data:` prefix), as BFL expects. */
   imagePromptBase64?: string;
+  /** The reference images as bare base64, each in its field (`BflParams.images`), in order. */
+  images?: ReadonlyArray<{ field: string; base64: string }>;
   webhookUrl?: string;
   webhookSecret?: string;
 }
@@ -140,6 +152,7 @@ export interface BflExtras {
 export function withBflExtras(body: BflBody, extras: BflExtras): BflBody {
   const out: BflBody = { ...body };
   if (extras.imagePromptBase64 !== undefined) out.image_prompt = extras.imagePromptBase64;
+  for (const image of extras.images ?? []) (out as unknown as Record<string, unknown>)[image.field] = image.base64;
   if (extras.webhookUrl !== undefined) {
     out.webhook_url = extras.webhookUrl;
     if (extras.webhookSecret !== undefined) out.webhook_secret = extras.webhookSecret;
@@ -166,8 +179,11 @@ const KEY_ORDER: ReadonlyArray<keyof BflBody> = [
   'webhook_secret',
 ];
 
+/** BFL's documented order, the reference images (in their own order) right after the prompt. */
 function orderKeys(body: BflBody): BflBody {
-  const out: Record<string, unknown> = {};
-  for (const key of KEY_ORDER) if (body[key] !== undefined) out[key] = body[key];
+  const fields = body as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = { prompt: body.prompt };
+  for (const [key, value] of Object.entries(fields)) if (key.startsWith('input_image') && value !== undefined) out[key] = value;
+  for (const key of KEY_ORDER) if (fields[key] !== undefined) out[key] = fields[key];
   return out as unknown as BflBody;
 }

@@ -7,7 +7,14 @@ import { errorDetail } from '../http.js';
  */
 export type BflPollOutcome =
   | { kind: 'pending'; /** 0..1 when BFL reports progress. */ fraction: number | undefined }
-  | { kind: 'ready'; /** Signed URL, valid ~10 minutes. */ sample: string; seed: number | undefined };
+  | {
+      kind: 'ready';
+      /** Signed URL, valid ~10 minutes. */
+      sample: string;
+      seed: number | undefined;
+      /** What the task cost in BFL credits ($0.01 each), when the answer says (FLUX.2 endpoints do). */
+      cost: number | undefined;
+    };
 
 /**
  * BFL answered "Task not found" for a task id. On a fresh task this means the answer came from a cluster that does
@@ -39,7 +46,7 @@ export function readBflPoll(body: unknown, task: { id: string; resumed: boolean 
   if (!body || typeof body !== 'object' || typeof (body as { status?: unknown }).status !== 'string') {
     throw new ProviderUnavailable('bfl', 'unreadable answer from the result endpoint');
   }
-  const answer = body as { status: string; result?: unknown; progress?: unknown; details?: unknown };
+  const answer = body as { status: string; result?: unknown; progress?: unknown; details?: unknown; cost?: unknown };
   const detail = detailText(answer.details);
   switch (answer.status) {
     case 'Ready': {
@@ -47,7 +54,7 @@ export function readBflPoll(body: unknown, task: { id: string; resumed: boolean 
       if (typeof result?.sample !== 'string' || result.sample.length === 0) {
         throw new ProviderUnavailable('bfl', 'task is Ready but has no sample URL');
       }
-      return { kind: 'ready', sample: result.sample, seed: typeof result.seed === 'number' ? result.seed : undefined };
+      return { kind: 'ready', sample: result.sample, seed: typeof result.seed === 'number' ? result.seed : undefined, cost: readCost(answer.cost) };
     }
     case 'Request Moderated':
     case 'Content Moderated':
@@ -76,4 +83,9 @@ function detailText(details: unknown): string | undefined {
   if (details === null || details === undefined) return undefined;
   const text = errorDetail(details) ?? JSON.stringify(details);
   return text === '{}' ? undefined : text.slice(0, 300);
+}
+
+/** A reported cost in credits: a finite, non-negative number, else undefined (the bot then prices from its table). */
+export function readCost(cost: unknown): number | undefined {
+  return typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : undefined;
 }

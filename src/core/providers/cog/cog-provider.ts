@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable, UnsupportedByProvider } from '../../errors.js';
-import { withInlineImagePrompt, type MemberLinkGuard } from '../../images/member-links.js';
+import { withInlineImages, type MemberLinkGuard } from '../../images/member-links.js';
 import type { ModelId } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
 import { joinUrl, requestJson } from '../http.js';
@@ -23,9 +23,9 @@ export interface CogProviderOptions {
   busyRetryMs?: number;
   maxDownloadBytes?: number;
   /**
-   * The guard for members' image prompt links. The container sits on the operator's network and would fetch a link
-   * from inside it, so the bot always fetches the link itself (guarded) and sends a `data:` URI. `allowPrivate` is
-   * `ALLOW_PRIVATE_URLS`; default: public addresses only.
+   * The guard for members' links (the image prompt, reference images). The container sits on the operator's network
+   * and would fetch a link from inside it, so the bot always fetches each link itself (guarded) and sends a `data:`
+   * URI. `allowPrivate` is `ALLOW_PRIVATE_URLS`; default: public addresses only.
    */
   imagePromptGuard?: MemberLinkGuard;
   /** Makes prediction ids; default a random base32 id as Cog's docs recommend. */
@@ -33,7 +33,7 @@ export interface CogProviderOptions {
 }
 
 const CANCEL_TIMEOUT_MS = 5_000;
-/** The member's image prompt download. */
+/** Each member image download (image prompt, reference image). */
 const IMAGE_PROMPT_TIMEOUT_MS = 30_000;
 
 /**
@@ -45,8 +45,10 @@ const IMAGE_PROMPT_TIMEOUT_MS = 30_000;
  * still has it, and otherwise starts it again (GPU time, not money). Cancel aborts the request and calls
  * `POST /predictions/{id}/cancel` (best effort: Cog may refuse to cancel synchronous predictions).
  *
- * A member's image prompt link is never sent to the container (it would fetch it from inside the operator's network):
- * the bot downloads it through the guarded downloader and sends a `data:` URI.
+ * A member's link (image prompt or reference image) is never sent to the container (it would fetch it from inside the
+ * operator's network): the bot downloads it through the guarded downloader and sends a `data:` URI of the exact
+ * bytes, the reference images in their order. Inline images go as they are: the container is the operator's own, with
+ * no size limit of a hosted API to fit.
  */
 export class CogProvider implements ImageProvider {
   readonly name = 'cog' as const;
@@ -59,13 +61,17 @@ export class CogProvider implements ImageProvider {
     this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
   }
 
-  async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
-    const started = Date.now();
+  check(request: FluxRequest): void {
     if (this.options.model !== undefined && request.model !== this.options.model) {
       throw new UnsupportedByProvider(this.name, `the model ${request.model} (the container serves ${this.options.model})`, 'model');
     }
-    // Mapped once with the link so a model without image prompts is refused before anything is fetched.
     toReplicateParams(request, this.name);
+  }
+
+  async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+    const started = Date.now();
+    // Mapped once with the links, so what the model cannot take is refused before anything is fetched.
+    this.check(request);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
@@ -75,7 +81,7 @@ export class CogProvider implements ImageProvider {
     try {
       if (signal.aborted) throw new GenerationCanceled();
       // Also on resume: the PUT carries the input again.
-      const inline = await withInlineImagePrompt(request, {
+      const inline = await withInlineImages(request, {
         guard: this.options.imagePromptGuard ?? {},
         signal,
         timeoutMs: Math.min(IMAGE_PROMPT_TIMEOUT_MS, this.timeoutMs),

@@ -8,6 +8,7 @@ import {
 } from '../../errors.js';
 import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
 import { fitImage } from '../../images/image.js';
+import { prepareImages } from '../../images/inline-image.js';
 import type { FluxRequest } from '../../request.js';
 import { sleep, stalledCall } from '../http.js';
 import type { GenerateOptions, GeneratedImage, ImageProvider, ProviderProgress } from '../provider.js';
@@ -16,6 +17,14 @@ import { toFalCall, type FalCall } from './params.js';
 import { FalQueueClient, type FalQueueStatus, type FalResult } from './queue-client.js';
 
 export const FAL_DEFAULT_QUEUE_URL = 'https://queue.fal.run';
+
+/**
+ * Longest `data:` URI sent as a reference image, in characters. fal accepts data URIs wherever it takes an image URL
+ * but documents no size for them (its own client uploads files to fal's storage first); 4 MB each keeps a request
+ * with ten references near 40 MB, and a 4 MP JPEG, the most FLUX.2 reads, fits well within it. A longer one is
+ * re-encoded smaller (see prepareImages), never dropped.
+ */
+export const FAL_MAX_DATA_URI_CHARS = 4_000_000;
 
 export interface FalProviderOptions {
   /** `FAL_KEY`, sent as `Authorization: Key …` to the queue only, never to image downloads. */
@@ -85,6 +94,10 @@ export class FalProvider implements ImageProvider {
     });
   }
 
+  check(request: FluxRequest): void {
+    toFalCall(request);
+  }
+
   async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
     const call = toFalCall(request);
     const started = Date.now();
@@ -96,7 +109,7 @@ export class FalProvider implements ImageProvider {
     try {
       let result: FalResult;
       if (run.id === undefined) {
-        await this.submit(call, run, options, signal);
+        await this.submit(request, call, run, options, signal);
         // With a webhook coming, the submit answer (IN_QUEUE) is all a first status call would say.
         if (options.completion) await options.completion.waitForCompletion(run.id!, this.pollIntervalMs, signal);
         result = await this.waitForResult(run, signal, options);
@@ -108,7 +121,7 @@ export class FalProvider implements ImageProvider {
           // The checkpointed request is gone (fal keeps results about an hour): start over rather than fail the job.
           run.modelId = call.modelId;
           run.id = undefined;
-          await this.submit(call, run, options, signal);
+          await this.submit(request, call, run, options, signal);
           result = await this.waitForResult(run, signal, options);
         }
       }
@@ -127,8 +140,12 @@ export class FalProvider implements ImageProvider {
     }
   }
 
-  private async submit(call: FalCall, run: Run, options: GenerateOptions, signal: AbortSignal): Promise<void> {
-    const submitted = await this.client.submit(call.modelId, call.input, { webhookUrl: options.webhookUrl, signal });
+  private async submit(request: FluxRequest, call: FalCall, run: Run, options: GenerateOptions, signal: AbortSignal): Promise<void> {
+    // Links go as they are (fal fetches them); inline images are fitted to the size fal is sent.
+    const input = request.images
+      ? toFalCall({ ...request, images: await prepareImages(request.images, { links: 'keep', maxChars: FAL_MAX_DATA_URI_CHARS }) }).input
+      : call.input;
+    const submitted = await this.client.submit(call.modelId, input, { webhookUrl: options.webhookUrl, signal });
     run.id = submitted.request_id;
     report(options, submitted);
     if (!options.checkpoint) return;

@@ -12,30 +12,40 @@
  * fal cannot take) is applied in that conversion. For jpg at the default quality fal's own jpeg is kept; at any other
  * quality we ask png and encode the jpeg ourselves at that quality, so the setting is honoured rather than refused.
  * For png quality does not apply (lossless), as on the other providers.
+ *
+ * **One image.** Every fal FLUX endpoint renders one image unless `num_images` says otherwise, and FLUX.2's have no
+ * such field at all: it is not sent.
+ *
+ * **Reference images.** Placed as the catalogue's `images` mapping says (`image_urls` on FLUX.2's edit variants,
+ * `image_url` on Kontext), in order; with images the call goes to the mapping's `endpoint` when it names one.
  */
 
 import { UnsupportedByProvider } from '../../errors.js';
 import { CATALOGUE, FAL_ULTRA_RATIOS, TUNABLE_FIELDS, type TunableField } from '../../catalogue/index.js';
 import { FIELD_RANGES, MODELS, type AspectRatio, type ModelId, type ModelSpec, type NumberRange } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
+import { acceptedImages, placeImages } from '../images-mapping.js';
 
 /** A fal model's JSON input, as sent. Optional fields appear only when the request has them. */
 export interface FalInput {
   prompt: string;
   /** Exact pixels (every model but ultra). */
   image_size?: { width: number; height: number };
-  /** Ultra only: it takes a ratio instead of a size. */
+  /** Ultra and Kontext: they take a ratio instead of a size. */
   aspect_ratio?: string;
-  /** Ultra only: the image prompt (an https link or a data URI; fal accepts both). */
+  /** Ultra's image prompt, or Kontext's reference image (an https link or a data URI; fal accepts both). */
   image_url?: string;
+  /** FLUX.2 edit variants: the reference images, in order (links or data URIs). */
+  image_urls?: string[];
   num_inference_steps?: number;
   guidance_scale?: number;
   seed: number;
-  num_images: 1;
-  /** A string "1".."6" in fal's schema, not a number. */
+  /** A string in fal's schema, not a number: "1".."6" ("1".."5" on FLUX.2). */
   safety_tolerance?: string;
   output_format: 'jpeg' | 'png';
   enhance_prompt?: boolean;
+  /** FLUX.2 [flex]'s prompt upsampling. */
+  enable_prompt_expansion?: boolean;
   /** Ultra only. */
   raw?: boolean;
   /** Ultra only, with `image_url`: 0..1. */
@@ -43,7 +53,7 @@ export interface FalInput {
 }
 
 export interface FalCall {
-  /** fal's endpoint id, e.g. `fal-ai/flux-pro/v1.1`: the submit path and what the checkpoint keeps. */
+  /** fal's endpoint id, e.g. `fal-ai/flux-pro/v1.1` (`…/edit` with images): the submit path, kept in the checkpoint. */
   modelId: string;
   input: FalInput;
   /** Encoder quality for our own re-encoding to the requested format (undefined: fitImage's default). */
@@ -70,9 +80,11 @@ const MAPPED_FIELDS = TUNABLE_FIELDS.filter((field) => field !== 'output_quality
  */
 export function toFalCall(request: FluxRequest, models: Record<ModelId, ModelSpec> = MODELS): FalCall {
   const spec = models[request.model];
-  const modelId = spec.providerIds.fal;
+  const baseId = spec.providerIds.fal;
   const mapping = CATALOGUE[request.model].providers.fal;
-  if (!modelId || !mapping) throw new UnsupportedByProvider('fal', `the ${request.model} model`, 'model');
+  if (!baseId || !mapping) throw new UnsupportedByProvider('fal', `the ${request.model} model`, 'model');
+  const images = acceptedImages('fal', request, mapping.images);
+  const modelId = images && mapping.images?.endpoint ? mapping.images.endpoint : baseId;
 
   // Fields with a model default are checked before those without, so a request fal cannot take names the setting
   // the person changed (e.g. interval) ahead of one fal lacks outright.
@@ -85,11 +97,10 @@ export function toFalCall(request: FluxRequest, models: Record<ModelId, ModelSpe
   const input: FalInput = {
     prompt: request.prompt,
     seed: request.seed,
-    num_images: 1,
     output_format: nativeJpeg ? 'jpeg' : 'png',
   };
 
-  const fields: Record<string, unknown> = {};
+  const fields: Record<string, unknown> = images ? placeImages(mapping.images!, images) : {};
   if (mapping.size.kind === 'image_size') {
     fields.image_size = { width: request.width, height: request.height };
   } else {

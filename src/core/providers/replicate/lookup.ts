@@ -69,7 +69,8 @@ function cursorQuery(next: unknown): string | undefined {
  * Whether a listed prediction is one this job created: same model, created since `sinceMs`, and either the same
  * webhook URL (it carries the job id, so two jobs asking for the same input are told apart) or, when the list shows
  * no webhook, the exact same input, seed included (each job's seed is fixed when it is submitted). Extra fields in
- * the listed input (defaults the API filled in) do not matter.
+ * the listed input (defaults the API filled in) do not matter. (A list shown with its images rewritten, as links to
+ * uploaded files, does not match: the job then creates anew rather than resume something that may not be its own.)
  */
 export function isOurPrediction(p: ListedPrediction, params: ReplicateParams, webhookUrl: string | undefined, sinceMs: number): boolean {
   if (typeof p.id !== 'string' || p.id === '') return false;
@@ -79,7 +80,13 @@ export function isOurPrediction(p: ListedPrediction, params: ReplicateParams, we
   if (webhookUrl !== undefined && typeof p.webhook === 'string') return p.webhook === webhookUrl;
   if (!p.input || typeof p.input !== 'object') return false;
   const listed = p.input as Record<string, unknown>;
-  return Object.entries(params.input).every(([key, value]) => listed[key] === value);
+  return Object.entries(params.input).every(([key, value]) => sameValue(listed[key], value));
+}
+
+/** Input values compare by value; lists (reference images) element by element, in order. */
+function sameValue(listed: unknown, sent: unknown): boolean {
+  if (!Array.isArray(sent)) return listed === sent;
+  return Array.isArray(listed) && listed.length === sent.length && sent.every((item, i) => listed[i] === item);
 }
 
 /** True once a page reaches predictions older than `sinceMs` (the list is newest first): older pages cannot match. */

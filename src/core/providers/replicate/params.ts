@@ -2,6 +2,7 @@ import { UnsupportedByProvider } from '../../errors.js';
 import { CATALOGUE, TUNABLE_FIELDS, type TunableField } from '../../catalogue/index.js';
 import type { OutputFormat, ProviderName } from '../../models.js';
 import type { FluxRequest } from '../../request.js';
+import { acceptedImages, placeImages } from '../images-mapping.js';
 
 /**
  * Maps a resolved FluxRequest to the `input` of Replicate's official FLUX models (and of the Cog containers that serve
@@ -9,8 +10,8 @@ import type { FluxRequest } from '../../request.js';
  * catalogue entry's `providers.replicate`; this file only applies it.
  */
 
-/** The `input` object sent to Replicate. */
-export type ReplicateInput = Record<string, string | number | boolean>;
+/** The `input` object sent to Replicate (a list only for reference images, e.g. `input_images`). */
+export type ReplicateInput = Record<string, string | number | boolean | string[]>;
 
 export interface ReplicateParams {
   /** The official model, `owner/name` (Replicate) or the container's model name (Cog). */
@@ -43,7 +44,12 @@ export function toReplicateParams(request: FluxRequest, provider: ProviderName =
     refuse('aspect_ratio', `aspect ratio ${request.aspect_ratio}`);
   }
 
-  const input: ReplicateInput = { prompt: request.prompt, aspect_ratio: request.aspect_ratio };
+  // Reference images go as the request carries them (links or data: URIs, in order); the adapter has already made
+  // them inline where this provider must not be handed a link.
+  const images = acceptedImages(provider, request, spec.images);
+  const input: ReplicateInput = { prompt: request.prompt };
+  if (images) Object.assign(input, placeImages(spec.images!, images));
+  input.aspect_ratio = request.aspect_ratio;
   // Width and height only mean something with `custom`; otherwise the model derives them from the ratio.
   if (request.aspect_ratio === 'custom') {
     input.width = request.width;

@@ -1,4 +1,5 @@
 import { GenerationCanceled, ProviderRateLimited, ProviderTimeout, ProviderUnavailable, UnsupportedByProvider } from '../../errors.js';
+import { prepareImages } from '../../images/inline-image.js';
 import type { FluxRequest } from '../../request.js';
 import { joinUrl, RequestDeadline, requestJson, sleep, stalledCall } from '../http.js';
 import type { CompletionNotifier, GeneratedImage, GenerateOptions, ImageProvider, ProviderProgress } from '../provider.js';
@@ -6,6 +7,12 @@ import { isRunning, listOurPredictions, pickEarlier, type ListedPrediction, type
 import { fetchOutputImage } from './output.js';
 import { toReplicateParams, type ReplicateParams } from './params.js';
 import { readPrediction, type Prediction } from './prediction.js';
+
+/**
+ * Longest `data:` URI sent as a reference image, in characters. Replicate recommends data URIs only for files below
+ * about 1 MB (larger ones as links); a longer one is re-encoded smaller (see prepareImages), never dropped.
+ */
+export const REPLICATE_MAX_DATA_URI_CHARS = 1_000_000;
 
 /** Replicate's API base; `REPLICATE_API_URL` may name a compatible proxy's instead. */
 export const DEFAULT_REPLICATE_API_URL = 'https://api.replicate.com/v1';
@@ -92,9 +99,13 @@ export class ReplicateProvider implements ImageProvider {
     this.allowPrivateDownloads = options.allowPrivateDownloads ?? false;
   }
 
+  check(request: FluxRequest): void {
+    toReplicateParams(request, this.name);
+  }
+
   async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
     const started = Date.now();
-    const params = toReplicateParams(request, this.name);
+    let params = toReplicateParams(request, this.name);
     // The whole generation's deadline, linked to the caller's signal (one controller, not AbortSignal.any per call).
     const deadline = new RequestDeadline(this.timeoutMs, options.signal);
     const signal = deadline.signal;
@@ -110,6 +121,11 @@ export class ReplicateProvider implements ImageProvider {
         id = resume.id;
         prediction = await this.get(id, signal);
       } else {
+        // Links go as they are (Replicate fetches them); inline images are fitted to Replicate's data URI size.
+        if (request.images) {
+          const images = await prepareImages(request.images, { links: 'keep', maxChars: REPLICATE_MAX_DATA_URI_CHARS });
+          params = toReplicateParams({ ...request, images }, this.name);
+        }
         const earlier = options.lookup ? await this.findEarlier(params, options.webhookUrl, options.lookup.since, signal) : undefined;
         prediction = earlier ?? (await this.createOrFind(params, options.webhookUrl, signal, started + this.timeoutMs, sent));
         id = prediction.id!;
