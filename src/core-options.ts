@@ -26,6 +26,7 @@ export function coreOptions(config: Config, logger: Logger): CoreOptions {
     retentionDays: config.JOB_RETENTION_DAYS,
     prices: new PriceTable(config.PRICE_OVERRIDES),
     pricedProviders: config.PROVIDERS,
+    memberLinkGuard: { allowPrivate: config.ALLOW_PRIVATE_URLS },
     routing: { PROVIDER_ROUTING: config.PROVIDER_ROUTING, COG_MODEL: config.COG_MODEL },
   };
 }

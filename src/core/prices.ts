@@ -79,7 +79,7 @@ export function loadPriceOverrides(path: string): PriceOverrides {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`PRICES_FILE ${path}: ${(err as Error).message}`);
+    throw new Error(`PRICES_FILE ${path}: ${(err as Error).message}`, { cause: err });
   }
   const parsed = PriceOverridesSchema.safeParse(raw);
   if (!parsed.success) {

@@ -41,11 +41,11 @@ async function fluxbot(args: string[], env: Record<string, string>) {
 
 describe('npx fluxbot generate', () => {
   const cases: Array<[string, () => Record<string, string>, string[], { width: number; height: number; format: string }]> = [
-    ['replicate', () => ({ REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl }), ['--aspect-ratio', '16:9', '--output-format', 'png'], { width: 1344, height: 768, format: 'png' }],
+    ['replicate', () => ({ REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl }), ['--model', 'flux-pro', '--aspect-ratio', '16:9', '--output-format', 'png'], { width: 1344, height: 768, format: 'png' }],
     ['fal', () => ({ FAL_KEY: fal.key, FAL_QUEUE_URL: fal.url }), ['--model', 'flux-1.1-pro', '--width', '800', '--height', '600', '--output-format', 'jpg'], { width: 800, height: 608, format: 'jpeg' }],
-    ['bfl', () => ({ BFL_API_KEY: bfl.key, BFL_API_URL: bfl.url }), ['--aspect-ratio', '3:2', '--steps', '30', '--guidance', '4'], { width: 1216, height: 832, format: 'webp' }],
+    ['bfl', () => ({ BFL_API_KEY: bfl.key, BFL_API_URL: bfl.url }), ['--model', 'flux-pro', '--aspect-ratio', '3:2', '--steps', '30', '--guidance', '4'], { width: 1216, height: 832, format: 'webp' }],
     ['cog', () => ({ COG_URL: cog.url }), ['--model', 'flux-dev', '--aspect-ratio', '1:1', '--output-format', 'png'], { width: 1024, height: 1024, format: 'png' }],
-    ['preview', () => ({}), ['--aspect-ratio', '9:16', '--output-format', 'jpg'], { width: 768, height: 1344, format: 'jpeg' }],
+    ['preview', () => ({}), ['--model', 'flux-pro', '--aspect-ratio', '9:16', '--output-format', 'jpg'], { width: 768, height: 1344, format: 'jpeg' }],
   ];
 
   it.each(cases)('writes a valid image of the requested size through %s', async (provider, env, args, want) => {

@@ -94,7 +94,7 @@ describe('fluxbot generate --out', () => {
     const creates = () => replicate.callsTo('POST', /\/predictions$/).length;
     const before = creates();
     const env = { REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl, ALLOW_PRIVATE_URLS: 'true' };
-    const gen = (out: string) => fluxbotCli(['generate', '--prompt', 'x', '--provider', 'replicate', '--out', out], env);
+    const gen = (out: string) => fluxbotCli(['generate', '--prompt', 'x', '--model', 'flux-pro', '--provider', 'replicate', '--out', out], env);
     const missing = await gen(join(dir, 'no such folder', 'x.png'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^fluxbot: --out .*x\.png: the folder .*no such folder does not exist\n$/);

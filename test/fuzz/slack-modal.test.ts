@@ -16,7 +16,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const NAMES = FLUX_OPTIONS.map((o) => o.name);
+// File inputs (image_prompt, image…image_4) are not typed values: the modal takes them as Slack files.
+const NAMES = FLUX_OPTIONS.map((o) => o.name).filter((n) => !/^image(_\d)?$/.test(n));
 
 /** A value a person could type or pick in a field, often out of range or refused (strings, as Slack sends them). */
 function typedValue(rng: Prng, name: string): string {

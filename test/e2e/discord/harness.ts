@@ -94,6 +94,8 @@ export class Harness {
     h.config = loadConfig({
       DISCORD_TOKEN: 'fake-bot-token',
       DISCORD_API_URL: h.fake.apiUrl,
+      // The flows here were written against FLUX.1 [pro]'s fields and sizes; a test about another model names it.
+      FLUX_MODEL: 'flux-pro',
       ...(options.guildCommands === false ? {} : { DISCORD_GUILD_ID: h.fake.guild.id }),
       ...options.env,
     });

@@ -50,8 +50,8 @@ describe('Discord command registration', () => {
     expect(byName(flux.options, 'guidance')).toMatchObject({ type: 10, min_value: 0, max_value: 10 });
     expect(byName(flux.options, 'interval')).toMatchObject({ type: 10, min_value: 1, max_value: 4 });
     expect(byName(flux.options, 'safety_tolerance')).toMatchObject({ type: 4, min_value: 1, max_value: 6 });
-    expect(byName(flux.options, 'width')).toMatchObject({ type: 4, min_value: 256, max_value: 1440 });
-    expect(byName(flux.options, 'height')).toMatchObject({ type: 4, min_value: 256, max_value: 1440 });
+    expect(byName(flux.options, 'width')).toMatchObject({ type: 4, min_value: 256, max_value: 2048 });
+    expect(byName(flux.options, 'height')).toMatchObject({ type: 4, min_value: 256, max_value: 2048 });
     expect(byName(flux.options, 'output_quality')).toMatchObject({ type: 4, min_value: 0, max_value: 100 });
     expect(byName(flux.options, 'seed')).toMatchObject({ type: 4, min_value: 0, max_value: 2_147_483_647 });
     expect(byName(flux.options, 'image_prompt')).toMatchObject({ type: 11 });
@@ -66,7 +66,16 @@ describe('Discord command registration', () => {
 
     const admin = commands[3]!;
     expect(admin.default_member_permissions).toBe(MANAGE_GUILD);
-    expect(admin.options!.map((o) => [o.name, o.type])).toEqual(fluxAdminCommand.subcommands!.map((s) => [s.name, 1]));
+    // Subcommands (type 1), and the budget group (type 2) holding its own set and show.
+    expect(admin.options!.map((o) => [o.name, o.type])).toEqual([
+      ...fluxAdminCommand.subcommands!.filter((s) => !s.group).map((s) => [s.name, 1]),
+      ['budget', 2],
+    ]);
+    const budget = byName(admin.options, 'budget') as { options?: Array<{ name: string; type: number; options?: Array<{ name: string; type: number }> }> };
+    expect(budget.options!.map((o) => [o.name, o.type, (o.options ?? []).map((x) => [x.name, x.type])])).toEqual([
+      ['set', 1, [['monthly', 10], ['person_daily', 10]]],
+      ['show', 1, []],
+    ]);
     const set = byName(admin.options, 'set')!;
     expect(set.options!.map((o) => [o.name, o.type, o.min_value, o.max_value])).toEqual([
       ['user', 6, undefined, undefined],

@@ -10,7 +10,7 @@ const BAD: Array<[string, string]> = [
   ['a cat steps:3.5', '`steps` must be a whole number'],
   ['a cat guidance:11', '`guidance` must be a number from 0 to 10'],
   ['a cat prompt_upsampling:maybe', '`prompt_upsampling` must be true or false'],
-  ['a cat model:flux-9', '`model` must be one of flux-pro, flux-1.1-pro'],
+  ['a cat model:flux-9', '`model` must be one of flux-2-pro, flux-2-max'],
   ['a cat output_format:gif', '`output_format` must be one of'],
   ['a cat output_quality:101', '`output_quality` must be a whole number from 0 to 100'],
   ['a cat seed:1 seed:2', '`seed` is given twice'],

@@ -33,7 +33,7 @@ describe.each(MODES)('/flux with typed options (%s mode)', (mode) => {
     expect(status?.text).toContain(`<@${MEMBER}>`);
     expect(image?.thread_ts).toBe(status?.ts);
     expect(image?.text).toContain('*a lighthouse at dawn, in fog*');
-    expect(image?.text).toMatch(/FLUX1\.1 \[pro\] · seed 42 · 1344×768 · \d+\.\d s · requested by <@U0MEMBER>/);
+    expect(image?.text).toMatch(/FLUX1\.1 \[pro\] · seed 42 · 1344×768 · \d+\.\d s · \$\d+\.\d{2,4} · requested by <@U0MEMBER>/);
     expect(image?.files?.[0]?.name).toMatch(/^flux-42-j[0-9a-f]{32}\.png$/); // the seed, and the job id (found again by a re-run)
     const bytes = fake.fileBytes(image?.files?.[0]?.id ?? '');
     expect((await sharp(bytes).metadata()).format).toBe('png');

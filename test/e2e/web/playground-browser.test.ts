@@ -44,7 +44,7 @@ describe('web playground in a browser', () => {
     }
     expect(await page.getByLabel('Steps', { exact: true }).getAttribute('max')).toBe('50');
     const models = await page.getByLabel('Model', { exact: true }).locator('option').allTextContents();
-    expect(models).toContain('flux-pro (default)');
+    expect(models).toContain('flux-2-pro (default)');
     expect(models).toContain('flux-schnell');
   });
 });

@@ -28,10 +28,10 @@ describe('web playground under hostile input', () => {
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer();
 
     const huge = Buffer.alloc(MAX_UPLOAD_BYTES + 1024, 1).toString('base64');
-    const oversized = await client.generate({ prompt: 'big' }, { upload: { data: huge } });
+    const oversized = await client.generate({ prompt: 'big', model: 'flux-pro' }, { upload: { data: huge } });
     expect(oversized.status).toBe(413);
     expect(oversized.body).toMatchObject({ error: 'The image prompt is larger than 8 MB; use a smaller image.', field: 'image_prompt' });
-    const bodyTooLarge = await client.generate({ prompt: 'big' }, { upload: { data: huge + huge + huge } });
+    const bodyTooLarge = await client.generate({ prompt: 'big', model: 'flux-pro' }, { upload: { data: huge + huge + huge } });
     expect(bodyTooLarge.status).toBe(413);
     expect(bodyTooLarge.body.error).toContain('at most 8 MB');
 
@@ -44,20 +44,20 @@ describe('web playground under hostile input', () => {
       null,
     ];
     for (const upload of refusals) {
-      const answer = await client.generate({ prompt: 'bad upload' }, { upload });
+      const answer = await client.generate({ prompt: 'bad upload', model: 'flux-pro' }, { upload });
       expect(answer.status, JSON.stringify(upload).slice(0, 60)).toBe(400);
       expect(answer.body).toMatchObject({ error: 'The image prompt is not a PNG, JPEG or WebP image that can be read.', field: 'image_prompt' });
     }
-    const inline = await client.generate({ prompt: 'inline', image_prompt: `data:image/png;base64,${png.toString('base64')}` });
+    const inline = await client.generate({ prompt: 'inline', model: 'flux-pro', image_prompt: `data:image/png;base64,${png.toString('base64')}` });
     expect(inline.status).toBe(400);
-    const both = await client.generate({ prompt: 'both', image_prompt_url: 'https://example.com/a.png' }, { upload: { data: png.toString('base64') } });
+    const both = await client.generate({ prompt: 'both', model: 'flux-pro', image_prompt_url: 'https://example.com/a.png' }, { upload: { data: png.toString('base64') } });
     expect(both.status).toBe(400);
     const unsupported = await client.generate({ prompt: 'dev', model: 'flux-schnell' }, { upload: { data: png.toString('base64') } });
     expect(unsupported.body.error).toBe('An image prompt is not supported by flux-schnell.');
     expect(await app.core.queue.getJobCounts()).toEqual(counts);
     expect((await client.get('/api/me')).body.quota).toContain('You have used 0 of 5 images today');
 
-    const good = await client.generate({ prompt: 'guided' }, { upload: { data: png.toString('base64') } });
+    const good = await client.generate({ prompt: 'guided', model: 'flux-pro' }, { upload: { data: png.toString('base64') } });
     expect(good.status).toBe(202);
     const job = await app.core.queue.getJob(String(good.body.jobId));
     expect(job?.data.request.image_prompt).toMatch(/^fluxbot-input:[0-9a-f]{64}$/);

@@ -15,7 +15,7 @@ describe('duplicate deliveries', () => {
     f = quotaFixture({ defaults: { concurrentPerUser: 5 } });
     const first = await f.store.admit({ jobId: 'job-1', dedupeKey: 'interaction-9', userKey: USER, guildKey: GUILD });
     const again = await f.store.admit({ jobId: 'job-2', dedupeKey: 'interaction-9', userKey: USER, guildKey: GUILD });
-    expect(first).toEqual({ status: 'accepted', jobId: 'job-1', position: 1 });
+    expect(first).toMatchObject({ status: 'accepted', jobId: 'job-1', position: 1 });
     expect(again).toEqual({ status: 'duplicate', jobId: 'job-1' });
     const shown = await f.admin.show({ kind: 'user', key: USER });
     expect(shown.usedToday).toBe(1);
