@@ -8,7 +8,7 @@ import { checkReferenceImage } from '../core/images/image.js';
 import { checkReferenceImages, refusal } from '../core/images/reference-images.js';
 import { ASPECT_RATIOS, DEFAULT_MODEL, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS, PROVIDER_NAMES, type ProviderName } from '../core/models.js';
 import type { ProviderCheckpoint } from '../core/providers/provider.js';
-import { PriceTable } from '../core/prices.js';
+import { formatUsd, PriceTable, toMicros, toUsd } from '../core/prices.js';
 import { createProvider } from '../core/providers/registry.js';
 import { routeNames } from '../core/providers/routing.js';
 import { decideRetry } from '../core/queue/retry-policy.js';
@@ -157,11 +157,12 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
   const parsed = parseFluxRequest(input as FluxRequestInput, { defaultModel: config.FLUX_MODEL, allowPrivateImageLinks: config.ALLOW_PRIVATE_URLS });
   if (!parsed.ok) throw parsed.error;
   // The checks the bot runs at admission, before anything is paid for: links fetched (guarded) and checked too.
-  await checkReferenceImages(parsed.request, { names: images.names, guard: { allowPrivate: config.ALLOW_PRIVATE_URLS } });
+  const checked = await checkReferenceImages(parsed.request, { names: images.names, guard: { allowPrivate: config.ALLOW_PRIVATE_URLS } });
+  const prices = new PriceTable(config.PRICE_OVERRIDES);
   await checkWritable(o.out);
 
   // The bot's failover order for this request (PROVIDER_ROUTING), unless one provider is named.
-  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : routeNames(parsed.request, config, new PriceTable(config.PRICE_OVERRIDES));
+  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : routeNames(parsed.request, config, prices);
   const started = Date.now();
   let lastError: FluxError | undefined;
   for (const [index, name] of names.entries()) {
@@ -191,11 +192,15 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
           ms: Date.now() - started,
           predictionId: image.predictionId,
           nsfw: image.nsfw,
+          // US dollars: the provider's own figure where it reports one, else the price table's (as the bot settles it).
+          costUsd:
+            image.costUsd ??
+            toUsd(prices.cost(parsed.request.model, image.provider, { width: parsed.request.width, height: parsed.request.height }, checked.sizes) ?? 0),
         };
         emit(io, o.json, summary, () =>
           [
             `wrote ${o.out}: ${summary.width}×${summary.height} ${summary.format}, ${summary.bytes} bytes`,
-            `  ${summary.model} via ${summary.provider}, seed ${summary.seed}, ${summary.ms} ms${summary.nsfw ? ', flagged NSFW' : ''}`,
+            `  ${summary.model} via ${summary.provider}, seed ${summary.seed}, ${summary.ms} ms, ${formatUsd(toMicros(summary.costUsd))}${summary.nsfw ? ', flagged NSFW' : ''}`,
           ],
         );
         return 0;

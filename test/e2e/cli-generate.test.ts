@@ -130,6 +130,8 @@ describe('npx fluxbot generate --image', () => {
     const [prediction] = replicate.all().slice(before);
     expect(prediction?.images).toEqual([a, b]);
     expect((await sharp(await readFile(out)).metadata()).format).toBe('png');
+    // FLUX.2 [pro] on Replicate: $0.03 for the 1 MP output, $0.015 for each input's (started) megapixel.
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ provider: 'replicate', model: 'flux-2-pro', costUsd: 0.06 });
   });
 
   it('on a FLUX.1 model with an image prompt, the one --image is that image prompt', async () => {

@@ -103,7 +103,7 @@ describe('fluxbot generate --out', () => {
 
     const ok = await gen(join(dir, 'ok.webp'));
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/^wrote .*ok\.webp: 1024×1024 webp, \d+ bytes\n {2}flux-pro via replicate, seed \d+, \d+ ms\n$/);
+    expect(ok.stdout).toMatch(/^wrote .*ok\.webp: 1024×1024 webp, \d+ bytes\n {2}flux-pro via replicate, seed \d+, \d+ ms, \$0\.055\n$/);
     expect(creates()).toBe(before + 1);
   });
 });
