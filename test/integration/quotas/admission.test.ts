@@ -85,6 +85,7 @@ describe('admission order and values', () => {
       status: 'accepted',
       jobId: 'a',
       position: 1,
+      day: '2026-11-21',
     });
     expect(await fx.store.admit({ jobId: 'b', dedupeKey: 'b', userKey: USER, guildKey: GUILD })).toEqual({
       status: 'refused',

@@ -44,6 +44,11 @@ describe('quota keys', () => {
 });
 
 describe('reservations', () => {
+  it('reads the reserved cost', () => {
+    const raw = JSON.stringify({ u: 'discord:1:2', g: 'discord:1', d: '2026-11-21', ub: 'daily', gb: 'daily', ug: '0', gg: '0', at: '1', c: 45000 });
+    expect(parseReservation(raw)).toMatchObject({ cost: 45000, day: '2026-11-21' });
+  });
+
   it('parses what the admit script stores and rejects anything else', () => {
     const raw = JSON.stringify({ u: 'discord:1:2', g: 'discord:1', d: '2026-11-21', ub: 'grant', gb: 'daily', ug: '0', gg: '1', at: '1795292051000' });
     expect(parseReservation(raw)).toEqual({
@@ -53,6 +58,7 @@ describe('reservations', () => {
       userBucket: 'grant',
       guildBucket: 'daily',
       at: 1795292051000,
+      cost: 0, // a reservation from before costs were counted reserves nothing
     });
     expect(parseReservation('not json')).toBeUndefined();
     expect(parseReservation(JSON.stringify({ u: 'x', g: 'y', d: 'z', ub: 'free', gb: 'daily', at: 1 }))).toBeUndefined();
