@@ -6,13 +6,13 @@ import type { Config } from '../config.js';
 import { FluxError, toFluxError } from '../core/errors.js';
 import { checkReferenceImage } from '../core/images/image.js';
 import { checkReferenceImages, refusal } from '../core/images/reference-images.js';
-import { ASPECT_RATIOS, DEFAULT_MODEL, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS, PROVIDER_NAMES, type ProviderName } from '../core/models.js';
+import { DEFAULT_MODEL, INPUT_ASPECT_RATIOS, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS, PROVIDER_NAMES, type ProviderName } from '../core/models.js';
 import type { ProviderCheckpoint } from '../core/providers/provider.js';
 import { formatUsd, PriceTable, toMicros, toUsd } from '../core/prices.js';
 import { createProvider } from '../core/providers/registry.js';
 import { routeNames } from '../core/providers/routing.js';
 import { decideRetry } from '../core/queue/retry-policy.js';
-import { parseFluxRequest, type FluxRequestInput } from '../core/request.js';
+import { matchInputImage, parseFluxRequest, type FluxRequestInput } from '../core/request.js';
 import { CliExit, common, emit, settings, type CliIo } from './common.js';
 
 /** The options as commander hands them over; numbers stay text until the request schema checks them per model. */
@@ -57,7 +57,7 @@ export function generateCommand(version: string, io: CliIo, deps: GenerateDeps =
     .requiredOption('--out <file>', 'where to write the image (checked writable before anything is paid for)')
     .addOption(new Option('--model <model>', `the FLUX model (default: FLUX_MODEL, ${DEFAULT_MODEL} unless set)`).choices(MODEL_IDS))
     .addOption(new Option('--provider <name>', 'only this provider (default: PROVIDERS, in the PROVIDER_ROUTING order)').choices(PROVIDER_NAMES))
-    .addOption(new Option('--aspect-ratio <ratio>', "the image's shape (default: the model's, 1:1 for most)").choices(ASPECT_RATIOS))
+    .addOption(new Option('--aspect-ratio <ratio>', "the image's shape (default: the model's, 1:1 for most)").choices(INPUT_ASPECT_RATIOS))
     .option('--width <px>', `${range('width', 'custom width, rounded to a multiple of 32')}`)
     .option('--height <px>', `${range('height', 'custom height, rounded to a multiple of 32')}`)
     .option('--seed <n>', `the same seed and input give the same image (0 to ${FIELD_RANGES.seed.max}; default random)`)
@@ -159,10 +159,12 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
   // The checks the bot runs at admission, before anything is paid for: links fetched (guarded) and checked too.
   const checked = await checkReferenceImages(parsed.request, { names: images.names, guard: { allowPrivate: config.ALLOW_PRIVATE_URLS } });
   const prices = new PriceTable(config.PRICE_OVERRIDES);
+  // An edit's size follows its first image (match_input_image), now that its size is known.
+  const request = matchInputImage(parsed.request, checked.sizes[0]);
   await checkWritable(o.out);
 
   // The bot's failover order for this request (PROVIDER_ROUTING), unless one provider is named.
-  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : routeNames(parsed.request, config, prices);
+  const names: ProviderName[] = o.provider ? [o.provider as ProviderName] : routeNames(request, config, prices);
   const started = Date.now();
   let lastError: FluxError | undefined;
   for (const [index, name] of names.entries()) {
@@ -176,14 +178,14 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
     let checkpoint: ProviderCheckpoint | undefined;
     for (let rateLimitWaits = 0; ; rateLimitWaits++) {
       try {
-        const image = await provider.generate(parsed.request, {
+        const image = await provider.generate(request, {
           checkpoint: (saved) => void (checkpoint = saved),
           ...(checkpoint ? { resume: checkpoint } : {}),
         });
         await writeFile(o.out, image.bytes);
         const summary = {
           provider: image.provider,
-          model: parsed.request.model,
+          model: request.model,
           seed: image.seed,
           width: image.width,
           height: image.height,
@@ -195,7 +197,7 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
           // US dollars: the provider's own figure where it reports one, else the price table's (as the bot settles it).
           costUsd:
             image.costUsd ??
-            toUsd(prices.cost(parsed.request.model, image.provider, { width: parsed.request.width, height: parsed.request.height }, checked.sizes) ?? 0),
+            toUsd(prices.cost(request.model, image.provider, { width: request.width, height: request.height }, checked.sizes) ?? 0),
         };
         emit(io, o.json, summary, () =>
           [

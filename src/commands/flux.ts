@@ -1,4 +1,4 @@
-import { ASPECT_RATIOS, FIELD_RANGES, MODEL_IDS, OUTPUT_FORMATS } from '../core/models.js';
+import { FIELD_RANGES, INPUT_ASPECT_RATIOS, MODEL_IDS, OUTPUT_FORMATS } from '../core/models.js';
 import { MAX_PROMPT_LENGTH } from '../core/request.js';
 import type { CommandDefinition, CommandOption } from './definition.js';
 
@@ -20,7 +20,7 @@ export function isNumberedImageSlot(name: string): boolean {
 export const FLUX_OPTIONS: readonly CommandOption[] = [
   { name: 'prompt', description: 'What to draw', type: 'string', required: true, maxLength: MAX_PROMPT_LENGTH },
   { name: 'model', description: 'FLUX model', type: 'string', choices: MODEL_IDS },
-  { name: 'aspect_ratio', description: 'Aspect ratio (custom uses width and height)', type: 'string', choices: ASPECT_RATIOS },
+  { name: 'aspect_ratio', description: 'Aspect ratio (custom uses width and height)', type: 'string', choices: INPUT_ASPECT_RATIOS },
   { name: 'width', description: 'Width in pixels for a custom size (rounded to 32)', type: 'integer', ...range('width') },
   { name: 'height', description: 'Height in pixels for a custom size (rounded to 32)', type: 'integer', ...range('height') },
   ...IMAGE_SLOTS.map((name, i): CommandOption => ({

@@ -26,6 +26,12 @@ export type ModelId = (typeof MODEL_IDS)[number];
 
 export const ASPECT_RATIOS = ['custom', '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] as const;
 export type AspectRatio = (typeof ASPECT_RATIOS)[number];
+/**
+ * What a person may ask for: the ratios, or `match_input_image` (the shape of the first reference image, for models
+ * that take images; the default when images are given and no ratio or size is).
+ */
+export const INPUT_ASPECT_RATIOS = [...ASPECT_RATIOS, 'match_input_image'] as const;
+export type InputAspectRatio = (typeof INPUT_ASPECT_RATIOS)[number];
 
 export const OUTPUT_FORMATS = ['webp', 'jpg', 'png'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

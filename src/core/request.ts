@@ -7,6 +7,7 @@ import {
   FIELD_RANGES,
   MODEL_IDS,
   DEFAULT_MODEL,
+  INPUT_ASPECT_RATIOS,
   MODELS,
   OUTPUT_FORMATS,
   pixelSize,
@@ -73,7 +74,7 @@ export const FluxRequestInputSchema = z.strictObject({
     .refine((s) => !CONTROL_CHARS.test(s), 'prompt must not contain control characters'),
   model: z.enum(MODEL_IDS, { error: `model must be one of ${MODEL_IDS.join(', ')}` }).optional(),
   image_prompt: imagePromptSchema.optional(),
-  aspect_ratio: z.enum(ASPECT_RATIOS, { error: `aspect_ratio must be one of ${ASPECT_RATIOS.join(', ')}` }).optional(),
+  aspect_ratio: z.enum(INPUT_ASPECT_RATIOS, { error: `aspect_ratio must be one of ${INPUT_ASPECT_RATIOS.join(', ')}` }).optional(),
   width: numberField('width'),
   height: numberField('height'),
   steps: numberField('steps'),
@@ -116,6 +117,11 @@ export const FluxRequestSchema = z.strictObject({
    * admission), `data:` URIs, or `fluxbot-input:<sha256>` references to images the bot stored (uploads, private files).
    */
   images: z.array(z.string()).min(1).max(MAX_IMAGES).optional(),
+  /**
+   * The size is to follow the first reference image's shape; until the image is checked (admission) the request
+   * carries the model's default size. `matchInputImage` resolves it and drops the flag.
+   */
+  match_input_image: z.literal(true).optional(),
 });
 export type FluxRequest = z.infer<typeof FluxRequestSchema>;
 
@@ -218,7 +224,14 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
   }
 
   const sizeGiven = input_.width !== undefined || input_.height !== undefined;
-  let aspect: AspectRatio = input_.aspect_ratio ?? (sizeGiven ? 'custom' : spec.defaultAspectRatio);
+  // Edits follow the shape of the image edited unless the person says otherwise.
+  const matchInput = input_.aspect_ratio === 'match_input_image' || (input_.aspect_ratio === undefined && !sizeGiven && images !== undefined);
+  if (matchInput) {
+    if (images === undefined) return fail('aspect_ratio match_input_image needs a reference image (images)', 'aspect_ratio');
+    if (sizeGiven) return fail('width and height only apply with aspect_ratio custom', input_.width !== undefined ? 'width' : 'height');
+  }
+  let aspect: AspectRatio =
+    input_.aspect_ratio === undefined || input_.aspect_ratio === 'match_input_image' ? (sizeGiven ? 'custom' : spec.defaultAspectRatio) : input_.aspect_ratio;
   if (!spec.aspectRatios.includes(aspect)) {
     if (aspect === 'custom') return fail(`width and height are not supported by ${model}; choose an aspect_ratio`, sizeGiven ? 'width' : 'aspect_ratio');
     return fail(`aspect_ratio must be one of ${spec.aspectRatios.join(', ')} for ${model}`, 'aspect_ratio');
@@ -257,11 +270,45 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
   };
   if (input_.image_prompt !== undefined) request.image_prompt = input_.image_prompt;
   if (images !== undefined) request.images = [...images];
+  if (matchInput) request.match_input_image = true;
   if (input_.raw !== undefined) request.raw = input_.raw;
   if (strength !== undefined) request.image_prompt_strength = strength;
   if (spec.promptUpsampling) request.prompt_upsampling = input_.prompt_upsampling ?? false;
   if (spec.outputQuality) request.output_quality = input_.output_quality ?? FIELD_RANGES.output_quality.default;
   return { ok: true, request };
+}
+
+/**
+ * The size of a request that follows its first reference image (`match_input_image`), once that image's size is known:
+ * on a model with custom sizes, the image's shape at the model's usual area (FLUX.2: one megapixel) in its multiples;
+ * otherwise the model's ratio nearest to the image's. The flag is dropped. Unknown size: the default size stays.
+ */
+export function matchInputImage(request: FluxRequest, first: { width: number; height: number } | undefined): FluxRequest {
+  if (!request.match_input_image) return request;
+  const { match_input_image: _flag, ...rest } = request;
+  if (!first || first.width <= 0 || first.height <= 0) return rest;
+  const spec = MODELS[request.model];
+  const shape = first.width / first.height;
+  const custom = spec.customSize;
+  if (custom && spec.aspectRatios.includes('custom')) {
+    const area = spec.sizes.kind === 'area' ? spec.sizes.area : 1024 * 1024;
+    const clamp = (v: number) => Math.min(custom.max, Math.max(custom.min, roundTo(v, custom.multiple)));
+    let width = clamp(Math.sqrt(area * shape));
+    let height = clamp(Math.sqrt(area / shape));
+    if (custom.maxPixels !== undefined && width * height > custom.maxPixels) {
+      const scale = Math.sqrt(custom.maxPixels / (width * height));
+      width = clamp(Math.floor((width * scale) / custom.multiple) * custom.multiple);
+      height = clamp(Math.floor((height * scale) / custom.multiple) * custom.multiple);
+    }
+    return { ...rest, aspect_ratio: 'custom', width, height };
+  }
+  const ratios = spec.aspectRatios.filter((r): r is Exclude<AspectRatio, 'custom'> => r !== 'custom');
+  const distance = (r: string) => {
+    const [a, b] = r.split(':').map(Number) as [number, number];
+    return Math.abs(Math.log(a / b) - Math.log(shape));
+  };
+  const nearest = ratios.reduce((best, r) => (distance(r) < distance(best) ? r : best), ratios[0]!);
+  return { ...rest, aspect_ratio: nearest, ...pixelSize(request.model, nearest) };
 }
 
 /** Same request, new seed: what a reroll runs. */

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOGUE, type PriceRule } from '../../src/core/catalogue/index.js';
+import type { Size } from '../../src/core/prices.js';
 import { BflFake } from '../fakes/bfl-fake.js';
 import { CogFake } from '../fakes/cog-fake.js';
 import { FalFake } from '../fakes/fal-fake.js';
@@ -174,5 +176,114 @@ describe('npx fluxbot generate --image', () => {
     const { stdout } = await run(process.execPath, ['bin/fluxbot.js', 'generate', '--help'], { env: { PATH: process.env.PATH ?? '' } });
     expect(stdout).toContain('--image <file-or-url>');
     expect(stdout.replace(/\s+/g, ' ')).toContain('(default: FLUX_MODEL, flux-2-pro unless set)');
+  });
+});
+
+describe('npx fluxbot generate --model flux-2-pro --image a.png --image b.jpg, on every provider', () => {
+  // Fakes of their own, so the images and costs read here are this block's only; Cog's container serves FLUX.2 [dev].
+  let fakes: { replicate: ReplicateFake; fal: FalFake; bfl: BflFake; cog: CogFake };
+  let a: Buffer;
+  let b: Buffer;
+  beforeAll(async () => {
+    const [replicate, fal, bfl, cog] = await Promise.all([ReplicateFake.start(), FalFake.start(), BflFake.start(), CogFake.start({ model: 'flux-2-dev' })]);
+    fakes = { replicate, fal, bfl, cog };
+    // a: under one megapixel (billed as one); b: 1.2 million pixels, a started second megapixel (billed as two).
+    a = await sharp({ create: { width: 96, height: 80, channels: 3, background: '#aa3300' } }).png().toBuffer();
+    b = await sharp({ create: { width: 1200, height: 1000, channels: 3, background: '#0033aa' } }).jpeg().toBuffer();
+    await writeFile(join(dir, 'ref-a.png'), a);
+    await writeFile(join(dir, 'ref-b.jpg'), b);
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(fakes).map((fake) => fake.close()));
+  });
+
+  /** 1440 × 1024 is 1.47 million pixels: a first and a further output megapixel. */
+  const OUTPUT = { width: 1440, height: 1024 };
+  const INPUTS = [
+    { width: 96, height: 80 },
+    { width: 1200, height: 1000 },
+  ];
+
+  /**
+   * FLUX.2's price rule worked by hand from the catalogue's figures: the first output megapixel, each further one,
+   * and each input image's megapixels (1024 × 1024 each, a started one counted whole).
+   */
+  function flux2Usd(rule: PriceRule | undefined, output: Size, inputs: Size[]): number {
+    if (rule?.per !== 'megapixel') throw new Error(`expected a per-megapixel rule, got ${JSON.stringify(rule)}`);
+    const mp = (s: Size) => Math.ceil((s.width * s.height) / (1024 * 1024));
+    return rule.firstUsd + rule.extraUsd * (mp(output) - 1 + inputs.reduce((sum, s) => sum + mp(s), 0));
+  }
+
+  /** `generate` with the two references and the 2 MP size, as png; the summary parsed. */
+  async function edit(provider: string, model: string, env: Record<string, string>) {
+    const out = join(dir, `edit-${provider}-${model}.png`);
+    const r = await fluxbot(
+      [
+        ...['--prompt', 'put the cat of image 2 on the sofa of image 1', '--model', model, '--provider', provider],
+        ...['--image', join(dir, 'ref-a.png'), '--image', join(dir, 'ref-b.jpg')],
+        ...['--width', String(OUTPUT.width), '--height', String(OUTPUT.height), '--output-format', 'png', '--out', out],
+      ],
+      env,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout.trim()) as { provider: string; model: string; predictionId: string; costUsd: number; width: number; height: number };
+    const meta = await sharp(await readFile(out)).metadata();
+    expect([meta.width, meta.height, meta.format]).toEqual([OUTPUT.width, OUTPUT.height, 'png']);
+    expect(summary).toMatchObject({ provider, model, ...OUTPUT });
+    return summary;
+  }
+
+  it('replicate: input_images as data URIs, received in order as the exact bytes; the price table’s $0.09', async () => {
+    const { replicate } = fakes;
+    const summary = await edit('replicate', 'flux-2-pro', { REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl });
+    expect(replicate.prediction(summary.predictionId)?.images).toEqual([a, b]);
+    expect(summary.costUsd).toBeCloseTo(flux2Usd(CATALOGUE['flux-2-pro'].providers.replicate?.price, OUTPUT, INPUTS), 9);
+    expect(summary.costUsd).toBeCloseTo(0.09, 9);
+  });
+
+  it('fal: the /edit app with image_urls, received in order as the exact bytes; the price table’s $0.09', async () => {
+    const { fal } = fakes;
+    const summary = await edit('fal', 'flux-2-pro', { FAL_KEY: fal.key, FAL_QUEUE_URL: fal.url });
+    const request = fal.requests.get(summary.predictionId);
+    expect(request?.modelId).toBe('fal-ai/flux-2-pro/edit');
+    expect(request?.images).toEqual([a, b]);
+    expect(summary.costUsd).toBeCloseTo(flux2Usd(CATALOGUE['flux-2-pro'].providers.fal?.price, OUTPUT, INPUTS), 9);
+    expect(summary.costUsd).toBeCloseTo(0.09, 9);
+  });
+
+  it('bfl: input_image and input_image_2 as base64, received in order as the exact bytes; BFL’s own cost, equal to the rule’s', async () => {
+    const { bfl } = fakes;
+    const summary = await edit('bfl', 'flux-2-pro', { BFL_API_KEY: bfl.key, BFL_API_URL: bfl.url });
+    const task = bfl.tasks.get(summary.predictionId);
+    expect(task?.endpoint).toBe('flux-2-pro');
+    expect(task?.images).toEqual([a, b]);
+    // The summary carries what BFL reported (credits at $0.01), and that is what the catalogue's rule says too.
+    expect(task?.cost).toBeCloseTo(9, 9);
+    expect(summary.costUsd).toBeCloseTo(task!.cost / 100, 9);
+    expect(summary.costUsd).toBeCloseTo(flux2Usd(CATALOGUE['flux-2-pro'].providers.bfl?.price, OUTPUT, INPUTS), 9);
+  });
+
+  it('cog (flux-2-dev): input_images as data URIs, received in order as the exact bytes; self-hosted, so $0', async () => {
+    const { cog } = fakes;
+    const summary = await edit('cog', 'flux-2-dev', { COG_URL: cog.url, COG_MODEL: 'flux-2-dev' });
+    expect(cog.images.get(summary.predictionId)).toEqual([a, b]);
+    expect(cog.fetchedLinks).toEqual([]);
+    expect(CATALOGUE['flux-2-dev'].providers.cog?.price).toEqual({ per: 'image', usd: 0 });
+    expect(summary.costUsd).toBe(0);
+  });
+
+  it('preview: $0 unless PRICES_FILE prices it, then that rule’s figure', async () => {
+    const free = await edit('preview', 'flux-2-pro', {});
+    expect(CATALOGUE['flux-2-pro'].providers.preview?.price).toEqual({ per: 'image', usd: 0 });
+    expect(free.costUsd).toBe(0);
+
+    const rule: PriceRule = { per: 'megapixel', firstUsd: 0.05, extraUsd: 0.02 };
+    const pricesFile = join(dir, 'preview-prices.json');
+    await writeFile(pricesFile, JSON.stringify({ 'flux-2-pro': { preview: rule } }));
+    const priced = await edit('preview', 'flux-2-pro', { PRICES_FILE: pricesFile });
+    // $0.05 for the first megapixel, $0.02 for each of the other four.
+    expect(priced.costUsd).toBeCloseTo(flux2Usd(rule, OUTPUT, INPUTS), 9);
+    expect(priced.costUsd).toBeCloseTo(0.13, 9);
   });
 });

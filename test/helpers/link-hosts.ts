@@ -18,7 +18,7 @@ export class LinkHosts {
     private readonly internal: Server,
   ) {}
 
-  static async start(width = 64, height = 48): Promise<LinkHosts> {
+  static async start(width = 80, height = 64): Promise<LinkHosts> {
     const png = await makeImage(width, height, 'png');
     const hits: string[] = [];
     const images = await new FakeServer((call, res) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../src/core/errors.js';
 import { MODEL_IDS, MODELS, pixelSize } from '../../src/core/models.js';
-import { parseFluxRequest, withNewSeed, type FluxRequest } from '../../src/core/request.js';
+import { matchInputImage, parseFluxRequest, withNewSeed, type FluxRequest } from '../../src/core/request.js';
 
 const seed = () => 1234;
 // These cases were written against FLUX.1 [pro]'s schema: they name it as the default (FLUX_MODEL) unless they say
@@ -247,5 +247,33 @@ describe('FLUX.2 and reference images', () => {
     const schnell = refused({ prompt: 'x', model: 'flux-schnell', images: [png] });
     expect(schnell.field).toBe('images');
     expect(schnell.message).toContain('flux-schnell takes no reference images');
+  });
+});
+
+describe('an edit follows the shape of its image (match_input_image)', () => {
+  const png = 'data:image/png;base64,iVBORw0KGgo=';
+  it('is the default with images and no ratio or size, and resolves once the first image is measured', () => {
+    const r = ok({ prompt: 'x', model: 'flux-2-pro', images: [png] });
+    expect(r).toMatchObject({ match_input_image: true, aspect_ratio: '1:1', width: 1024, height: 1024 });
+    // FLUX.2 has custom sizes: the image's shape at one megapixel, multiples of 16.
+    const wide = matchInputImage(r, { width: 3000, height: 1000 });
+    expect(wide).toMatchObject({ aspect_ratio: 'custom', width: 1776, height: 592 });
+    expect(wide).not.toHaveProperty('match_input_image');
+    // Kontext has ratios only: the nearest one.
+    const k = ok({ prompt: 'x', model: 'flux-kontext-pro', images: [png] });
+    expect(matchInputImage(k, { width: 1080, height: 1920 })).toMatchObject({ aspect_ratio: '9:16', width: 768, height: 1344 });
+    // Size unknown: the default stays, the flag goes.
+    expect(matchInputImage(r, undefined)).toMatchObject({ aspect_ratio: '1:1', width: 1024, height: 1024 });
+    expect(matchInputImage(r, undefined)).not.toHaveProperty('match_input_image');
+  });
+
+  it('a ratio or size the person gives wins; match_input_image without an image or with a size is refused', () => {
+    expect(ok({ prompt: 'x', model: 'flux-2-pro', images: [png], aspect_ratio: '16:9' })).not.toHaveProperty('match_input_image');
+    expect(ok({ prompt: 'x', model: 'flux-2-pro', images: [png], width: 512, height: 512 })).toMatchObject({ aspect_ratio: 'custom', width: 512, height: 512 });
+    expect(refused({ prompt: 'x', model: 'flux-2-pro', aspect_ratio: 'match_input_image' }).field).toBe('aspect_ratio');
+    expect(refused({ prompt: 'x', model: 'flux-2-pro', images: [png], aspect_ratio: 'match_input_image', width: 512 }).field).toBe('width');
+    const big = matchInputImage(ok({ prompt: 'x', model: 'flux-2-pro', images: [png] }), { width: 8000, height: 64 });
+    expect(big.width).toBeLessThanOrEqual(2048);
+    expect(big.width * big.height).toBeLessThanOrEqual(2048 * 2048);
   });
 });

@@ -1,7 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { ImageInvalid } from '../errors.js';
 import { decodeDataUri, formatBytes, toDataUri } from './download.js';
-import { fetchMemberImage, isImageLink, type MemberImageOptions } from './member-links.js';
+import { fetchReferenceImage, isImageLink, type MemberImageOptions } from './member-links.js';
 
 /**
  * Reference images made ready for a provider's JSON input: links kept (a hosted provider fetches them itself) or
@@ -67,7 +67,7 @@ export async function prepareImages(images: readonly string[], options: PrepareI
         out.push(source);
         continue;
       }
-      const image = await fetchMemberImage(source, { ...options, source: `reference image ${index + 1}` });
+      const image = await fetchReferenceImage(source, { ...options, source: `reference image ${index + 1}` });
       out.push(await fitDataUri(toDataUri(image), maxChars));
     } else {
       out.push(await fitDataUri(source, maxChars));

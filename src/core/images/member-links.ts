@@ -1,6 +1,6 @@
 import type { FluxRequest } from '../request.js';
-import { downloadImage, toDataUri } from './download.js';
-import type { DecodedImage } from './image.js';
+import { downloadBytes, downloadImage, toDataUri } from './download.js';
+import { checkReferenceImage, type CheckedReference, type DecodedImage } from './image.js';
 import type { UrlGuardOptions } from './url-guard.js';
 
 /**
@@ -44,6 +44,22 @@ export function fetchMemberImage(link: string, options: MemberImageOptions = {})
   });
 }
 
+/**
+ * A member's reference image link (`images`), fetched by the guarded downloader and checked as admission checks it
+ * (PNG, JPEG, WebP or GIF by its bytes, its sides, a full decode): GIF included, which the image prompt path refuses.
+ */
+export async function fetchReferenceImage(link: string, options: MemberImageOptions = {}): Promise<CheckedReference> {
+  const bytes = await downloadBytes(link, {
+    maxBytes: options.maxBytes ?? MAX_MEMBER_IMAGE_BYTES,
+    guard: options.guard ?? {},
+    source: options.source ?? 'reference image',
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  return checkReferenceImage(bytes);
+}
+
 /** The request with its image prompt link replaced by a `data:` URI of the image the guarded downloader fetched. */
 export async function withInlineImagePrompt(request: FluxRequest, options: MemberImageOptions = {}): Promise<FluxRequest> {
   if (!isImageLink(request.image_prompt)) return request;
@@ -66,7 +82,7 @@ export async function withInlineImages(request: FluxRequest, options: MemberImag
   // One at a time: up to ten images of up to 10 MB each are not held in flight at once.
   const images: string[] = [];
   for (const [index, source] of request.images.entries()) {
-    images.push(isImageLink(source) ? toDataUri(await fetchMemberImage(source, { ...options, source: `reference image ${index + 1}` })) : source);
+    images.push(isImageLink(source) ? toDataUri(await fetchReferenceImage(source, { ...options, source: `reference image ${index + 1}` })) : source);
   }
   return { ...out, images };
 }

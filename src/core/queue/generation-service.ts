@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PreparedRequest, ReferenceImages } from '../images/reference-images.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import { guildKey, userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
-import { withNewSeed, type FluxRequest } from '../request.js';
+import { matchInputImage, withNewSeed, type FluxRequest } from '../request.js';
 import { MAX_PRIORITY, type Admission, type AdmissionGate, type RefusalReason } from './admission.js';
 import type { CancelBus } from './cancel-bus.js';
 import type { GenerationQueue } from './generation-queue.js';
@@ -103,7 +103,8 @@ export class GenerationService {
     // Reference images are checked (inline ones stored, links fetched) before anything is reserved or queued: a bad
     // image is refused (InvalidInput naming it) with nothing charged.
     const prepared = await this.prepareImages(request, opts);
-    request = prepared.request;
+    // An edit's size follows its first image, now that the image is checked and its size known.
+    request = matchInputImage(prepared.request, prepared.sizes[0]);
     const jobId = `j${randomUUID().replace(/-/g, '')}`;
     const inputSizes: ReadonlyArray<Size | undefined> = (request.images ?? []).map((_, i) => prepared.sizes[i] ?? opts.inputSizes?.[i] ?? undefined);
     const costMicros = this.options.estimate?.(request, inputSizes) ?? 0;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fluxAdminCommand } from '../../../src/commands/flux-admin.js';
 import { FLUX_OPTIONS } from '../../../src/commands/flux.js';
-import { ASPECT_RATIOS, MODEL_IDS, OUTPUT_FORMATS } from '../../../src/core/models.js';
+import { INPUT_ASPECT_RATIOS, MODEL_IDS, OUTPUT_FORMATS } from '../../../src/core/models.js';
 import type { CommandOption } from '../../fakes/discord/index.js';
 import { Harness } from './harness.js';
 
@@ -44,7 +44,7 @@ describe('Discord command registration', () => {
     // Spot checks against Discord's option types and the model catalogue.
     expect(byName(flux.options, 'prompt')).toMatchObject({ type: 3, required: true, max_length: 2000 });
     expect(byName(flux.options, 'model')!.choices).toEqual(MODEL_IDS.map((m) => ({ name: m, value: m })));
-    expect(byName(flux.options, 'aspect_ratio')!.choices!.map((c) => c.value)).toEqual([...ASPECT_RATIOS]);
+    expect(byName(flux.options, 'aspect_ratio')!.choices!.map((c) => c.value)).toEqual([...INPUT_ASPECT_RATIOS]);
     expect(byName(flux.options, 'output_format')!.choices!.map((c) => c.value)).toEqual([...OUTPUT_FORMATS]);
     expect(byName(flux.options, 'steps')).toMatchObject({ type: 4, min_value: 1, max_value: 50 });
     expect(byName(flux.options, 'guidance')).toMatchObject({ type: 10, min_value: 0, max_value: 10 });

@@ -62,8 +62,8 @@ describe('BFL: FLUX.2 and Kontext', () => {
     expect([a!.equals(refs.a), b!.equals(refs.b)]).toStrictEqual([true, true]);
     // 1440² is two megapixels, each small reference one: 3¢ + 1.5¢ × 3.
     const expected = priced(bflPrice('flux-2-pro'), { width: 1440, height: 1440 }, [
-      { width: 64, height: 48 },
-      { width: 40, height: 40 },
+      { width: 96, height: 80 },
+      { width: 72, height: 72 },
     ]);
     expect(expected).toBeCloseTo(0.075, 10);
     expect(image.costUsd).toBeCloseTo(expected, 10);

@@ -31,7 +31,7 @@ const viaPublicAddress: typeof fetch = (url, init) => fetch(String(url).replace(
 const publicBase = () => fake.baseUrl.replace('http://127.0.0.1:', PUBLIC_ORIGIN);
 
 beforeAll(async () => {
-  hosts = await LinkHosts.start(40, 30);
+  hosts = await LinkHosts.start(80, 64);
   ({ png, images } = hosts);
 });
 afterAll(() => hosts.close());

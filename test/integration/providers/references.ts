@@ -14,8 +14,8 @@ export class References {
   ) {}
 
   static async start(): Promise<References> {
-    const a = await makeImage(64, 48, 'png', '#cc3300');
-    const b = await makeImage(40, 40, 'jpeg', '#00aa44');
+    const a = await makeImage(96, 80, 'png', '#cc3300');
+    const b = await makeImage(72, 72, 'jpeg', '#00aa44');
     const host = await new FakeServer((call, res) => {
       if (call.path === '/a.png') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': a.length }).end(a);
       res.writeHead(404).end();

@@ -17,7 +17,7 @@ let host: FakeServer;
 let blue: Buffer;
 
 beforeAll(async () => {
-  blue = await makeImage(80, 60, 'png', '#1428dc');
+  blue = await makeImage(80, 64, 'png', '#1428dc');
   host = await new FakeServer((call, res) => {
     if (call.path === '/blue.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(blue);
     res.writeHead(404).end();
@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => host.close());
 
 async function redDataUri(): Promise<string> {
-  return `data:image/jpeg;base64,${(await makeImage(50, 70, 'jpeg', '#dc1414')).toString('base64')}`;
+  return `data:image/jpeg;base64,${(await makeImage(70, 70, 'jpeg', '#dc1414')).toString('base64')}`;
 }
 
 function req(images: string[]): FluxRequest {

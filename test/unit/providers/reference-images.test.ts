@@ -13,15 +13,24 @@ import { FakeServer, makeImage } from '../../fakes/fake-server.js';
 
 let host: FakeServer;
 let png: Buffer;
+let gif: Buffer;
 
 beforeAll(async () => {
-  png = await makeImage(30, 20, 'png', '#123456');
+  // At least 64 px a side: what admission accepts as a reference image, and so what a provider path fetches.
+  png = await makeImage(80, 64, 'png', '#123456');
+  gif = await sharp({ create: { width: 72, height: 72, channels: 3, background: '#2277aa' } }).gif().toBuffer();
   host = await new FakeServer((call, res) => {
     if (call.path === '/p.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    if (call.path === '/g.gif') return void res.writeHead(200, { 'content-type': 'image/gif' }).end(gif);
+    if (call.path === '/tiny.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(tiny);
     res.writeHead(404).end();
   }).listen();
 });
 afterAll(() => host.close());
+let tiny: Buffer;
+beforeAll(async () => {
+  tiny = await makeImage(30, 20, 'png');
+});
 
 const noiseUri = async (side: number) =>
   `data:image/png;base64,${(await sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).png().toBuffer()).toString('base64')}`;
@@ -89,5 +98,12 @@ describe('members’ links made inline', () => {
     expect(out.images).toStrictEqual([`data:image/png;base64,${png.toString('base64')}`, inline]);
     expect(hasImageLinks(out)).toBe(false);
     expect(request.images![0]).toBe(`${host.url}/p.png`);
+  });
+
+  it('fetches a GIF as admission accepts it, and refuses what admission would (too small a side)', async () => {
+    const out = await withInlineImages(req([`${host.url}/g.gif`]), { guard: { allowPrivate: true } });
+    expect(out.images).toStrictEqual([`data:image/gif;base64,${gif.toString('base64')}`]);
+    expect(await prepareImages([`${host.url}/g.gif`], { links: 'fetch', guard: { allowPrivate: true } })).toStrictEqual(out.images);
+    await expect(withInlineImages(req([`${host.url}/tiny.png`]), { guard: { allowPrivate: true } })).rejects.toThrow(/30×20 pixels/);
   });
 });

@@ -1,6 +1,6 @@
 import sharp, { type OverlayOptions } from 'sharp';
 import { decodeDataUri } from '../../images/download.js';
-import { fetchMemberImage, isImageLink, type MemberLinkGuard } from '../../images/member-links.js';
+import { fetchReferenceImage, isImageLink, type MemberLinkGuard } from '../../images/member-links.js';
 
 /**
  * The reference images of a preview, drawn as thumbnails along the bottom of the placeholder so an edit can be tried
@@ -57,7 +57,7 @@ async function thumbnail(source: string, size: number, options: ThumbnailOptions
   try {
     const bytes = isImageLink(source)
       ? (
-          await fetchMemberImage(source, {
+          await fetchReferenceImage(source, {
             guard: options.guard ?? {},
             timeoutMs: options.timeoutMs ?? 10_000,
             source: 'reference image',
