@@ -4,24 +4,26 @@
  *   npx tsx bench/edit-shapes.ts
  *
  * Starts the local Replicate, fal, BFL and Cog fakes in this process and a loopback image host, then runs one edit
- * with two reference images (`a`, a 64 × 48 png given as a link to the image host; `b`, a 40 × 40 jpeg given as a
- * `data:` URI) through the real provider adapters: flux-2-pro on Replicate, fal and BFL, flux-2-dev on Cog (a
- * container serves open weights only). Prints, per provider, the HTTP method and path of the submit call and the
- * JSON body the fake received, long base64 and `data:` strings shortened to their start and length, and whether the
- * fake read both references in order as the exact bytes given.
+ * with two small reference images (`a`, a png given as a link to the image host; `b`, a jpeg given as a `data:` URI)
+ * through the real provider adapters: flux-2-pro on Replicate, fal and BFL, flux-2-dev on Cog (a container serves
+ * open weights only). The size is settled as admission settles it: no ratio or size given, so the edit keeps the
+ * shape of its first image (`matchInputImage`). Prints, per provider, the HTTP method and path of the submit call and
+ * the JSON body the fake received, long base64 and `data:` strings shortened to their start and length, and whether
+ * the fake read both references in order as the exact bytes given.
  *
  * The adapters are built directly rather than through `createProvider`: there, Replicate and fal configured at a
  * loopback address count as the operator's own network and get every link fetched by the bot and inlined, whereas a
  * hosted Replicate or fal is handed the link as it is, which is the shape shown here. Links and output downloads on
  * loopback are allowed (`ALLOW_PRIVATE_URLS` in the app), as in the tests.
  */
-import type { FluxRequest } from '../src/core/request.js';
-import { parseFluxRequest } from '../src/core/request.js';
+import sharp, { type Metadata } from 'sharp';
+import type { Size } from '../src/core/prices.js';
 import { BflProvider } from '../src/core/providers/bfl/bfl-provider.js';
 import { CogProvider } from '../src/core/providers/cog/cog-provider.js';
 import { FalProvider } from '../src/core/providers/fal/fal-provider.js';
 import type { ImageProvider } from '../src/core/providers/provider.js';
 import { ReplicateProvider } from '../src/core/providers/replicate/replicate-provider.js';
+import { matchInputImage, parseFluxRequest, type FluxRequest } from '../src/core/request.js';
 import { BflFake } from '../test/fakes/bfl-fake.js';
 import { CogFake } from '../test/fakes/cog-fake.js';
 import { FalFake } from '../test/fakes/fal-fake.js';
@@ -42,10 +44,11 @@ interface Subject {
   received: (predictionId: string) => Buffer[] | undefined;
 }
 
-function request(model: FluxRequest['model'], images: string[]): FluxRequest {
+/** The request as the worker hands it to a provider: parsed, then sized after its first image (`first`). */
+function request(model: FluxRequest['model'], images: string[], first: Size): FluxRequest {
   const parsed = parseFluxRequest({ prompt: PROMPT, model, seed: 42, images }, { allowPrivateImageLinks: true });
   if (!parsed.ok) throw parsed.error;
-  return parsed.request;
+  return matchInputImage(parsed.request, first);
 }
 
 /** `data:image/png;base64,iVBORw0K…(1234 chars)` for a data URI, `iVBORw0K…(1234 chars)` for bare base64. */
@@ -98,13 +101,16 @@ async function main(): Promise<void> {
     },
   ];
   try {
-    console.log(`references: a = ${refs.link} (png 64×48, ${refs.a.length} bytes), b = data URI (jpeg 40×40, ${refs.b.length} bytes)`);
+    const [a, b] = await Promise.all([refs.a, refs.b].map((bytes) => sharp(bytes).metadata()));
+    const described = (meta: Metadata | undefined, bytes: Buffer) => `${meta?.format} ${meta?.width}×${meta?.height}, ${bytes.length} bytes`;
+    console.log(`references: a = ${refs.link} (${described(a, refs.a)}), b = data URI (${described(b, refs.b)})`);
     for (const subject of subjects) {
-      const image = await subject.provider.generate(request(subject.model, [refs.link, refs.dataUri]));
+      const image = await subject.provider.generate(request(subject.model, [refs.link, refs.dataUri], { width: a?.width ?? 0, height: a?.height ?? 0 }));
       const call = subject.submit();
       if (!call) throw new Error(`${subject.name}: no submit call recorded`);
       const got = subject.received(image.predictionId) ?? [];
       const exact = got.length === 2 && got[0]!.equals(refs.a) && got[1]!.equals(refs.b);
+      if (!exact) process.exitCode = 1;
       console.log(`\n${subject.name} (${subject.model}): ${call.method} ${call.path}`);
       console.log(JSON.stringify(shortened(call.body), null, 2));
       console.log(`→ the fake read ${got.length} reference image(s)${exact ? ', a then b, byte for byte' : ', NOT a then b byte for byte'}; output ${image.width}×${image.height} ${image.format}`);
