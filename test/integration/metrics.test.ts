@@ -43,6 +43,8 @@ describe('metrics move with real jobs', () => {
     expect(value(body, /fluxbot_jobs_finished_total\{outcome="failed"\} (\d+)/)).toBe(1);
     expect(value(body, /fluxbot_quota_refusals_total\{reason="user_daily"\} (\d+)/)).toBe(1);
     expect(value(body, /fluxbot_rerolls_total (\d+)/)).toBe(1);
+    // Two delivered flux-dev images on Replicate at the catalogue's $0.025; the moderated one cost nothing.
+    expect(value(body, /fluxbot_spend_usd_total\{provider="replicate",model="flux-dev"\} ([\d.]+)/)).toBeCloseTo(0.05, 10);
     expect(value(body, /fluxbot_queue_wait_seconds_count (\d+)/)).toBe(3);
     expect(value(body, /fluxbot_jobs\{state="completed"\} (\d+)/)).toBe(2);
     expect(value(body, /fluxbot_jobs\{state="failed"\} (\d+)/)).toBe(1);
