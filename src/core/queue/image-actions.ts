@@ -55,7 +55,7 @@ export interface ActionSubmit {
  * holds no image nobody varies, and Vary/Edit work for as long as the message exists. Undefined: the message has no
  * image to read (withheld as NSFW, deleted).
  */
-export type ImageBytes = () => Promise<Buffer | undefined>;
+export type ImageBytes = (at: { channelId: string; messageId: string }) => Promise<Buffer | undefined>;
 
 export interface ImageActionsOptions {
   service: GenerationService;
@@ -145,7 +145,7 @@ export class ImageActions {
 
   /** Reads the image back, stores it as a reference image, and submits a request on it, delivered where the image is. */
   private async submitOn(record: JobRecord, requester: Requester, what: { prompt: string; model: ModelId }, opts: ActionSubmit & { image: ImageBytes }): Promise<ActionResult> {
-    const bytes = await opts.image();
+    const bytes = await opts.image({ channelId: record.threadId ?? record.channelId, messageId: record.messageId });
     if (!bytes) return { status: 'no_image' };
     // Checked like an attachment (an image, within the size limits) and kept by reference for the job and its rerolls.
     const { reference } = await this.options.references.store(bytes, { index: 1, name: 'the image' });
