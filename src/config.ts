@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { DEFAULT_MODEL, MODEL_IDS, PROVIDER_NAMES, type ProviderName } from './core/models.js';
+import { DEFAULT_MODEL, MODEL_IDS, PROVIDER_NAMES, type ModelId, type ProviderName } from './core/models.js';
+import { DEFAULT_EDIT_MODEL, EDIT_MODELS } from './core/queue/image-actions.js';
 import { loadPriceOverrides, type PriceOverrides } from './core/prices.js';
 import { PROVIDER_ROUTINGS } from './core/providers/routing.js';
 
@@ -114,6 +115,9 @@ export const ConfigSchema = z
       }
     }),
     FLUX_MODEL: optionalString.transform((v) => v ?? DEFAULT_MODEL).pipe(z.enum(MODEL_IDS, { error: `must be one of ${MODEL_IDS.join(', ')}` })),
+    FLUX_EDIT_MODEL: optionalString
+      .transform((v) => v ?? DEFAULT_EDIT_MODEL)
+      .pipe(z.enum(EDIT_MODELS as [ModelId, ...ModelId[]], { error: `must be a model that edits images: one of ${EDIT_MODELS.join(', ')}` })),
     QUOTA_DAILY_PER_USER: intSetting(10),
     QUOTA_CONCURRENT_PER_USER: intSetting(2, 1),
     QUOTA_DAILY_PER_GUILD: intSetting(200),

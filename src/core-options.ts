@@ -27,6 +27,7 @@ export function coreOptions(config: Config, logger: Logger): CoreOptions {
     prices: new PriceTable(config.PRICE_OVERRIDES),
     pricedProviders: config.PROVIDERS,
     memberLinkGuard: { allowPrivate: config.ALLOW_PRIVATE_URLS },
+    editModel: config.FLUX_EDIT_MODEL,
     routing: { PROVIDER_ROUTING: config.PROVIDER_ROUTING, COG_MODEL: config.COG_MODEL },
   };
 }

@@ -7,7 +7,7 @@ import { InputImageStore } from './images/input-store.js';
 import type { MemberLinkGuard } from './images/member-links.js';
 import { ReferenceImages } from './images/reference-images.js';
 import { JobRecordStore } from './jobs/job-records.js';
-import type { ProviderName } from './models.js';
+import type { ModelId, ProviderName } from './models.js';
 import type { DeliveryPort, Platform } from './ports.js';
 import { PriceTable } from './prices.js';
 import type { CompletionNotifier, ImageProvider } from './providers/provider.js';
@@ -18,6 +18,7 @@ import type { QuotaDefaults } from './quotas/types.js';
 import { CancelBus } from './queue/cancel-bus.js';
 import { createGenerationQueue, DEFAULT_PREFIX, type GenerationQueue } from './queue/generation-queue.js';
 import { GenerationService } from './queue/generation-service.js';
+import { ImageActions } from './queue/image-actions.js';
 import { GenerationWorker, type GenerationWorkerOptions } from './queue/generation-worker.js';
 import { ProviderLimiter, type ProviderLimit } from './queue/provider-limiter.js';
 import { ProgressFeed } from './queue/progress-feed.js';
@@ -51,6 +52,8 @@ export interface CoreOptions {
   pricedProviders?: readonly ProviderName[];
   /** The order a job tries the workers' providers in (PROVIDER_ROUTING). Default: as listed. */
   routing?: RoutingSettings;
+  /** The model Edit offers first and Vary falls back to (FLUX_EDIT_MODEL; one that takes images). Default flux-2-pro. */
+  editModel?: ModelId;
 }
 
 export interface WorkerSetup {
@@ -90,6 +93,8 @@ export class FluxbotCore {
   readonly references: ReferenceImages;
   readonly cancels: CancelBus;
   readonly service: GenerationService;
+  /** Reroll, Vary, Edit, Delete and Cancel on a delivered image or a job, as the platforms' buttons run them. */
+  readonly actions: ImageActions;
   /** The one price table of the process (catalogue prices, PRICES_FILE overrides). */
   readonly prices: PriceTable;
   private readonly connections: Redis[] = [];
@@ -130,6 +135,13 @@ export class FluxbotCore {
       ...(options.allowedGuilds?.length ? { allowedGuilds: options.allowedGuilds } : {}),
       estimate: (request, inputSizes) =>
         this.prices.estimate(request.model, options.pricedProviders ?? ['preview'], { width: request.width, height: request.height }, inputSizes),
+    });
+    this.actions = new ImageActions({
+      service: this.service,
+      records: this.records,
+      queue: this.queue,
+      references: this.references,
+      ...(options.editModel ? { editModel: options.editModel } : {}),
     });
   }
 

@@ -37,6 +37,9 @@ describe('configuration', () => {
     expect(text).toMatch(/HTTP_PORT: must be a whole number/);
     expect(text).toMatch(/ROLE: must be all, bot or worker/);
     expect(text).toMatch(/FLUX_MODEL: must be one of/);
+    expect(() => loadConfig({ FLUX_EDIT_MODEL: 'flux-schnell' })).toThrow(/FLUX_EDIT_MODEL: must be a model that edits images/);
+    expect(loadConfig({}).FLUX_EDIT_MODEL).toBe('flux-2-pro');
+    expect(loadConfig({ FLUX_EDIT_MODEL: 'flux-kontext-max' }).FLUX_EDIT_MODEL).toBe('flux-kontext-max');
     expect(text).toMatch(/QUOTA_TIMEZONE: must be an IANA time zone/);
     expect(text).toMatch(/REDIS_URL: must be a URL/);
     expect(loadConfig.bind(null, { PROVIDERS: 'fal' })).toThrow(/PROVIDERS: lists fal but FAL_KEY is not set/);

@@ -36,7 +36,8 @@ export async function storeAttachments(
   return stored;
 }
 
-function isDiscordHost(raw: string, apiHost: string): boolean {
+/** Whether a link is on Discord's CDN, or on the host of DISCORD_API_URL (a REST proxy, or the local fake). */
+export function isDiscordHost(raw: string, apiHost: string): boolean {
   try {
     const url = new URL(raw);
     if (url.protocol === 'https:' && DISCORD_CDN_HOSTS.includes(url.hostname)) return true;

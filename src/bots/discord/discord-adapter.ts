@@ -58,7 +58,7 @@ export class DiscordAdapter implements PlatformAdapter {
       this.tracker = new StatusTracker<StatusMessage>({
         // A done image that the channel refused went elsewhere: the job says where, and the text says so too (the
         // worker writes the same final text, so whichever edit lands last, the message ends right).
-        render: async (m, state) => renderStatus(this.rest, m, m.header, state, state.kind === 'done' && m.jobId ? await deliveredVia(m.jobId) : undefined),
+        render: async (m, state, jobId) => renderStatus(this.rest, m, m.header, state, state.kind === 'done' && m.jobId ? await deliveredVia(m.jobId) : undefined, jobId),
         failureReason: async (jobId) => (await core.queue.getJob(jobId))?.data.failure?.message,
         logger: this.logger,
       });

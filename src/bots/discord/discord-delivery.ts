@@ -6,7 +6,8 @@ import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, R
 import type { FluxRequest } from '../../core/request.js';
 import type { StatusState } from '../shared/status-tracker.js';
 import { asDeliveryRefusal, isDiscordError, THREAD_EXISTS } from './discord-errors.js';
-import { failureText, REROLL_EMOJI, statusHeader, statusText, threadName } from './discord-text.js';
+import { failureText, originOf, REROLL_EMOJI, statusHeader, statusText, threadName, type JobOrigin } from './discord-text.js';
+import { cancelButtons, imageButtons } from './image-buttons.js';
 import { imageMessage } from './image-message.js';
 import { deliverPrivately } from './private-delivery.js';
 
@@ -16,9 +17,15 @@ export function statusLocation(target: DeliveryTarget): { channelId: string; mes
   return { channelId: target.extra?.statusChannelId ?? target.channelId, messageId: target.statusMessageId };
 }
 
+/** Whether a status is final: its message then has no Cancel button. */
+function isFinal(state: StatusState): boolean {
+  return state.kind === 'done' || state.kind === 'failed';
+}
+
 /**
  * Edits a status message with the bot token (never an interaction token: status messages outlive them). `via`: where
- * a done image went when the channel refused it.
+ * a done image went when the channel refused it. `jobId`, when known, puts a Cancel button on it while the job is
+ * queued or running; a final state removes it.
  */
 export async function renderStatus(
   rest: REST,
@@ -26,9 +33,11 @@ export async function renderStatus(
   header: string,
   state: StatusState,
   via?: DeliveredMessage['via'],
+  jobId?: string,
 ): Promise<void> {
+  const components = isFinal(state) ? [] : jobId !== undefined && state.kind !== 'submitting' ? cancelButtons(jobId) : undefined;
   await rest.patch(Routes.channelMessage(at.channelId, at.messageId), {
-    body: { content: statusText(header, state, via), allowed_mentions: { parse: [] } },
+    body: { content: statusText(header, state, via), allowed_mentions: { parse: [] }, ...(components ? { components } : {}) },
   });
 }
 
@@ -60,16 +69,20 @@ export class DiscordDelivery implements DeliveryPort {
   }
 
   /**
-   * Adds the 🔄 affordance (now that the record exists) and marks the status message done. An image that went
-   * elsewhere (privately, or kept) gets no 🔄 (nobody can react to an ephemeral message, and reactions in DMs do
-   * not reach the bot) and its status says where it went, when the status message can still be edited at all.
+   * Adds the buttons (Reroll, Edit, Vary, Delete) and the 🔄 affordance now that the record exists, so a click or a
+   * reaction never arrives before the record that makes it work, and marks the status message done. An image that
+   * went elsewhere (privately, or kept) gets neither (nobody can react to an ephemeral message, and reactions in DMs
+   * do not reach the bot) and its status says where it went, when the status message can still be edited at all.
    */
   async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
-    const reroll = d.rerollOf !== undefined;
-    if (message.via) return this.status(d.target, d.requester, d.request, reroll, { kind: 'done' }, message.via);
+    const origin = originOf(d.target.extra, d.rerollOf);
+    if (message.via) return this.status(d.target, d.requester, d.request, origin, { kind: 'done' }, message.via);
     const channelId = message.threadId ?? message.channelId;
+    const buttons = this.rest.patch(Routes.channelMessage(channelId, message.messageId), { body: { components: imageButtons(d.jobId) } });
     const react = this.rest.put(Routes.channelMessageOwnReaction(channelId, message.messageId, encodeURIComponent(REROLL_EMOJI)));
-    await Promise.all([react, this.status(d.target, d.requester, d.request, reroll, { kind: 'done' })]);
+    const results = await Promise.allSettled([buttons, react, this.status(d.target, d.requester, d.request, origin, { kind: 'done' })]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async post(d: DeliveryRequest): Promise<DeliveredMessage> {
@@ -93,8 +106,7 @@ export class DiscordDelivery implements DeliveryPort {
 
   /** Tells the person why no image came: in the thread when there is one, and on the status message. */
   async notifyFailure(job: { jobId: string; requester: Requester; target: DeliveryTarget; request: FluxRequest }, error: FluxError): Promise<void> {
-    const reroll = job.target.extra?.reroll === '1';
-    const status = this.status(job.target, job.requester, job.request, reroll, { kind: 'failed', reason: error.userMessage });
+    const status = this.status(job.target, job.requester, job.request, originOf(job.target.extra), { kind: 'failed', reason: error.userMessage });
     const inThread = job.target.threadId ?? (job.target.statusMessageId ? undefined : job.target.channelId);
     const post = inThread
       ? this.rest.post(Routes.channelMessages(inThread), {
@@ -104,11 +116,11 @@ export class DiscordDelivery implements DeliveryPort {
     await Promise.all([status, post]);
   }
 
-  private async status(target: DeliveryTarget, requester: Requester, request: FluxRequest, reroll: boolean, state: StatusState, via?: DeliveredMessage['via']): Promise<void> {
+  private async status(target: DeliveryTarget, requester: Requester, request: FluxRequest, origin: JobOrigin, state: StatusState, via?: DeliveredMessage['via']): Promise<void> {
     const at = statusLocation(target);
     if (!at) return;
     try {
-      await renderStatus(this.rest, at, statusHeader(requester.userId, request.prompt, reroll), state, via);
+      await renderStatus(this.rest, at, statusHeader(requester.userId, request.prompt, origin), state, via);
     } catch (err) {
       // The status message may have been deleted by a moderator, or the channel that refused the image refuses this
       // edit too; the image itself is what matters.

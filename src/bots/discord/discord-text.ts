@@ -49,9 +49,25 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/([\\*_~`|>[\]()#-])/g, '\\$1').replace(/@/g, '@\u200b');
 }
 
+/** What made a job: `/flux` (false), a reroll (true), or a Vary or Edit of an image. */
+export type JobOrigin = boolean | 'vary' | 'edit';
+
+/** The origin of a job from its target (the adapter marks rerolls, varies and edits in `extra`) and its reroll link. */
+export function originOf(extra: Record<string, string> | undefined, rerollOf?: string): JobOrigin {
+  if (extra?.action === 'vary' || extra?.action === 'edit') return extra.action;
+  return rerollOf !== undefined || extra?.reroll === '1';
+}
+
+/** `🔄 <@id> rerolled`, `🔀 <@id> varied`, `✏️ <@id> edited`, or `🎨 <@id>`. */
+function who(userId: string, origin: JobOrigin): string {
+  if (origin === 'vary') return `🔀 <@${userId}> varied`;
+  if (origin === 'edit') return `✏️ <@${userId}> edited`;
+  return origin ? `🔄 <@${userId}> rerolled` : `🎨 <@${userId}>`;
+}
+
 /** The first line of a status message: who asked for what. */
-export function statusHeader(userId: string, prompt: string, reroll: boolean): string {
-  return `${reroll ? '🔄' : '🎨'} <@${userId}>${reroll ? ' rerolled' : ''}: *${escapeMarkdown(shorten(prompt, 200))}*`;
+export function statusHeader(userId: string, prompt: string, origin: JobOrigin): string {
+  return `${who(userId, origin)}: *${escapeMarkdown(shorten(prompt, 200))}*`;
 }
 
 export function statusLine(state: StatusState): string {
@@ -69,7 +85,7 @@ export function statusLine(state: StatusState): string {
     case 'retrying':
       return `🔁 The image service is busy; trying again in ${Math.max(1, Math.round(state.delayMs / 1000))} s…`;
     case 'done':
-      return `✅ Done — the image is below. React ${REROLL_EMOJI} on it for another take.`;
+      return `✅ Done — the image is below. Use its buttons (or react ${REROLL_EMOJI}) for another take.`;
     case 'failed':
       return `❌ No image this time${state.reason ? `: ${state.reason}` : '.'}`;
   }
@@ -200,7 +216,7 @@ export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | und
 }
 
 /** The line above the image: who asked (a mention that pings only them). */
-export function imageContent(userId: string, reroll: boolean, spoiler: boolean): string {
-  const who = reroll ? `🔄 <@${userId}> rerolled` : `🎨 <@${userId}>`;
-  return spoiler ? `${who}\n${NSFW_SPOILER_TEXT}` : who;
+export function imageContent(userId: string, origin: JobOrigin, spoiler: boolean): string {
+  const line = who(userId, origin);
+  return spoiler ? `${line}\n${NSFW_SPOILER_TEXT}` : line;
 }

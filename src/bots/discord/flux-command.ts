@@ -115,7 +115,7 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
 export async function showQueued(svc: DiscordServices, jobId: string, status: StatusMessage, text: string, log: Logger): Promise<void> {
   // The tracker's final "done" looks the job up by id, to say where the image went if the channel refused it.
   if (svc.tracker) return svc.tracker.track(jobId, { ...status, jobId }, { kind: 'queued', text });
-  await renderStatus(svc.rest, status, status.header, { kind: 'queued', text }).catch((err: unknown) => log.warn({ err }, 'could not update the status message'));
+  await renderStatus(svc.rest, status, status.header, { kind: 'queued', text }, undefined, jobId).catch((err: unknown) => log.warn({ err }, 'could not update the status message'));
 }
 
 export async function deleteStatus(svc: DiscordServices, status: StatusMessage, log: Logger): Promise<void> {

@@ -1,6 +1,6 @@
 import type { RawFile } from 'discord.js';
 import type { DeliveryRequest } from '../../core/ports.js';
-import { imageContent, imageEmbed } from './discord-text.js';
+import { imageContent, imageEmbed, originOf } from './discord-text.js';
 
 /** An image message without its destination: the same in the channel, in an ephemeral follow-up and in a DM. */
 export interface ImageMessage {
@@ -23,7 +23,7 @@ export function imageMessage(d: DeliveryRequest, notice?: string): ImageMessage 
   const name = `${spoiler ? 'SPOILER_' : ''}flux-${d.image.seed}.${d.image.format}`;
   const files: RawFile[] = withheld ? [] : [{ name, data: d.image.bytes, contentType: d.image.contentType }];
   const facts = { ...d.request, seed: d.image.seed, width: d.image.width, height: d.image.height, generationMs: d.generationMs, provider: d.image.provider, model: d.model, costMicros: d.costMicros };
-  const content = imageContent(d.requester.userId, d.rerollOf !== undefined, spoiler);
+  const content = imageContent(d.requester.userId, originOf(d.target.extra, d.rerollOf), spoiler);
   return {
     body: {
       content: notice ? `${notice}\n${content}` : content,

@@ -5,6 +5,7 @@ import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
 import { GUILD_ONLY_TEXT, UNKNOWN_COMMAND_TEXT } from './discord-text.js';
 import { runFlux } from './flux-command.js';
 import { runHistory } from './history-command.js';
+import { handleButton, handleEditModal } from './image-clicks.js';
 import { replyPrivately, unexpectedText, type DiscordServices } from './services.js';
 
 /**
@@ -53,6 +54,8 @@ function markDeferred(interaction: ChatInputCommandInteraction): true {
  * plain words; nothing thrown here reaches the client.
  */
 export async function handleInteraction(svc: DiscordServices, interaction: Interaction): Promise<void> {
+  if (interaction.isButton()) return handleButton(svc, interaction);
+  if (interaction.isModalSubmit()) return handleEditModal(svc, interaction);
   if (!interaction.isChatInputCommand()) return;
   const log = svc.logger.child({ interactionId: interaction.id, command: interaction.commandName, user: interaction.user.id });
   svc.acks.enter();

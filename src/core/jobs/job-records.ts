@@ -73,4 +73,9 @@ export class JobRecordStore {
     const parsed = JobRecordSchema.safeParse(JSON.parse(raw));
     return parsed.success ? (parsed.data as JobRecord) : undefined;
   }
+
+  /** Drops the record of a deleted image. */
+  async remove(platform: Platform, messageId: string): Promise<void> {
+    await this.redis.del(this.key(platform, messageId));
+  }
 }

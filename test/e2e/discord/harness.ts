@@ -67,6 +67,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Lowest level logged into `log` (default `warn`). */
   logLevel?: string;
+  /** Jobs the worker runs at once (default the worker's own); 1 keeps a second job queued behind a slow first. */
+  workerConcurrency?: number;
 }
 
 /**
@@ -124,7 +126,14 @@ export class Harness {
     await this.progress.ready();
     // The worker's delivery comes from an adapter that is never started: no gateway login, REST with the bot token.
     const workerSide = new DiscordAdapter({ config: this.config, core: this.core, logger: this.log.logger });
-    await this.core.createWorker({ providers: this.providers(), deliveries: { discord: workerSide.delivery }, progressIntervalMs: 50 }).start();
+    await this.core
+      .createWorker({
+        providers: this.providers(),
+        deliveries: { discord: workerSide.delivery },
+        progressIntervalMs: 50,
+        ...(this.options.workerConcurrency === undefined ? {} : { concurrency: this.options.workerConcurrency }),
+      })
+      .start();
     this.adapter = new DiscordAdapter({ config: this.config, core: this.core, logger: this.log.logger, progress: this.progress });
     await this.adapter.start();
   }

@@ -4,6 +4,7 @@ import { FaultBook, matches, type Fault, type RouteMatcher } from './faults.js';
 import { FakeGateway, shardOf, type GatewayConnection, type GatewayDispatch, type GatewayFrame, type GatewaySessionInfo } from './gateway.js';
 import type { DiscordCall } from './http.js';
 import { snowflake } from './ids.js';
+import { buildClick, buildModalSubmit, type ClickInit, type ModalSubmitInit } from './component-interaction.js';
 import { buildInteraction, type InteractionInit } from './interaction.js';
 import { Recorder } from './recorder.js';
 import { route } from './router.js';
@@ -188,6 +189,30 @@ export class FakeDiscord {
         return { id, token, applicationId, guildId, channelId, userId: user.id, seq, payload };
       },
     };
+  }
+
+  /**
+   * Dispatches a click on a button of a stored message (INTERACTION_CREATE type 3, with the whole message, so it works
+   * for messages the client never cached). Throws when the message has no such enabled button, unless `forged`.
+   */
+  click(init: ClickInit): DispatchedInteraction {
+    const { payload, record } = buildClick(this.state, init, this.settings.uploadLimitBytes);
+    return this.sendInteraction(payload, record);
+  }
+
+  /**
+   * Submits the modal an interaction's callback opened (INTERACTION_CREATE type 5), with the typed values checked as
+   * Discord's client checks them. Every call is a new interaction (a second submission of the same modal included).
+   */
+  submitModal(init: ModalSubmitInit): DispatchedInteraction {
+    const { payload, record } = buildModalSubmit(this.state, init, this.settings.uploadLimitBytes);
+    return this.sendInteraction(payload, record);
+  }
+
+  private sendInteraction(payload: Record<string, unknown>, record: FakeInteraction): DispatchedInteraction {
+    const seq = this.gateway.dispatch('INTERACTION_CREATE', payload)!;
+    const { id, token, applicationId, guildId, channelId, user } = record;
+    return { id, token, applicationId, guildId, channelId, userId: user.id, seq, payload };
   }
 
   /**

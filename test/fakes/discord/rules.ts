@@ -1,3 +1,4 @@
+import { checkMessageComponents } from './components.js';
 import type { CommandOption, UploadedFile } from './types.js';
 
 /** What a route answers: JSON (or nothing, for 204), or bytes for the CDN. */
@@ -64,10 +65,13 @@ export interface MessageBody {
 
 /**
  * Loose checks of a message body, as Discord rejects them: content ≤ 2000 characters, ≤ 10 embeds with title
- * ≤ 256 and description ≤ 4096, ≤ 25 fields; each file ≤ the upload limit (413); a new message must not be empty.
+ * ≤ 256 and description ≤ 4096, ≤ 25 fields; components as components.ts checks them; each file ≤ the upload limit
+ * (413); a new message must not be empty.
  */
 export function checkMessage(body: MessageBody, files: UploadedFile[], opts: { uploadLimitBytes: number; creating: boolean }): ApiError | null {
   if (files.some((f) => f.bytes.length > opts.uploadLimitBytes)) return errors.tooLarge();
+  const components = checkMessageComponents(body.components);
+  if (components) return components;
   if (body.content !== undefined && body.content !== null) {
     if (typeof body.content !== 'string') return formError(['content'], 'BASE_TYPE_STRING', 'Must be a string.');
     if ([...body.content].length > 2000) return formError(['content'], 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');

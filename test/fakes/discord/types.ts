@@ -1,4 +1,5 @@
 import type { APIAttachment, APIEmbed } from 'discord.js';
+import type { FakeModal } from './components.js';
 
 /** A user as a test describes it; missing fields get defaults. */
 export interface FakeUserInit {
@@ -164,6 +165,12 @@ export interface FakeInteraction {
   originalMessageId: string | null;
   followupIds: string[];
   tokenExpired: boolean;
+  /** Interaction type: 2 (application command, the default), 3 (a button click), 5 (a modal submission). */
+  type?: number;
+  /** The message a click (or a modal opened from a click) was on. */
+  messageId?: string;
+  /** The modal the callback opened (type 9), as checked. */
+  modal?: FakeModal;
 }
 
 /** An application command as stored after `PUT /applications/.../commands`. */

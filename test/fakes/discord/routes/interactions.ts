@@ -1,5 +1,6 @@
 import type { DiscordCall } from '../http.js';
 import { messageJson } from '../payloads.js';
+import { checkModal } from '../components.js';
 import { checkMessage, errors, formError, type MessageBody, type Reply } from '../rules.js';
 import type { FakeInteraction, FakeMessage } from '../types.js';
 import { noContent, ok, type RouteContext, type RouteDef } from './context.js';
@@ -8,9 +9,20 @@ import { createMessage, editMessage, emitMessage, FLAG_EPHEMERAL, FLAG_LOADING, 
 /** Callback types that create the original response message. */
 const REPLY = 4;
 const DEFERRED_REPLY = 5;
-const KNOWN_CALLBACK_TYPES = new Set([1, REPLY, DEFERRED_REPLY, 6, 7, 8, 9, 10, 12]);
+/** Callback types that answer a click (or a modal opened from one) on the message the click was on. */
+const DEFERRED_UPDATE = 6;
+const UPDATE = 7;
+const MODAL = 9;
+const KNOWN_CALLBACK_TYPES = new Set([1, REPLY, DEFERRED_REPLY, DEFERRED_UPDATE, UPDATE, 8, MODAL, 10, 12]);
 
-/** `POST /interactions/{id}/{token}/callback`: once per interaction, within the ack deadline. */
+const invalidForInteraction = () => formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is not valid for this interaction type.');
+
+/**
+ * `POST /interactions/{id}/{token}/callback`: once per interaction, within the ack deadline. A deferred update (6) or an
+ * update (7) is for a click, or a modal opened from one: it answers on the click's message, which becomes the
+ * interaction's original message. A modal (9) is checked as Discord checks it (components.ts); a modal submission
+ * cannot answer with another modal.
+ */
 function callback(ctx: RouteContext, call: DiscordCall): Reply {
   const interaction = ctx.state.interactions.get(call.params.interactionId!);
   if (!interaction || interaction.token !== call.params.token) return errors.unknownInteraction();
@@ -20,6 +32,7 @@ function callback(ctx: RouteContext, call: DiscordCall): Reply {
   if (typeof body.type !== 'number' || !KNOWN_CALLBACK_TYPES.has(body.type)) return formError(['type'], 'BASE_TYPE_CHOICES', 'Value must be one of known callback types.');
   const data = body.data ?? {};
   const flags = typeof data.flags === 'number' ? data.flags : 0;
+  const kind = interaction.type ?? 2;
   let message: FakeMessage | null = null;
   if (body.type === REPLY) {
     const problem = checkMessage(data, call.files, { uploadLimitBytes: ctx.settings.uploadLimitBytes, creating: true });
@@ -27,6 +40,21 @@ function callback(ctx: RouteContext, call: DiscordCall): Reply {
     message = createMessage(ctx, interaction.channelId, data, call.files, responseFields(ctx, interaction, flags & FLAG_EPHEMERAL));
   } else if (body.type === DEFERRED_REPLY) {
     message = createMessage(ctx, interaction.channelId, {}, [], responseFields(ctx, interaction, (flags & FLAG_EPHEMERAL) | FLAG_LOADING));
+  } else if (body.type === DEFERRED_UPDATE || body.type === UPDATE) {
+    const clicked = interaction.messageId === undefined ? undefined : ctx.state.messages.get(interaction.messageId);
+    if (kind === 2 || !clicked) return invalidForInteraction();
+    if (body.type === UPDATE) {
+      const problem = checkMessage(data, call.files, { uploadLimitBytes: ctx.settings.uploadLimitBytes, creating: false });
+      if (problem) return problem;
+      editMessage(ctx, clicked, data, call.files);
+      emitMessage(ctx, 'MESSAGE_UPDATE', clicked);
+    }
+    interaction.originalMessageId = clicked.id;
+  } else if (body.type === MODAL) {
+    if (kind === 5) return invalidForInteraction();
+    const modal = checkModal(body.data);
+    if ('status' in modal) return modal;
+    interaction.modal = modal;
   }
   interaction.callbackType = body.type;
   interaction.ephemeral = (flags & FLAG_EPHEMERAL) !== 0;
@@ -38,7 +66,7 @@ function callback(ctx: RouteContext, call: DiscordCall): Reply {
   return ok({
     interaction: {
       id: interaction.id,
-      type: 2,
+      type: kind,
       response_message_id: message?.id ?? null,
       response_message_loading: body.type === DEFERRED_REPLY,
       response_message_ephemeral: interaction.ephemeral,

@@ -1,0 +1,250 @@
+import { MessageFlags, messageLink, PermissionFlagsBits, Routes, type APIMessage, type ButtonInteraction, type ModalSubmitInteraction } from 'discord.js';
+import type { Logger } from 'pino';
+import { InvalidInput } from '../../core/errors.js';
+import type { DeliveryTarget, Requester } from '../../core/ports.js';
+import type { RerollResult } from '../../core/queue/generation-service.js';
+import type { ActionResult, ImageRef } from '../../core/queue/image-actions.js';
+import { actionText, cancelText, canceledReason, DELETED_TEXT, deleteText, EDIT_AGAIN_TEXT, NOT_FOUND_TEXT, OTHER_GUILD_TEXT, UNKNOWN_BUTTON_TEXT } from './action-text.js';
+import { ADMIN_PERMISSION } from './commands.js';
+import { renderStatus } from './discord-delivery.js';
+import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
+import { discordTime, GUILD_ONLY_TEXT, invalidInputText, queuedReply, statusHeader, statusText, type JobOrigin } from './discord-text.js';
+import { deleteStatus, showQueued } from './flux-command.js';
+import { EDIT_MODEL_INPUT, EDIT_PROMPT_INPUT, editModal, parseButtonId, parseEditModalId } from './image-buttons.js';
+import { messageImage } from './image-source.js';
+import { INTERACTION_TOKEN_USE_MS, requesterOf, unexpectedText, type DiscordServices, type StatusMessage } from './services.js';
+import { submitText } from '../../commands/replies.js';
+
+type Answerable = ButtonInteraction | ModalSubmitInteraction;
+
+/**
+ * A click on one of the bot's buttons (Reroll, Edit, Vary, Delete under an image; Cancel on a status message). The
+ * click is acknowledged first, before any slower work: a deferred update (the message stays as it is), or for Edit
+ * the modal. Every answer after that is private (an ephemeral follow-up). What a button needs is read from the job
+ * record of the message it is on, so it works after restarts and on messages the client never cached; the click's id
+ * is the dedupe key, so a replayed click is charged once.
+ */
+export async function handleButton(svc: DiscordServices, interaction: ButtonInteraction): Promise<void> {
+  const log = svc.logger.child({ interactionId: interaction.id, button: interaction.customId, user: interaction.user.id });
+  const parsed = parseButtonId(interaction.customId);
+  if (!parsed || !interaction.inGuild()) {
+    log.info('unknown button or outside a server');
+    return answerAtOnce(interaction, parsed ? GUILD_ONLY_TEXT : UNKNOWN_BUTTON_TEXT, log);
+  }
+  const requester = requesterOf(interaction.guildId, interaction.user);
+  if (parsed.action === 'edit') return openEdit(svc, interaction, requester, parsed.jobId, log);
+  if (!(await acknowledge(svc, interaction, log))) return;
+  await svc.acks.idle();
+  const ref: ImageRef = { platform: 'discord', messageId: interaction.message.id };
+  try {
+    switch (parsed.action) {
+      case 'reroll':
+      case 'vary':
+        return await submitAction(svc, interaction, parsed.action, requester, parsed.jobId, log);
+      case 'delete': {
+        const canManage = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages, true) ?? false;
+        const result = await svc.core.actions.delete(ref, requester, { canManage, jobId: parsed.jobId });
+        if (result.status !== 'allowed') return await tell(interaction, deleteText(result), log);
+        await svc.rest.delete(Routes.channelMessage(result.channelId, result.messageId));
+        await svc.core.actions.forget(ref);
+        log.info('image deleted');
+        return await tell(interaction, DELETED_TEXT, log);
+      }
+      case 'cancel':
+        return await cancel(svc, interaction, requester, parsed.jobId, log);
+    }
+  } catch (err) {
+    log.error({ err }, 'button failed');
+    await tell(interaction, unexpectedText(err), log);
+  }
+}
+
+/**
+ * The Edit modal's submission: an edit of the image (the modal's id names it, and the click that opened it), charged
+ * to the person, delivered where the image is. The click's id is the dedupe key: the same modal submitted twice is
+ * one edit, charged once.
+ */
+export async function handleEditModal(svc: DiscordServices, interaction: ModalSubmitInteraction): Promise<void> {
+  const log = svc.logger.child({ interactionId: interaction.id, modal: interaction.customId, user: interaction.user.id });
+  const parsed = parseEditModalId(interaction.customId);
+  if (!parsed || !interaction.inGuild()) return answerAtOnce(interaction, parsed ? GUILD_ONLY_TEXT : UNKNOWN_BUTTON_TEXT, log);
+  if (!(await acknowledge(svc, interaction, log))) return;
+  await svc.acks.idle();
+  const requester = requesterOf(interaction.guildId, interaction.user);
+  const prompt = textInput(interaction, EDIT_PROMPT_INPUT) ?? '';
+  const model = textInput(interaction, EDIT_MODEL_INPUT);
+  try {
+    const record = await svc.core.records.find('discord', parsed.messageId);
+    const channelId = record ? (record.threadId ?? record.channelId) : (interaction.channelId ?? '');
+    const { result, status } = await withStatus(svc, channelId, statusHeader(requester.userId, prompt, 'edit'), 'edit', log, (target) =>
+      svc.core.actions.edit({ platform: 'discord', messageId: parsed.messageId }, requester, {
+        dedupeKey: `discord:modal:${parsed.clickId}`,
+        jobId: parsed.jobId,
+        prompt,
+        model,
+        image: (at) => messageImage(svc.rest, svc.config.DISCORD_API_URL, at),
+        target,
+      }),
+    );
+    await answerResult(svc, interaction, result, status, log);
+  } catch (err) {
+    await answerError(interaction, err, log);
+  }
+}
+
+/** Reroll or Vary of the image the button is on, with a status message in the image's thread once admitted. */
+async function submitAction(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, action: 'reroll' | 'vary', requester: Requester, jobId: string, log: Logger): Promise<void> {
+  const ref: ImageRef = { platform: 'discord', messageId: interaction.message.id };
+  try {
+    const record = await svc.core.records.find('discord', ref.messageId);
+    if (!record) return await tell(interaction, NOT_FOUND_TEXT, log);
+    const origin: JobOrigin = action === 'reroll' ? true : 'vary';
+    const channelId = record.threadId ?? record.channelId;
+    const opts = { dedupeKey: `discord:interaction:${interaction.id}`, jobId };
+    const { result, status } = await withStatus(svc, channelId, statusHeader(requester.userId, record.request.prompt, origin), origin, log, (target) =>
+      action === 'reroll'
+        ? svc.core.actions.reroll(ref, requester, { ...opts, target })
+        : svc.core.actions.vary(ref, requester, { ...opts, target, image: (at) => messageImage(svc.rest, svc.config.DISCORD_API_URL, at) }),
+    );
+    await answerResult(svc, interaction, result, status, log);
+  } catch (err) {
+    await answerError(interaction, err, log);
+  }
+}
+
+/**
+ * Runs an action whose status message is posted once it is admitted (the target function of GenerationService.submit)
+ * in `channelId`; a failure after the post removes the post again.
+ */
+async function withStatus(
+  svc: DiscordServices,
+  channelId: string,
+  header: string,
+  origin: JobOrigin,
+  log: Logger,
+  run: (target: () => Promise<Partial<DeliveryTarget>>) => Promise<ActionResult | RerollResult>,
+): Promise<{ result: ActionResult | RerollResult; status: StatusMessage | undefined }> {
+  let status: StatusMessage | undefined;
+  const postStatus = async (): Promise<Partial<DeliveryTarget>> => {
+    const posted = (await svc.rest.post(Routes.channelMessages(channelId), {
+      body: { content: statusText(header, { kind: 'submitting' }), allowed_mentions: { parse: [] } },
+    })) as APIMessage;
+    status = { channelId, messageId: posted.id, header };
+    const kind: Record<string, string> = origin === true ? { reroll: '1' } : origin === false ? {} : { action: origin };
+    return { statusMessageId: posted.id, extra: { statusChannelId: channelId, ...kind } };
+  };
+  try {
+    return { result: await run(postStatus), status };
+  } catch (err) {
+    if (status) await deleteStatus(svc, status, log);
+    throw err;
+  }
+}
+
+/** Queued: the status message shows it (with Cancel), and the person gets a private link to it. Anything else: why. */
+async function answerResult(svc: DiscordServices, interaction: Answerable, result: ActionResult | RerollResult, status: StatusMessage | undefined, log: Logger): Promise<void> {
+  if (result.status === 'queued' && status) {
+    log.info({ jobId: result.jobId }, 'queued from a button');
+    const text = submitText(result, discordTime).text;
+    await showQueued(svc, result.jobId, status, text, log);
+    const link = interaction.guildId ? messageLink(status.channelId, status.messageId, interaction.guildId) : undefined;
+    return tell(interaction, queuedReply(text, link), log);
+  }
+  log.info({ status: result.status }, 'not queued');
+  const duplicateEdit = result.status === 'duplicate' && interaction.isModalSubmit();
+  return tell(interaction, duplicateEdit ? EDIT_AGAIN_TEXT : actionText(result), log);
+}
+
+async function answerError(interaction: Answerable, err: unknown, log: Logger): Promise<void> {
+  if (err instanceof InvalidInput) {
+    // The image could not be used (an expired reference of a reroll, a file past the limits): nothing was charged.
+    log.info({ err }, 'refused: its image is not usable');
+    return tell(interaction, invalidInputText(err.message), log);
+  }
+  log.error({ err }, 'action failed');
+  return tell(interaction, unexpectedText(err), log);
+}
+
+/** Cancel on a status message: a queued job is removed and refunded at once; a running one is asked to stop. */
+async function cancel(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, requester: Requester, jobId: string, log: Logger): Promise<void> {
+  const admin = interaction.memberPermissions?.has(ADMIN_PERMISSION, true) ?? false;
+  const result = await svc.core.actions.cancel(jobId, requester, { admin });
+  log.info({ jobId, status: result.status }, 'cancel');
+  if (result.status === 'canceled') {
+    // Nothing else will edit this status message (the job is gone): it says so, and loses its button. Its first line
+    // is the header, whoever's process posted it.
+    const header = interaction.message.content.split('\n')[0] ?? '';
+    await renderStatus(svc.rest, { channelId: interaction.message.channelId, messageId: interaction.message.id }, header, { kind: 'failed', reason: canceledReason(interaction.user.id) }).catch(
+      (err: unknown) => log.warn({ err }, 'could not update the status message'),
+    );
+  }
+  await tell(interaction, cancelText(result), log);
+}
+
+/** Edit: the modal, once the image is known to be this server's (an unusable button gets its answer instead). */
+async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, requester: Requester, jobId: string, log: Logger): Promise<void> {
+  let refusal: string | undefined;
+  try {
+    const record = await svc.core.records.find('discord', interaction.message.id);
+    if (!record || record.jobId !== jobId) refusal = NOT_FOUND_TEXT;
+    else if (record.requester.guildId !== requester.guildId) refusal = OTHER_GUILD_TEXT;
+  } catch (err) {
+    refusal = unexpectedText(err);
+  }
+  if (refusal !== undefined) return answerAtOnce(interaction, refusal, log);
+  try {
+    await interaction.showModal(editModal(interaction.message.id, jobId, interaction.id, svc.core.actions.editModel));
+  } catch (err) {
+    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate click ignored');
+    else log.warn({ err }, 'could not open the edit modal');
+  }
+}
+
+/**
+ * The ack: a deferred update for a click (the message stays as it is), a deferred ephemeral reply for a modal. False
+ * when the interaction is not ours to answer: a replay finds it acknowledged (the first delivery owns it, and its id
+ * as the dedupe key would charge it once anyway), or Discord no longer takes an answer.
+ */
+async function acknowledge(svc: DiscordServices, interaction: Answerable, log: Logger): Promise<boolean> {
+  svc.acks.enter();
+  try {
+    if (interaction.isButton()) await interaction.deferUpdate();
+    else await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    return true;
+  } catch (err) {
+    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate interaction ignored');
+    else log.warn({ err }, 'could not acknowledge the interaction');
+    return false;
+  } finally {
+    svc.acks.leave();
+  }
+}
+
+/** An answer that is the ack itself (an ephemeral reply): for clicks refused before any work. */
+async function answerAtOnce(interaction: Answerable, content: string, log: Logger): Promise<void> {
+  try {
+    await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+  } catch (err) {
+    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate interaction ignored');
+    else log.warn({ err }, 'could not answer the interaction');
+  }
+}
+
+/** A private answer after the ack, while the interaction token lives: the deferred reply's edit, or an ephemeral follow-up. */
+async function tell(interaction: Answerable, content: string, log: Logger): Promise<void> {
+  if (Date.now() - interaction.createdTimestamp >= INTERACTION_TOKEN_USE_MS) return log.warn('interaction token too old to answer; reply dropped');
+  try {
+    if (interaction.isModalSubmit()) await interaction.editReply({ content, allowedMentions: { parse: [] } });
+    else await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+  } catch (err) {
+    log.warn({ err }, 'could not answer the interaction');
+  }
+}
+
+function textInput(interaction: ModalSubmitInteraction, id: string): string | undefined {
+  try {
+    return interaction.fields.getTextInputValue(id);
+  } catch {
+    return undefined;
+  }
+}

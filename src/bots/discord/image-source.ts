@@ -1,0 +1,29 @@
+import { Routes, type APIMessage, type REST } from 'discord.js';
+import { downloadBytes } from '../../core/images/download.js';
+import { REFERENCE_LIMITS } from '../../core/images/image.js';
+import { isDiscordHost } from './attachment-images.js';
+
+/**
+ * The bytes of a delivered image, read back from its message when Vary or Edit is clicked. The bot keeps no copy of
+ * what it delivers (records stay small, Redis holds no image nobody varies, and an image can be varied for as long
+ * as its message exists): the message is fetched with the bot token (attachment links are signed and expire, the
+ * fetched message has fresh ones, and the client may never have cached it) and its image attachment downloaded
+ * from Discord's CDN. Undefined when the message has no image (withheld as NSFW) or is gone.
+ */
+export async function messageImage(rest: REST, apiUrl: string, at: { channelId: string; messageId: string }): Promise<Buffer | undefined> {
+  let message: APIMessage;
+  try {
+    message = (await rest.get(Routes.channelMessage(at.channelId, at.messageId))) as APIMessage;
+  } catch (err) {
+    if (isUnknownMessage(err)) return undefined;
+    throw err;
+  }
+  const attachment = message.attachments.find((a) => a.content_type?.startsWith('image/') ?? /\.(png|jpe?g|webp|gif)$/i.test(a.filename));
+  if (!attachment || !isDiscordHost(attachment.url, new URL(apiUrl).host)) return undefined;
+  return downloadBytes(attachment.url, { maxBytes: REFERENCE_LIMITS.maxBytes, timeoutMs: 30_000, source: 'Discord attachment' });
+}
+
+function isUnknownMessage(err: unknown): boolean {
+  const e = err as { status?: unknown; code?: unknown };
+  return e.status === 404 || e.code === 10008;
+}
