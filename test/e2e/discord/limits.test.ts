@@ -67,7 +67,8 @@ describe('Discord upload and content limits', () => {
     // The image exists and was paid for: withholding it is the bot's choice, so it is charged, not refunded.
     const record = (await h.core.records.find('discord', image.id))!;
     expect(record.via).toBeUndefined();
-    expect(await (await h.core.queue.getJob(record.jobId))!.getState()).toBe('completed');
+    // The job completes once the image's buttons are added (after the record): wait for it rather than race it.
+    await expect.poll(async () => (await h.core.queue.getJob(record.jobId))!.getState()).toBe('completed');
     expect(await h.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
     expect(fal!.created).toBe(1);
   });
