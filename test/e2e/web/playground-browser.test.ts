@@ -95,3 +95,33 @@ describe('web playground in a browser, with PLAYGROUND_TOKEN', () => {
     await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 0 of 5 images today');
   });
 });
+
+describe('web playground in a browser, a slow job', () => {
+  let app: Playground;
+  let browser: Browser;
+  beforeAll(async () => {
+    app = await startPlayground({ latencyMs: 20_000, concurrency: 1 });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('shows Cancel while the job is under way; Cancel stops it and nothing is charged', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://localhost:${app.port}/`);
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 0 of 5 images today');
+    await page.getByLabel('Prompt', { exact: true }).fill('a slow sunrise');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const cancel = resultPanel(page).getByRole('button', { name: 'Cancel', exact: true });
+    await cancel.waitFor();
+    await cancel.click();
+    await expect.poll(() => resultPanel(page).getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/cancel/i);
+    await cancel.waitFor({ state: 'hidden', timeout: 15_000 });
+    // Read again from the server: refunded, nothing in progress.
+    await page.reload();
+    await expect.poll(() => quotaLine(page).textContent()).toMatch(/You have used 0 of 5 images today.*In progress: 0 of/);
+    expect(await resultPanel(page).getByRole('img').count()).toBe(0);
+  });
+});
