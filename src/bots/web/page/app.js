@@ -4,6 +4,8 @@
 // Under each image: Reroll, Edit (a dialog), Vary and Delete; a job under way can be canceled. Plain DOM, no
 // framework; every control has a visible label.
 
+import { imageActions } from './image-actions.js';
+
 const $ = (id) => document.getElementById(id);
 const HEADERS = { 'content-type': 'application/json', 'x-fluxbot-playground': '1' };
 const LABELS = { image: 'Images to edit', image_prompt: 'Image prompt', image_prompt_url: 'Image prompt link', prompt_upsampling: 'Prompt upsampling' };
@@ -12,7 +14,7 @@ const MAIN_FIELDS = new Set(['prompt', 'model', 'aspect_ratio', 'image', 'image_
 let form = { options: [] };
 let current; // the image shown as the result
 let pending; // the latest job under way: what Cancel cancels
-let editing; // the image the Edit dialog edits
+let actionButtons; // (image, name) → the buttons under an image, once the form is loaded
 const streams = new Map(); // job id → its status stream
 
 const label = (name) => LABELS[name] ?? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
@@ -214,78 +216,15 @@ async function cancel() {
   }
 }
 
-/** Reroll, Edit, Vary and Delete for one image (Reroll and Delete only once its bytes are gone). */
-function actionButtons(image, name) {
-  const group = document.createElement('div');
-  group.className = 'image-actions';
-  group.setAttribute('role', 'group');
-  group.setAttribute('aria-label', name);
-  const actions = [
-    ['Reroll', () => act('/api/reroll', image.id)],
-    ['Edit', () => openEdit(image.id)],
-    ['Vary', () => act('/api/vary', image.id)],
-    ['Delete', () => remove(image.id)],
-  ];
-  for (const [text, run] of actions) {
-    if (!image.kept && (text === 'Edit' || text === 'Vary')) continue;
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = text;
-    if (text === 'Delete') button.className = 'danger';
-    button.addEventListener('click', () => void run());
-    group.append(button);
-  }
-  return group;
-}
-
-function act(path, imageId) {
-  return submit(() => api(path, { imageId, requestId: crypto.randomUUID() }), actionError);
-}
-
-async function remove(imageId) {
-  actionError('');
-  const { ok, data } = await api('/api/delete', { imageId });
-  if (!ok) {
-    actionError(data.error);
-    return;
-  }
-  $('status').textContent = data.status;
+/** After a Delete: the image leaves the result (when shown) and the recent images. */
+async function deleted(imageId, status) {
+  $('status').textContent = status;
   if (current === imageId) {
     current = undefined;
     $('current').hidden = true;
     $('current-actions').replaceChildren();
   }
   await refresh();
-}
-
-function openEdit(imageId) {
-  editing = imageId;
-  $('edit-prompt').value = '';
-  $('edit-prompt').removeAttribute('aria-invalid');
-  $('edit-model').value = form.editModel;
-  $('edit-error').textContent = '';
-  $('edit-dialog').showModal();
-  $('edit-prompt').focus();
-}
-
-async function sendEdit() {
-  $('edit-submit').disabled = true;
-  try {
-    const body = { imageId: editing, requestId: crypto.randomUUID(), prompt: $('edit-prompt').value, model: $('edit-model').value };
-    const queued = await submit(
-      () => api('/api/edit', body),
-      (text, field) => {
-        $('edit-error').textContent = text ?? '';
-        for (const name of ['prompt', 'model']) {
-          if (field === name) $(`edit-${name}`).setAttribute('aria-invalid', 'true');
-          else $(`edit-${name}`).removeAttribute('aria-invalid');
-        }
-      },
-    );
-    if (queued) $('edit-dialog').close();
-  } finally {
-    $('edit-submit').disabled = false;
-  }
 }
 
 async function show(imageId) {
@@ -362,12 +301,7 @@ async function start() {
       $('generate').disabled = false;
     }
   });
-  for (const model of form.editModels) $('edit-model').append(new Option(model === form.editModel ? `${model} (default)` : model, model, false, model === form.editModel));
-  $('edit-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    void sendEdit();
-  });
-  $('edit-close').addEventListener('click', () => $('edit-dialog').close());
+  actionButtons = imageActions({ api, submit, actionError, deleted }, form);
   $('cancel').addEventListener('click', () => void cancel());
   $('play').hidden = false;
   await refresh();
