@@ -12,6 +12,7 @@ import { sentence, WEB_TEXT } from './web-text.js';
 /** An action's body is a few ids and an edit prompt. */
 const MAX_ACTION_BODY_BYTES = 16 * 1024;
 const JOB_ID = /^j[0-9a-f]{32}$/;
+const TOO_LARGE = { text: WEB_TEXT.actionTooLarge, field: 'prompt' };
 
 /**
  * The buttons under a playground image (Reroll, Vary, Edit, Delete) and Cancel of a job under way, on the core's
@@ -55,7 +56,7 @@ export class WebImageActions {
 
   /** Deletes one of the session's images: its bytes and its record (its buttons then do nothing). */
   async delete(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
-    const body = await readObject(req, res, MAX_ACTION_BODY_BYTES);
+    const body = await readObject(req, res, MAX_ACTION_BODY_BYTES, TOO_LARGE);
     if (!body) return;
     const ref = imageRef(body.imageId);
     if (!ref) return sendError(res, 404, WEB_TEXT.notFound);
@@ -69,7 +70,7 @@ export class WebImageActions {
 
   /** Cancels one of the session's jobs while it is queued (refunded at once) or running (stopped, then refunded). */
   async cancel(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
-    const body = await readObject(req, res, MAX_ACTION_BODY_BYTES);
+    const body = await readObject(req, res, MAX_ACTION_BODY_BYTES, TOO_LARGE);
     if (!body) return;
     const jobId = typeof body.jobId === 'string' && JOB_ID.test(body.jobId) ? body.jobId : undefined;
     if (!jobId) return sendError(res, 404, WEB_TEXT.notFound);
@@ -94,7 +95,7 @@ export class WebImageActions {
    * click sent twice would be charged twice). Undefined after answering why not.
    */
   private async read(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<{ ref: ImageRef; requestId: string; body: Record<string, unknown> } | undefined> {
-    const body = await readObject(req, res, MAX_ACTION_BODY_BYTES);
+    const body = await readObject(req, res, MAX_ACTION_BODY_BYTES, TOO_LARGE);
     if (!body) return undefined;
     const ref = imageRef(body.imageId);
     if (!ref || !(await this.owns(ref, requester))) return void sendError(res, 404, WEB_TEXT.notFound);

@@ -11,10 +11,18 @@ export const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 /** A playground image id as the API takes it (checked before anything is looked up). */
 export const IMAGE_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
-/** The JSON object body, or undefined after answering why there is none. */
-export async function readObject(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Record<string, unknown> | undefined> {
+/**
+ * The JSON object body, or undefined after answering why there is none. A body past `maxBytes` is answered with
+ * `tooLarge` (default: the form's, which is about its images).
+ */
+export async function readObject(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+  tooLarge: { text: string; field?: string } = { text: WEB_TEXT.bodyTooLarge, field: 'image_prompt' },
+): Promise<Record<string, unknown> | undefined> {
   const body = await readJson(req, maxBytes);
-  if (body === TOO_LARGE) sendError(res, 413, WEB_TEXT.bodyTooLarge, { field: 'image_prompt' });
+  if (body === TOO_LARGE) sendError(res, 413, tooLarge.text, tooLarge.field === undefined ? {} : { field: tooLarge.field });
   else if (body === INVALID || typeof body !== 'object' || body === null || Array.isArray(body)) sendError(res, 400, WEB_TEXT.badJson);
   else return body as Record<string, unknown>;
   return undefined;

@@ -33,6 +33,7 @@ export const WEB_TEXT = {
   imageExpired: `This image is no longer kept (playground images are kept for ${WEB_IMAGE_TTL_SECONDS / 3600} hours).`,
   duplicate: 'This request is already being worked on.',
   noRequestId: 'The request has no request id; reload the page and try again.',
+  actionTooLarge: 'The request is too large; shorten what to change.',
   editPromptEmpty: 'Say what to change: the prompt must not be empty.',
   notEditModel: (model: string, models: readonly string[]) => `${model} does not edit images; choose one of ${models.join(', ')}.`,
   deleteNotYours: 'Only the browser session that made this image can delete it.',

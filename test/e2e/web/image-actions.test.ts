@@ -115,6 +115,9 @@ describe('playground image actions', () => {
     const tooLong = await action(owner, 'edit', { imageId, prompt: 'x'.repeat(5000) });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.field).toBe('prompt');
+    const huge = await action(owner, 'edit', { imageId, prompt: 'x'.repeat(64 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toMatchObject({ error: 'The request is too large; shorten what to change.', field: 'prompt' });
 
     expect(await app.core.queue.getJobCounts()).toEqual(counts);
     expect(await used(app, owner)).toBe(1);
