@@ -56,6 +56,7 @@ const PAGE_FILES: Record<string, string> = {
   '/': 'index.html',
   '/index.html': 'index.html',
   '/assets/app.js': 'app.js',
+  '/assets/image-actions.js': 'image-actions.js',
   '/assets/style.css': 'style.css',
 };
 const PAGE_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };

@@ -4,6 +4,7 @@ import type { HttpRoute } from '../../http/server.js';
 import type { AdapterDeps, PlatformAdapter } from '../adapter.js';
 import { WebApi } from './web-api.js';
 import { WebDelivery, WebImageStore } from './web-delivery.js';
+import { WebImageActions } from './web-image-actions.js';
 import { webRoute, type FloodLimits } from './web-routes.js';
 import { parseLocalNetworks } from './access.js';
 
@@ -39,6 +40,7 @@ export class WebAdapter implements PlatformAdapter {
     this.routes = [
       webRoute({
         api,
+        actions: new WebImageActions(core, images),
         // The server secret every process shares (WEBHOOK_SECRET, or the one generated into Redis), never used as is.
         secret: async () => derivedSecret(await resolveWebhookSecret(core.redis, core.prefix, config.WEBHOOK_SECRET), 'playground-session'),
         token: config.PLAYGROUND_TOKEN,

@@ -1,23 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { runQuotaCommand } from '../../commands/flux-admin.js';
 import { FLUX_OPTIONS, isNumberedImageSlot } from '../../commands/flux.js';
-import { plainTime, refusalText } from '../../commands/replies.js';
+import { plainTime } from '../../commands/replies.js';
 import type { FluxbotCore } from '../../core/core.js';
 import { InvalidInput } from '../../core/errors.js';
 import { replaceImage } from '../../core/images/reference-images.js';
 import { MODELS } from '../../core/models.js';
 import { userKey, type DeliveryTarget, type Requester } from '../../core/ports.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
+import { EDIT_MODELS } from '../../core/queue/image-actions.js';
 import type { ProgressFeed } from '../../core/queue/progress-feed.js';
 import { MAX_IMAGES, parseFluxRequest, type FluxRequest } from '../../core/request.js';
 import { truncate } from '../../core/text.js';
 import type { ModelId } from '../../core/models.js';
-import { INVALID, readJson, sendBytes, sendError, sendJson, TOO_LARGE } from './http-util.js';
+import { sendBytes, sendError, sendJson } from './http-util.js';
 import { streamJob } from './job-events.js';
 import { checkUpload, UploadRefused } from './upload.js';
 import type { WebImageStore } from './web-delivery.js';
+import { answerSubmit, dedupeKey, IMAGE_ID, readObject, requestIdOf } from './web-replies.js';
 import { MAX_REFERENCE_UPLOAD_BYTES, MAX_UPLOAD_BYTES, sentence, WEB_IMAGE_TTL_SECONDS, WEB_TEXT } from './web-text.js';
 
 /** Largest request body: uploads in base64 (4/3 of their bytes) plus the form's fields. */
@@ -26,8 +27,6 @@ const MAX_BODY_BYTES = Math.ceil((Math.max(MAX_UPLOAD_BYTES, MAX_REFERENCE_UPLOA
 const UPLOAD_URI = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+={0,2}$/;
 /** The form's options: Discord's numbered image slots are one multi-file upload here. */
 const WEB_OPTIONS = FLUX_OPTIONS.filter((o) => !isNumberedImageSlot(o.name));
-const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
-const IMAGE_ID = /^[A-Za-z0-9_-]{1,100}$/;
 /** Where playground jobs go: the web has no channels, so one name for all. */
 const TARGET: DeliveryTarget = { platform: 'web', channelId: 'playground' };
 
@@ -55,6 +54,9 @@ export class WebApi {
       maxUploadBytes: MAX_UPLOAD_BYTES,
       maxReferenceUploadBytes: MAX_REFERENCE_UPLOAD_BYTES,
       imageTtlHours: WEB_IMAGE_TTL_SECONDS / 3600,
+      // What the Edit dialog offers: the models that edit an image, FLUX_EDIT_MODEL first selected.
+      editModels: EDIT_MODELS,
+      editModel: this.deps.core.actions.editModel,
     });
   }
 
@@ -78,7 +80,7 @@ export class WebApi {
   }
 
   async generate(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
-    const body = await this.body(req, res);
+    const body = await readObject(req, res, MAX_BODY_BYTES);
     if (!body) return;
     const fields = body.fields;
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return sendError(res, 400, sentence('prompt is required'), { field: 'prompt' });
@@ -110,12 +112,12 @@ export class WebApi {
     try {
       request = await this.storeImagePrompt(request, references);
       // Uploaded reference images are checked and stored at admission (their names go into the messages).
-      result = await this.deps.core.service.submit(request, requester, TARGET, { dedupeKey: dedupeKey(requester, body.requestId), imageNames: references.names });
+      result = await this.deps.core.service.submit(request, requester, TARGET, { dedupeKey: dedupeKey(requester, requestIdOf(body)), imageNames: references.names });
     } catch (err) {
       if (err instanceof InvalidInput) return sendError(res, 400, sentence(err.message), { field: err.field });
       throw err;
     }
-    this.answer(res, result);
+    answerSubmit(res, result);
   }
 
   /**
@@ -128,23 +130,6 @@ export class WebApi {
     const bytes = Buffer.from(request.image_prompt!.slice(request.image_prompt!.indexOf(',') + 1), 'base64');
     const { reference } = await this.deps.core.references.store(bytes, { index: index + 1, name: references.names[index] });
     return replaceImage(request, request.image_prompt!, reference);
-  }
-
-  /** A reroll of one of the person's own images: another session's image id is "not found", like a missing one. */
-  async reroll(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
-    const body = await this.body(req, res);
-    if (!body) return;
-    const imageId = typeof body.imageId === 'string' && IMAGE_ID.test(body.imageId) ? body.imageId : undefined;
-    if (!imageId || !(await this.owns(imageId, requester))) return sendError(res, 404, WEB_TEXT.notFound);
-    let result: RerollResult;
-    try {
-      result = await this.deps.core.service.reroll({ platform: 'web', messageId: imageId }, requester, { dedupeKey: dedupeKey(requester, body.requestId) });
-    } catch (err) {
-      // Its stored images expired: nothing was charged; the person learns to upload them again.
-      if (err instanceof InvalidInput) return sendError(res, 400, sentence(err.message), { field: err.field });
-      throw err;
-    }
-    this.answer(res, result);
   }
 
   async image(res: ServerResponse, requester: Requester, imageId: string): Promise<void> {
@@ -164,28 +149,6 @@ export class WebApi {
   private async owns(imageId: string, requester: Requester): Promise<boolean> {
     const record = await this.deps.core.records.find('web', imageId);
     return record !== undefined && userKey(record.requester) === userKey(requester);
-  }
-
-  private answer(res: ServerResponse, result: RerollResult): void {
-    switch (result.status) {
-      case 'queued':
-        return sendJson(res, 202, { jobId: result.jobId, position: result.position, status: WEB_TEXT.queued(result.position) });
-      case 'duplicate':
-        return sendJson(res, 200, { jobId: result.jobId, status: WEB_TEXT.duplicate });
-      case 'refused':
-        return sendError(res, 403, refusalText(result, plainTime), { reason: result.reason });
-      case 'not_found':
-        return sendError(res, 404, WEB_TEXT.notFound);
-    }
-  }
-
-  /** The JSON object body, or undefined after answering why there is none. */
-  private async body(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | undefined> {
-    const body = await readJson(req, MAX_BODY_BYTES);
-    if (body === TOO_LARGE) sendError(res, 413, WEB_TEXT.bodyTooLarge, { field: 'image_prompt' });
-    else if (body === INVALID || typeof body !== 'object' || body === null || Array.isArray(body)) sendError(res, 400, WEB_TEXT.badJson);
-    else return body as Record<string, unknown>;
-    return undefined;
   }
 }
 
@@ -216,10 +179,4 @@ function readReferences(uploads: unknown, links: unknown): { images: string[]; n
     }
   }
   return { images, names };
-}
-
-/** One click is charged once, even when the browser sends it twice: keyed by the page's request id. */
-function dedupeKey(requester: Requester, requestId: unknown): string {
-  const id = typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : randomUUID();
-  return `web:${requester.userId}:${id}`;
 }

@@ -38,6 +38,11 @@ export class WebImageStore {
     return type && bytes ? { contentType: type.toString('utf8'), bytes } : undefined;
   }
 
+  /** Drops a deleted image. */
+  async remove(imageId: string): Promise<void> {
+    await this.redis.del(this.key(imageId));
+  }
+
   /** Which of these images are still kept. */
   async kept(imageIds: readonly string[]): Promise<boolean[]> {
     if (imageIds.length === 0) return [];

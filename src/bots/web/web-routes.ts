@@ -7,9 +7,19 @@ import { INVALID, PageFiles, readJson, sendError, sendJson, sendText, TOO_LARGE 
 import { RateLimiter, type BucketShape } from './rate-limit.js';
 import { SessionCodec, tokenMatches, type Session } from './session.js';
 import type { WebApi } from './web-api.js';
+import type { WebImageActions } from './web-image-actions.js';
 import { WEB_TEXT } from './web-text.js';
 
-/** Flood limits: every API call, and the calls that spend (generate, reroll, sign in), per session and per address. */
+/** The image actions' paths: POSTs, so under the same origin check and action flood limits as generate. */
+const ACTIONS = new Map<string, 'reroll' | 'vary' | 'edit' | 'delete' | 'cancel'>([
+  ['/api/reroll', 'reroll'],
+  ['/api/vary', 'vary'],
+  ['/api/edit', 'edit'],
+  ['/api/delete', 'delete'],
+  ['/api/cancel', 'cancel'],
+]);
+
+/** Flood limits: every API call, and the calls that act (generate, the image actions, sign in), per session and per address. */
 export interface FloodLimits {
   calls: BucketShape;
   actions: BucketShape;
@@ -32,6 +42,8 @@ export const DEFAULT_FLOOD_LIMITS: FloodLimits = {
 
 export interface WebRouterOptions {
   api: WebApi;
+  /** The buttons under an image (Reroll, Vary, Edit, Delete) and Cancel. */
+  actions: WebImageActions;
   /** The session signing secret (derived from the server secret kept in Redis). */
   secret: () => Promise<string>;
   /** PLAYGROUND_TOKEN: people sign in with it; without it only this machine is served. */
@@ -119,7 +131,8 @@ export function webRoute(options: WebRouterOptions): HttpRoute {
     if (path === '/api/form' && get) return done(req, api.form(res));
     if (path === '/api/me' && get) return done(req, await api.me(res, requester));
     if (path === '/api/generate' && req.method === 'POST') return api.generate(req, res, requester);
-    if (path === '/api/reroll' && req.method === 'POST') return api.reroll(req, res, requester);
+    const action = req.method === 'POST' ? ACTIONS.get(path) : undefined;
+    if (action) return options.actions[action](req, res, requester);
     const image = /^\/api\/images\/([^/]+)$/.exec(path);
     if (image && get) return done(req, await api.image(res, requester, image[1]!));
     const events = /^\/api\/jobs\/([^/]+)\/events$/.exec(path);

@@ -25,6 +25,7 @@ describe('web playground API', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.text).toContain('<label for="token">Token</label>');
     expect((await client.get('/assets/app.js')).headers.get('content-type')).toContain('javascript');
+    expect((await client.get('/assets/image-actions.js')).headers.get('content-type')).toContain('javascript');
     expect((await client.get('/assets/style.css')).status).toBe(200);
     const form = await client.get('/api/form');
     expect((form.body.options as Array<{ name: string }>).map((o) => o.name)).toEqual(expect.arrayContaining(['prompt', 'model', 'steps', 'image_prompt']));

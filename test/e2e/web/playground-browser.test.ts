@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyPromptRefused, generateThenReroll, launchChromium, quotaLine } from './page-flow.js';
+import { editResult, emptyPromptRefused, generateThenReroll, launchChromium, quotaLine, resultPanel, varyResult } from './page-flow.js';
 import { startPlayground, type Playground } from './playground.js';
 
 /** Where a screenshot of the finished page goes, for a person to look at (CI keeps nothing). */
@@ -35,6 +35,25 @@ describe('web playground in a browser', () => {
     expect(await app.core.queue.getJobCounts()).toEqual(counts);
     expect(await quotaLine(page).textContent()).toContain('You have used 2 of 5 images today');
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-error.png') });
+  });
+
+  it('every image has Reroll, Edit, Vary and Delete; Vary and Edit make new images, Delete removes one', async () => {
+    const groups = page.getByRole('group', { name: /^Actions for image: a lighthouse at dawn/ });
+    expect(await groups.count()).toBe(2);
+    for (const group of await groups.all()) {
+      expect(await group.getByRole('button').allTextContents()).toEqual(['Reroll', 'Edit', 'Vary', 'Delete']);
+    }
+    await varyResult(page, 'a lighthouse at dawn', 5, 2);
+    await editResult(page, 'paint the lighthouse red', 'flux-kontext-pro');
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 4 of 5 images today');
+    const images = page.getByRole('button', { name: /^Show image: / });
+    await expect.poll(() => images.count()).toBe(4);
+    await resultPanel(page).getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect.poll(() => images.count()).toBe(3);
+    expect(await resultPanel(page).getByRole('img').count()).toBe(0);
+    expect(await resultPanel(page).getByRole('status').textContent()).toBe('Deleted.');
+    expect(await page.getByRole('button', { name: /^Show image: paint the lighthouse red/ }).count()).toBe(0);
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-actions.png'), fullPage: true });
   });
 
   it('labels every control of the form generated from the command definitions', async () => {
@@ -74,5 +93,35 @@ describe('web playground in a browser, with PLAYGROUND_TOKEN', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Generate' }).waitFor();
     await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 0 of 5 images today');
+  });
+});
+
+describe('web playground in a browser, a slow job', () => {
+  let app: Playground;
+  let browser: Browser;
+  beforeAll(async () => {
+    app = await startPlayground({ latencyMs: 20_000, concurrency: 1 });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('shows Cancel while the job is under way; Cancel stops it and nothing is charged', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://localhost:${app.port}/`);
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 0 of 5 images today');
+    await page.getByLabel('Prompt', { exact: true }).fill('a slow sunrise');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const cancel = resultPanel(page).getByRole('button', { name: 'Cancel', exact: true });
+    await cancel.waitFor();
+    await cancel.click();
+    await expect.poll(() => resultPanel(page).getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/cancel/i);
+    await cancel.waitFor({ state: 'hidden', timeout: 15_000 });
+    // Read again from the server: refunded, nothing in progress.
+    await page.reload();
+    await expect.poll(() => quotaLine(page).textContent()).toMatch(/You have used 0 of 5 images today.*In progress: 0 of/);
+    expect(await resultPanel(page).getByRole('img').count()).toBe(0);
   });
 });

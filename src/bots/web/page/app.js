@@ -1,7 +1,10 @@
 /* global document, window, fetch, EventSource, FileReader, Option, crypto */
 // The playground page: builds the form from the command definitions the server sends (the same ones Discord and
 // Slack use), submits, follows the job over server-sent events, shows the image, the quota line and recent images.
-// Plain DOM, no framework; every control has a visible label.
+// Under each image: Reroll, Edit (a dialog), Vary and Delete; a job under way can be canceled. Plain DOM, no
+// framework; every control has a visible label.
+
+import { imageActions } from './image-actions.js';
 
 const $ = (id) => document.getElementById(id);
 const HEADERS = { 'content-type': 'application/json', 'x-fluxbot-playground': '1' };
@@ -9,7 +12,10 @@ const LABELS = { image: 'Images to edit', image_prompt: 'Image prompt', image_pr
 const MAIN_FIELDS = new Set(['prompt', 'model', 'aspect_ratio', 'image', 'image_prompt']);
 
 let form = { options: [] };
-let current; // the image shown as the result: what Reroll rerolls
+let current; // the image shown as the result
+let pending; // the latest job under way: what Cancel cancels
+let actionButtons; // (image, name) → the buttons under an image, once the form is loaded
+const streams = new Map(); // job id → its status stream
 
 const label = (name) => LABELS[name] ?? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
 
@@ -143,34 +149,82 @@ function showError(text, field) {
   }
 }
 
-async function submit(call) {
-  showError('');
+const actionError = (text) => ($('action-error').textContent = text ?? '');
+
+/** Sends a request that queues a job; errors go to `onError` (the form's by default). True when it was queued. */
+async function submit(call, onError = showError) {
+  onError('');
   const { ok, data } = await call();
   if (!ok) {
-    showError(data.error, data.field);
-    return;
+    onError(data.error, data.field);
+    return false;
   }
   $('status').textContent = data.status;
   follow(data.jobId);
+  return true;
 }
 
 function follow(jobId) {
   const events = new EventSource(`/api/jobs/${encodeURIComponent(jobId)}/events`);
+  streams.set(jobId, events);
+  pending = jobId;
+  $('cancel').hidden = false;
+  const end = () => {
+    events.close();
+    streams.delete(jobId);
+    if (pending === jobId) {
+      pending = undefined;
+      $('cancel').hidden = true;
+    }
+  };
   events.addEventListener('status', (e) => ($('status').textContent = JSON.parse(e.data).text));
   events.addEventListener('done', (e) => {
-    events.close();
+    end();
     const done = JSON.parse(e.data);
     $('status').textContent = done.cost ? `Done. This image cost ${done.cost}.` : 'Done.';
     show(done.imageId);
   });
   events.addEventListener('failed', (e) => {
-    events.close();
+    end();
     $('status').textContent = JSON.parse(e.data).text;
     void refresh();
   });
   events.onerror = () => {
-    if (events.readyState === EventSource.CLOSED) $('status').textContent = 'Lost the live status; your image will appear under recent images.';
+    if (events.readyState !== EventSource.CLOSED) return;
+    end();
+    $('status').textContent = 'Lost the live status; your image will appear under recent images.';
   };
+}
+
+async function cancel() {
+  const jobId = pending;
+  if (!jobId) return;
+  actionError('');
+  const { ok, data } = await api('/api/cancel', { jobId });
+  if (!ok) {
+    actionError(data.error);
+    return;
+  }
+  $('status').textContent = data.status;
+  // Canceled while queued: the job is gone at once. Otherwise its stream ends with the job, canceled.
+  if (data.canceled) {
+    streams.get(jobId)?.close();
+    streams.delete(jobId);
+    pending = undefined;
+    $('cancel').hidden = true;
+    void refresh();
+  }
+}
+
+/** After a Delete: the image leaves the result (when shown) and the recent images. */
+async function deleted(imageId, status) {
+  $('status').textContent = status;
+  if (current === imageId) {
+    current = undefined;
+    $('current').hidden = true;
+    $('current-actions').replaceChildren();
+  }
+  await refresh();
 }
 
 async function show(imageId) {
@@ -181,7 +235,7 @@ async function show(imageId) {
   $('current-image').alt = image ? `Generated image: ${image.prompt}` : 'Generated image';
   $('current-caption').textContent = image ? `${image.prompt} — ${image.model}, seed ${image.seed}, ${image.width}×${image.height}` : '';
   $('current').hidden = false;
-  $('reroll').hidden = false;
+  $('current-actions').replaceChildren(actionButtons({ id: imageId, kept: true }, 'Actions for this image'));
 }
 
 let recent = [];
@@ -209,7 +263,7 @@ async function refresh() {
     }
     const caption = document.createElement('span');
     caption.textContent = `${image.prompt} — seed ${image.seed}${image.kept ? '' : ' (no longer kept)'}`;
-    item.append(caption);
+    item.append(caption, actionButtons(image, `Actions for image: ${image.prompt} (seed ${image.seed})`));
     list.append(item);
   }
 }
@@ -247,7 +301,8 @@ async function start() {
       $('generate').disabled = false;
     }
   });
-  $('reroll').addEventListener('click', () => void submit(() => api('/api/reroll', { imageId: current, requestId: crypto.randomUUID() })));
+  actionButtons = imageActions({ api, submit, actionError, deleted }, form);
+  $('cancel').addEventListener('click', () => void cancel());
   $('play').hidden = false;
   await refresh();
 }
