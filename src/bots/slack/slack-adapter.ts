@@ -8,6 +8,11 @@ import { PinoBoltLogger } from './bolt-logger.js';
 import { registerCommands } from './commands.js';
 import { registerModal } from './modal-listener.js';
 import { registerReactions } from './reactions.js';
+import { registerAppHome } from './app-home.js';
+import { registerCancelButton } from './cancel-button.js';
+import { registerEdit } from './edit-listeners.js';
+import { registerImageButtons } from './image-action-listeners.js';
+import { statusBlocks } from './image-buttons.js';
 import { SlackDelivery, type SharePolling } from './slack-delivery.js';
 import { StatusTracker } from '../shared/status-tracker.js';
 import { statusText } from './slack-text.js';
@@ -43,7 +48,8 @@ export interface SlackAdapterOptions {
 }
 
 /**
- * The Slack platform: slash commands, the /flux modal and 🔄 reactions on Bolt (HTTP mode with the signing secret,
+ * The Slack platform: slash commands, the /flux modal, 🔄 reactions, the buttons under images and on status messages,
+ * the "Edit with FLUX" shortcut and the App Home on Bolt (HTTP mode with the signing secret,
  * or Socket Mode with SLACK_APP_TOKEN; the same listeners behind both), and a Web-API-only {@link SlackDelivery} that
  * any worker process can use without starting Bolt.
  */
@@ -109,7 +115,10 @@ export class SlackAdapter implements PlatformAdapter {
             // The job says where a done image went (privately, or kept, when the channel refused it).
             render: async (m, state, jobId) => {
               const via = state.kind === 'done' && jobId ? (await this.deps.core.queue.getJob(jobId).catch(() => undefined))?.data.delivered?.via : undefined;
-              await app.client.chat.update({ channel: m.channel, ts: m.ts, text: statusText(m.header, state, via) });
+              const text = statusText(m.header, state, via);
+              // While the job is under way its requester (or an admin) may cancel it.
+              const underWay = state.kind !== 'done' && state.kind !== 'failed' && state.kind !== 'delivering';
+              await app.client.chat.update({ channel: m.channel, ts: m.ts, text, blocks: statusBlocks(text, underWay ? jobId : undefined) });
             },
             failureReason: async (jobId) => (await this.deps.core.queue.getJob(jobId))?.data.failure?.message,
             logger: this.logger,
@@ -133,6 +142,10 @@ export class SlackAdapter implements PlatformAdapter {
     registerCommands(app, svc);
     registerModal(app, svc);
     registerReactions(app, svc);
+    registerImageButtons(app, svc);
+    registerCancelButton(app, svc);
+    registerEdit(app, svc);
+    registerAppHome(app, svc);
     // Anything a listener did not handle ends here: logged, never a crash.
     app.error(async (error) => {
       this.logger.error({ err: error }, 'unhandled error in a Slack listener');

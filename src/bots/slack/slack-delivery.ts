@@ -5,6 +5,7 @@ import { DeliveryRefused, type FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
 import type { FluxRequest } from '../../core/request.js';
 import { cutGraphemes } from '../../core/text.js';
+import { imageButtonsMessage, statusBlocks } from './image-buttons.js';
 import { slackError } from './slack-errors.js';
 import { failureText, imageCaption, privateImageNote, statusHeader, statusText } from './slack-text.js';
 import { DEFAULT_SHARE_POLLING, findUpload, openDirectMessage, pollShares, shareTs, uploadImage, type FileWithShares, type SharePolling } from './slack-uploads.js';
@@ -31,7 +32,8 @@ export interface SlackDeliveryOptions {
 /**
  * Posts images into the thread with the bot token and the files upload v2 flow, from any worker process (never an
  * interaction token or response_url, which expire); when the channel refuses for good, into the person's direct
- * message. Also marks the status message and adds the 🔄 reaction.
+ * message. Also marks the status message, posts the image's buttons (Reroll, Edit, Vary, Delete) in its thread and adds
+ * the 🔄 reaction.
  *
  * `deliver` returns as soon as Slack has the image (the job's in-flight slot is released right after): when Slack has
  * not shared the upload yet, its message ts is looked up later, in afterRecorded. Waiting for it here kept the person's
@@ -94,7 +96,11 @@ export class SlackDelivery implements DeliveryPort {
       ts = await this.findTs(message, d.jobId);
       if (ts === undefined) return;
     }
-    // A missing 🔄 costs only the affordance (a person's own 🔄 still rerolls).
+    // The buttons first, then the 🔄: once the 🔄 is there, the image's buttons are too. A missing message of buttons
+    // or 🔄 costs only the affordance (a person's own 🔄 still rerolls).
+    await this.client.chat
+      .postMessage({ channel: message.channelId, thread_ts: message.threadId ?? ts, ...imageButtonsMessage({ messageId: ts, jobId: d.jobId }) })
+      .catch((err: unknown) => this.logger.warn({ err, jobId: d.jobId }, 'could not post the buttons of the image'));
     const react = this.client.reactions.add({ channel: message.channelId, timestamp: ts, name: REROLL_REACTION }).catch((err: unknown) => {
       if (slackError(err) !== 'already_reacted') this.logger.warn({ err, jobId: d.jobId }, 'could not add the 🔄 reaction to the image');
     });
@@ -117,7 +123,8 @@ export class SlackDelivery implements DeliveryPort {
     if (!target.statusMessageId) return;
     const header = statusHeader(requester.userId, request.prompt, reroll);
     const text = kind === 'failed' ? statusText(header, { kind }) : statusText(header, { kind: 'done' }, kind === 'done' ? undefined : kind);
-    await this.client.chat.update({ channel: target.channelId, ts: target.statusMessageId, text });
+    // Blocks given explicitly: the status message's Cancel button goes with the job's end.
+    await this.client.chat.update({ channel: target.channelId, ts: target.statusMessageId, text, blocks: statusBlocks(text) });
   }
 
   /** The message ts of an upload Slack had not shared at delivery; its record is saved under it too. */

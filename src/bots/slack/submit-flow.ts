@@ -43,6 +43,8 @@ export interface SubmitCall {
   dedupeKey: string;
   /** Answers the person only (ephemeral). */
   reply: (text: string) => Promise<unknown>;
+  /** The thread the status message (and so the image) goes into; default: a new thread under the status message. */
+  threadTs?: string | undefined;
 }
 
 export type Validated = { ok: true; request: FluxRequest } | { ok: false; field: string | undefined; text: string };
@@ -100,10 +102,11 @@ export async function submitRequest(svc: SlackServices, call: SubmitCall, reques
     // Posted only once the submission is admitted (the service calls this between admission and enqueue): a
     // refused or duplicate request leaves nothing in the channel.
     const postStatus = async (): Promise<DeliveryTarget> => {
-      const posted = await call.client.chat.postMessage({ channel: call.channelId, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
+      const thread = call.threadTs === undefined ? {} : { thread_ts: call.threadTs };
+      const posted = await call.client.chat.postMessage({ channel: call.channelId, ...thread, text: statusText(header, { kind: 'queued', text: 'Queued…' }) });
       statusTs = posted.ts;
       if (!statusTs) throw new Error('chat.postMessage returned no ts');
-      return { platform: 'slack', channelId: call.channelId, threadId: statusTs, statusMessageId: statusTs };
+      return { platform: 'slack', channelId: call.channelId, threadId: call.threadTs ?? statusTs, statusMessageId: statusTs };
     };
     const result = await svc.core.service.submit(request, call.requester, postStatus, { dedupeKey: call.dedupeKey });
     await settle(svc, call, result, statusTs === undefined ? undefined : { channel: call.channelId, ts: statusTs, header });
@@ -131,7 +134,7 @@ export async function deleteQuietly(client: webApi.WebClient, channel: string, t
 }
 
 /** What the person reads when a submission fails: an invalid input as a sentence, anything else as userTextFor says. */
-function refusedText(err: unknown): string {
+export function refusedText(err: unknown): string {
   return err instanceof InvalidInput ? `${sentence(err.message.replace(/\.$/, ''))}.` : userTextFor(err);
 }
 

@@ -6,8 +6,10 @@ import {
   blockActionPayload,
   commandFields,
   eventEnvelope,
+  messageActionPayload,
   viewSubmissionPayload,
   type BlockActionInput,
+  type MessageShortcutInput,
   type SlashCommandInput,
 } from './payloads.js';
 import type { EnvelopeOptions, EnvelopeType, SocketAnswer } from './socket.js';
@@ -131,13 +133,37 @@ export class FakeSlack extends SlackFakeCore {
     return this.deliverInteractive(payload, true, options);
   }
 
-  /** The user clicks a button (on a message, or in a view). */
-  async blockAction(input: BlockActionInput, options: DeliveryOptions = {}): Promise<AppAnswer & { triggerId: string; responseUrl: string }> {
+  /**
+   * The user clicks a button (on a message, or in a view or Home tab). The button's value and block come from the
+   * surface, as Slack sends them, unless `value`/`blockId` forge them. The answer carries the `payload` sent, so a test
+   * can replay it with {@link interactive}.
+   */
+  async blockAction(input: BlockActionInput, options: DeliveryOptions = {}): Promise<AppAnswer & { triggerId: string; responseUrl: string; payload: Record<string, unknown> }> {
     this.ensureUser(input.user);
-    const triggerId = this.workspace.issueTrigger(input.user);
+    const triggerId = input.triggerId ?? this.workspace.issueTrigger(input.user);
     const responseUrl = this.issueResponseUrl();
     const payload = blockActionPayload(this.workspace, this.config, input, triggerId, responseUrl);
-    return { ...(await this.deliverInteractive(payload, false, options)), triggerId, responseUrl };
+    return { ...(await this.deliverInteractive(payload, false, options)), triggerId, responseUrl, payload };
+  }
+
+  /** The user runs a message shortcut (`message_action`) on a stored message. */
+  async messageShortcut(input: MessageShortcutInput, options: DeliveryOptions = {}): Promise<AppAnswer & { triggerId: string }> {
+    this.ensureUser(input.user);
+    const triggerId = this.workspace.issueTrigger(input.user);
+    const payload = messageActionPayload(this.workspace, this.config, input, triggerId, this.issueResponseUrl());
+    return { ...(await this.deliverInteractive(payload, false, options)), triggerId };
+  }
+
+  /** The user opens the app's Home tab (`app_home_opened` with `tab: home`). */
+  appHomeOpened(user: string, options: EventDeliveryOptions = {}): Promise<AppAnswer & { eventId: string }> {
+    this.ensureUser(user);
+    const home = this.workspace.homes.get(user);
+    return this.event({ type: 'app_home_opened', user, channel: this.dmChannel(user), tab: 'home', ...(home ? { view: publicView(home) } : {}) }, options);
+  }
+
+  /** Delivers an interactive payload as given: a replay of an earlier one, or a forged one (still signed). */
+  interactive(payload: Record<string, unknown>, options: DeliveryOptions = {}): Promise<AppAnswer> {
+    return this.deliverInteractive(payload, payload.type === 'view_submission', options);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { checkBlocks } from './block-rules.js';
 import { fail, str, type ApiContext, type ApiResult, type MethodSpec } from './web-api.js';
 import type { FakeMessage } from './workspace.js';
 
@@ -48,11 +49,18 @@ export function messageObject(ctx: ApiContext, message: FakeMessage): Record<str
   };
 }
 
+function badContent(body: { error: string; problem?: string }): ApiResult {
+  return fail(body.error, body.problem ? { response_metadata: { messages: [`[ERROR] ${body.problem}`] } } : {});
+}
+
 /** Shared validation of text/blocks for the posting methods. */
-function content(args: Record<string, unknown>): { text: string; blocks?: unknown } | { error: string } {
+function content(args: Record<string, unknown>): { text: string; blocks?: unknown } | { error: string; problem?: string } {
   const text = str(args, 'text');
   const { blocks } = args;
-  if (blocks !== undefined && !Array.isArray(blocks)) return { error: 'invalid_blocks' };
+  if (blocks !== undefined) {
+    const problem = checkBlocks(blocks, 'message');
+    if (problem) return { error: 'invalid_blocks', problem };
+  }
   if (text === undefined && blocks === undefined && args.attachments === undefined) return { error: 'no_text' };
   return blocks === undefined ? { text: text ?? '' } : { text: text ?? '', blocks };
 }
@@ -63,7 +71,7 @@ function postMessage(ctx: ApiContext): ApiResult {
   const refused = ctx.ws.refusal(channel);
   if (refused) return fail(refused);
   const body = content(ctx.args);
-  if ('error' in body) return fail(body.error);
+  if ('error' in body) return badContent(body);
   const threadTs = str(ctx.args, 'thread_ts');
   const message: FakeMessage = {
     channel,
@@ -88,7 +96,7 @@ function update(ctx: ApiContext): ApiResult {
   if (!message) return fail('message_not_found');
   if (message.user !== ctx.config.botUserId) return fail('cant_update_message');
   const body = content(ctx.args);
-  if ('error' in body) return fail(body.error);
+  if ('error' in body) return badContent(body);
   message.text = body.text;
   if (body.blocks !== undefined) message.blocks = body.blocks;
   message.edited = { user: ctx.config.botUserId, ts: ctx.ws.clock.next() };
@@ -116,7 +124,7 @@ function postEphemeral(ctx: ApiContext): ApiResult {
   if (refused) return fail(refused);
   if (!user || !ctx.ws.users.has(user)) return fail('user_not_in_channel');
   const body = content(ctx.args);
-  if ('error' in body) return fail(body.error);
+  if ('error' in body) return badContent(body);
   const messageTs = ctx.ws.clock.next();
   const threadTs = str(ctx.args, 'thread_ts');
   ctx.ws.ephemerals.push({ channel, user, message_ts: messageTs, ...(threadTs === undefined ? {} : { thread_ts: threadTs }), ...body });

@@ -64,6 +64,7 @@ export class FileStore {
       'files.completeUploadExternal': { token: 'bot', handle: (ctx) => this.complete(ctx) },
       'files.info': { token: 'bot', handle: (ctx) => this.info(ctx) },
       'files.list': { token: 'bot', handle: (ctx) => this.list(ctx) },
+      'files.delete': { token: 'bot', handle: (ctx) => this.remove(ctx) },
     };
   }
 
@@ -142,6 +143,29 @@ export class FileStore {
     });
     if (channel) this.share(ctx, created, channel, str(ctx.args, 'thread_ts'), str(ctx.args, 'initial_comment') ?? '');
     return { ok: true, files: created.map((f) => structuredClone(f)) };
+  }
+
+  /**
+   * files.delete: a bot token deletes only the bot's own uploads (`cant_delete_file` otherwise). The file is gone from
+   * files.info/list and its downloads; a message that carried only it goes too (Slack shows "This file was deleted").
+   */
+  private remove(ctx: ApiContext): ApiResult {
+    const id = str(ctx.args, 'file');
+    const file = id ? this.ws.files.get(id) : undefined;
+    if (!file) return fail('file_not_found');
+    if (file.user !== ctx.config.botUserId) return fail('cant_delete_file');
+    this.ws.files.delete(file.id);
+    this.ws.bytes.delete(file.id);
+    this.pendingShares.delete(file.id);
+    for (const message of [...this.ws.messages]) {
+      if (!message.files?.some((f) => f.id === file.id)) continue;
+      message.files = message.files.filter((f) => f.id !== file.id);
+      if (message.files.length === 0) {
+        this.ws.messages.splice(this.ws.messages.indexOf(message), 1);
+        this.ws.deleted.push(message);
+      }
+    }
+    return { ok: true };
   }
 
   private info(ctx: ApiContext): ApiResult {

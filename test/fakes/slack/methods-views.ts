@@ -1,12 +1,30 @@
+import { checkView } from './block-rules.js';
 import { fail, str, type ApiContext, type ApiResult, type MethodSpec } from './web-api.js';
 import { randomId, TRIGGER_LIFETIME_MS, type FakeView } from './workspace.js';
 
-/** views.open and views.update, with Slack's trigger rules: known, exchanged once, within 3 s. */
+/** views.open, views.update (Slack's trigger rules: known, exchanged once, within 3 s) and views.publish (Home tabs). */
 export function viewMethods(): Record<string, MethodSpec> {
   return {
     'views.open': { token: 'bot', handle: open },
     'views.update': { token: 'bot', handle: update },
+    'views.publish': { token: 'bot', handle: publish },
   };
+}
+
+/** views.publish: a Home tab for one user (`user_id` must exist), replacing the one they had. */
+function publish(ctx: ApiContext): ApiResult {
+  const user = str(ctx.args, 'user_id');
+  if (!user) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: user_id'] } });
+  if (!ctx.ws.users.has(user)) return fail('user_not_found');
+  const problem = checkView(ctx.args.view, 'home');
+  if (problem) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
+  const current = ctx.ws.homes.get(user);
+  const hash = str(ctx.args, 'hash');
+  if (hash !== undefined && current && hash !== current.hash) return fail('hash_conflict');
+  const id = current?.id ?? randomId('V');
+  const view = { ...build(ctx, id, ctx.args.view as Record<string, unknown>, user), type: 'home' };
+  ctx.ws.homes.set(user, view);
+  return { ok: true, view: publicView(view) };
 }
 
 function open(ctx: ApiContext): ApiResult {
@@ -16,7 +34,7 @@ function open(ctx: ApiContext): ApiResult {
   if (!trigger) return fail('invalid_trigger_id');
   if (trigger.exchanged) return fail('exchanged_trigger_id');
   if (Date.now() - trigger.issuedAt > TRIGGER_LIFETIME_MS) return fail('expired_trigger_id');
-  const problem = validate(ctx.args.view);
+  const problem = checkView(ctx.args.view, 'modal');
   if (problem) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
   trigger.exchanged = true;
   const id = randomId('V');
@@ -32,34 +50,12 @@ function update(ctx: ApiContext): ApiResult {
   if (!current) return fail('not_found');
   const hash = str(ctx.args, 'hash');
   if (hash !== undefined && hash !== current.hash) return fail('hash_conflict');
-  const problem = validate(ctx.args.view);
+  const problem = checkView(ctx.args.view, 'modal');
   if (problem) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
   const next = build(ctx, current.id, ctx.args.view as Record<string, unknown>, current.openedFor);
   next.state = current.state;
   ctx.ws.views.set(current.id, next);
   return { ok: true, view: publicView(next) };
-}
-
-/** The subset of Slack's modal rules that catches real mistakes: type, title length, submit with inputs, file counts. */
-function validate(view: unknown): string | undefined {
-  if (typeof view !== 'object' || view === null || Array.isArray(view)) return 'view must be a JSON object';
-  const v = view as Record<string, unknown>;
-  if (v.type !== 'modal') return 'view.type must be modal';
-  const title = (v.title as { text?: unknown } | undefined)?.text;
-  if (typeof title !== 'string' || title.length === 0 || title.length > 24) return 'title must be 1-24 characters';
-  if (!Array.isArray(v.blocks)) return 'blocks must be an array';
-  if (v.blocks.length > 100) return 'no more than 100 blocks';
-  const hasInput = v.blocks.some((b: unknown) => (b as { type?: unknown }).type === 'input');
-  if (hasInput && v.submit === undefined) return 'submit is required when a modal has input blocks';
-  for (const block of v.blocks as Array<{ element?: { type?: unknown; max_files?: unknown } }>) {
-    const element = block.element;
-    // file_input takes 1 to 10 files (Slack's limit; the default is 10).
-    if (element?.type === 'file_input' && element.max_files !== undefined) {
-      const max = element.max_files;
-      if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 10) return 'file_input max_files must be between 1 and 10';
-    }
-  }
-  return undefined;
 }
 
 function build(ctx: ApiContext, id: string, view: Record<string, unknown>, openedFor: string): FakeView {

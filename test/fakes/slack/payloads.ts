@@ -24,8 +24,23 @@ export interface BlockActionInput {
   /** The message the button sits on (container `message`). */
   channel?: string;
   messageTs?: string;
-  /** Or the view the element sits in (container `view`). */
+  /** Or the view the element sits in (container `view`): a modal, or a user's Home tab. */
   viewId?: string;
+  /** Reuse a trigger id (a replayed click); default a fresh one. */
+  triggerId?: string;
+  /** Reuse an action_ts (a replayed click); default a fresh one. */
+  actionTs?: string;
+  /** The workspace the click comes from (a forged or foreign click); default the fake's. */
+  teamId?: string;
+}
+
+/** Input of {@link FakeSlack.messageShortcut}. */
+export interface MessageShortcutInput {
+  user: string;
+  channel: string;
+  messageTs: string;
+  /** The shortcut's callback_id (as configured for the app). */
+  callbackId: string;
 }
 
 /** Verification token Slack still puts in payloads (deprecated; Bolt ignores it). */
@@ -109,7 +124,9 @@ export function blockActionPayload(
   responseUrl: string,
 ): Record<string, unknown> {
   const message = input.channel && input.messageTs ? ws.findMessage(input.channel, input.messageTs) : undefined;
-  const view = input.viewId === undefined ? undefined : ws.views.get(input.viewId);
+  const view = input.viewId === undefined ? undefined : (ws.views.get(input.viewId) ?? [...ws.homes.values()].find((h) => h.id === input.viewId));
+  // The clicked element as the surface shows it: its value and block come from there unless the test forges them.
+  const clicked = findElement(message?.blocks ?? view?.blocks, input.actionId, input.blockId);
   const container =
     input.viewId !== undefined
       ? { type: 'view', view_id: input.viewId }
@@ -121,7 +138,7 @@ export function blockActionPayload(
     token: LEGACY_TOKEN,
     container,
     trigger_id: triggerId,
-    team: { id: ws.teamId, domain: ws.teamDomain },
+    team: { id: input.teamId ?? ws.teamId, domain: ws.teamDomain },
     enterprise: null,
     is_enterprise_install: false,
     ...(input.channel === undefined ? {} : { channel: { id: input.channel, name: ws.channels.get(input.channel)?.name ?? input.channel } }),
@@ -132,11 +149,58 @@ export function blockActionPayload(
     actions: [
       {
         action_id: input.actionId,
-        block_id: input.blockId ?? randomId('', 5).toLowerCase(),
-        type: 'button',
-        value: input.value ?? '',
-        action_ts: ws.clock.next(),
+        block_id: input.blockId ?? clicked?.blockId ?? randomId('', 5).toLowerCase(),
+        type: clicked?.element.type ?? 'button',
+        ...(clicked?.element.text === undefined ? {} : { text: clicked.element.text }),
+        value: input.value ?? (typeof clicked?.element.value === 'string' ? clicked.element.value : ''),
+        action_ts: input.actionTs ?? ws.clock.next(),
       },
     ],
+  };
+}
+
+/** The element with `actionId` in a surface's blocks (in the block `blockId`, when given), with its block's id. */
+export function findElement(blocks: unknown, actionId: string, blockId?: string): { blockId: string; element: Record<string, unknown> } | undefined {
+  if (!Array.isArray(blocks)) return undefined;
+  for (const block of blocks as Array<Record<string, unknown>>) {
+    if (blockId !== undefined && block.block_id !== blockId) continue;
+    const elements = block.type === 'actions' ? ((block.elements as Array<Record<string, unknown>> | undefined) ?? []) : block.accessory ? [block.accessory as Record<string, unknown>] : [];
+    const element = elements.find((e) => e.action_id === actionId);
+    if (element) return { blockId: String(block.block_id), element };
+  }
+  return undefined;
+}
+
+/** A message shortcut (`message_action`) on a stored message, as Slack delivers it. */
+export function messageActionPayload(
+  ws: Workspace,
+  config: FakeSlackConfig,
+  input: MessageShortcutInput,
+  triggerId: string,
+  responseUrl: string,
+): Record<string, unknown> {
+  const message = ws.findMessage(input.channel, input.messageTs);
+  if (!message) throw new Error(`FakeSlack: no message ${input.messageTs} in ${input.channel} to run a shortcut on`);
+  return {
+    type: 'message_action',
+    token: LEGACY_TOKEN,
+    action_ts: ws.clock.next(),
+    team: { id: ws.teamId, domain: ws.teamDomain },
+    user: userRef(ws, input.user),
+    channel: { id: input.channel, name: ws.channels.get(input.channel)?.name ?? input.channel.toLowerCase() },
+    is_enterprise_install: false,
+    enterprise: null,
+    callback_id: input.callbackId,
+    trigger_id: triggerId,
+    response_url: responseUrl,
+    message_ts: message.ts,
+    message: {
+      type: 'message',
+      user: message.user,
+      ts: message.ts,
+      text: message.text,
+      ...(message.thread_ts === undefined ? {} : { thread_ts: message.thread_ts }),
+      ...(message.files === undefined ? {} : { files: structuredClone(message.files), upload: true }),
+    },
   };
 }

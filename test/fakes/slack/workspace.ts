@@ -154,6 +154,8 @@ export class Workspace {
   /** Bytes of every file, by file id (uploads and `addFile`). */
   readonly bytes = new Map<string, Buffer>();
   readonly views = new Map<string, FakeView>();
+  /** Each user's Home tab, as the app last published it (views.publish). */
+  readonly homes = new Map<string, FakeView>();
   readonly triggers = new Map<string, Trigger>();
   /**
    * Conversations that refuse the bot, with the error Slack answers there (`is_archived`, `not_in_channel`,
