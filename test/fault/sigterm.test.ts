@@ -71,7 +71,8 @@ describe('SIGTERM to each role mid-job (real processes)', () => {
     await deployment.slack.until(() => deployment.slack.callsTo('chat.postMessage').find((c) => c.status === 429), 5_000, 'the held status post');
     expect(await bot.kill('SIGTERM')).toBe(0);
     // The bot exited only after it had retried the post and queued the job: a worker delivers it.
-    expect(deployment.slack.callsTo('chat.postMessage').map((c) => c.status)).toEqual([429, 200]);
+    // (The first two posts: a worker may already have delivered and posted the image's buttons after them.)
+    expect(deployment.slack.callsTo('chat.postMessage').map((c) => c.status).slice(0, 2)).toEqual([429, 200]);
     await deployment.delivered(1);
     expect(deployment.imagesTagged('acked-then-term')).toHaveLength(1);
   });

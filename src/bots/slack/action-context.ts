@@ -38,10 +38,7 @@ export async function tell(client: webApi.WebClient, to: { user: string; channel
  * actor's workspace): needed before a modal opens or an image is read back, where the core's own check comes later.
  */
 export async function findRecord(svc: SlackServices, ref: ImageButtonRef, actor: Requester): Promise<JobRecord | Extract<ActionRefusal, { status: 'not_found' | 'other_guild' }>> {
-  const record = await svc.core.records.find('slack', ref.messageId);
-  if (!record || record.jobId !== ref.jobId) return { status: 'not_found' };
-  if (record.requester.platform !== 'slack' || record.requester.guildId !== actor.guildId) return { status: 'other_guild' };
-  return record;
+  return svc.core.actions.find({ platform: 'slack', messageId: ref.messageId }, actor, ref.jobId);
 }
 
 /** Downloads Slack files with the bot token (files the bot uploaded, or a member's image on the shortcut). */

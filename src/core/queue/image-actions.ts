@@ -135,8 +135,12 @@ export class ImageActions {
     return this.options.service.cancel(jobId, opts.admin ? { admin: true } : requester);
   }
 
-  /** The record of the image, checked: it exists, it is of the actor's server, and (when given) of the job the button named. */
-  private async find(ref: ImageRef, requester: Requester, jobId: string | undefined): Promise<JobRecord | { status: 'not_found' | 'other_guild' }> {
+  /**
+   * The record of the image, checked as every action checks it: it exists, it is of the actor's server, and (when
+   * given) of the job the button named. Adapters use it where they must answer before acting (an edit form opens
+   * only for an image that can be edited).
+   */
+  async find(ref: ImageRef, requester: Requester, jobId: string | undefined): Promise<JobRecord | { status: 'not_found' | 'other_guild' }> {
     const record = await this.options.records.find(ref.platform, ref.messageId);
     if (!record || (jobId !== undefined && record.jobId !== jobId)) return { status: 'not_found' };
     if (record.requester.platform !== requester.platform || record.requester.guildId !== requester.guildId) return { status: 'other_guild' };
