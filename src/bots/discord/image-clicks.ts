@@ -1,4 +1,14 @@
-import { MessageFlags, messageLink, PermissionFlagsBits, Routes, type APIMessage, type ButtonInteraction, type ModalSubmitInteraction } from 'discord.js';
+import {
+  MessageFlags,
+  messageLink,
+  PermissionFlagsBits,
+  Routes,
+  type APIMessage,
+  type ButtonInteraction,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
+  type StringSelectMenuInteraction,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import { InvalidInput } from '../../core/errors.js';
 import type { DeliveryTarget, Requester } from '../../core/ports.js';
@@ -16,6 +26,8 @@ import { INTERACTION_TOKEN_USE_MS, requesterOf, unexpectedText, type DiscordServ
 import { submitText } from '../../commands/replies.js';
 
 type Answerable = ButtonInteraction | ModalSubmitInteraction;
+/** Anything the bot may answer with an ephemeral reply as its ack. */
+type Repliable = Answerable | MessageContextMenuCommandInteraction | StringSelectMenuInteraction;
 
 /**
  * A click on one of the bot's buttons (Reroll, Edit, Vary, Delete under an image; Cancel on a status message). The
@@ -155,7 +167,7 @@ async function answerResult(svc: DiscordServices, interaction: Answerable, resul
   return tell(interaction, duplicateEdit ? EDIT_AGAIN_TEXT : actionText(result), log);
 }
 
-async function answerError(interaction: Answerable, err: unknown, log: Logger): Promise<void> {
+export async function answerError(interaction: Answerable, err: unknown, log: Logger): Promise<void> {
   if (err instanceof InvalidInput) {
     // The image could not be used (an expired reference of a reroll, a file past the limits): nothing was charged.
     log.info({ err }, 'refused: its image is not usable');
@@ -205,7 +217,7 @@ async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'ca
  * when the interaction is not ours to answer: a replay finds it acknowledged (the first delivery owns it, and its id
  * as the dedupe key would charge it once anyway), or Discord no longer takes an answer.
  */
-async function acknowledge(svc: DiscordServices, interaction: Answerable, log: Logger): Promise<boolean> {
+export async function acknowledge(svc: DiscordServices, interaction: Answerable, log: Logger): Promise<boolean> {
   svc.acks.enter();
   try {
     if (interaction.isButton()) await interaction.deferUpdate();
@@ -221,7 +233,7 @@ async function acknowledge(svc: DiscordServices, interaction: Answerable, log: L
 }
 
 /** An answer that is the ack itself (an ephemeral reply): for clicks refused before any work. */
-async function answerAtOnce(interaction: Answerable, content: string, log: Logger): Promise<void> {
+export async function answerAtOnce(interaction: Repliable, content: string, log: Logger): Promise<void> {
   try {
     await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
   } catch (err) {
@@ -231,7 +243,7 @@ async function answerAtOnce(interaction: Answerable, content: string, log: Logge
 }
 
 /** A private answer after the ack, while the interaction token lives: the deferred reply's edit, or an ephemeral follow-up. */
-async function tell(interaction: Answerable, content: string, log: Logger): Promise<void> {
+export async function tell(interaction: Answerable, content: string, log: Logger): Promise<void> {
   if (Date.now() - interaction.createdTimestamp >= INTERACTION_TOKEN_USE_MS) return log.warn('interaction token too old to answer; reply dropped');
   try {
     if (interaction.isModalSubmit()) await interaction.editReply({ content, allowedMentions: { parse: [] } });
@@ -241,7 +253,7 @@ async function tell(interaction: Answerable, content: string, log: Logger): Prom
   }
 }
 
-function textInput(interaction: ModalSubmitInteraction, id: string): string | undefined {
+export function textInput(interaction: ModalSubmitInteraction, id: string): string | undefined {
   try {
     return interaction.fields.getTextInputValue(id);
   } catch {

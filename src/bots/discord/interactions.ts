@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { runAdmin, runQuota } from './admin-commands.js';
 import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
 import { GUILD_ONLY_TEXT, UNKNOWN_COMMAND_TEXT } from './discord-text.js';
-import { runFlux } from './flux-command.js';
+import { isEditWithFluxModal, pickImage, runEditWithFlux, submitEditWithFlux } from './edit-with-flux.js';
+import { runFlux, runPersonalFlux } from './flux-command.js';
+import { isPersonal } from './personal.js';
 import { runHistory } from './history-command.js';
 import { handleButton, handleEditModal } from './image-clicks.js';
 import { replyPrivately, unexpectedText, type DiscordServices } from './services.js';
@@ -55,7 +57,9 @@ function markDeferred(interaction: ChatInputCommandInteraction): true {
  */
 export async function handleInteraction(svc: DiscordServices, interaction: Interaction): Promise<void> {
   if (interaction.isButton()) return handleButton(svc, interaction);
-  if (interaction.isModalSubmit()) return handleEditModal(svc, interaction);
+  if (interaction.isModalSubmit()) return isEditWithFluxModal(interaction.customId) ? submitEditWithFlux(svc, interaction) : handleEditModal(svc, interaction);
+  if (interaction.isStringSelectMenu()) return pickImage(svc, interaction);
+  if (interaction.isMessageContextMenuCommand()) return runEditWithFlux(svc, interaction);
   if (!interaction.isChatInputCommand()) return;
   const log = svc.logger.child({ interactionId: interaction.id, command: interaction.commandName, user: interaction.user.id });
   svc.acks.enter();
@@ -68,6 +72,19 @@ export async function handleInteraction(svc: DiscordServices, interaction: Inter
   if (!acked) return;
   await svc.acks.idle();
   try {
+    // Personal use (a DM, a server where only the person installed the bot): answered through the interaction.
+    if (isPersonal(interaction)) {
+      switch (interaction.commandName) {
+        case 'flux':
+          return await runPersonalFlux(svc, interaction, log);
+        case 'flux-quota':
+          return await runQuota(svc, interaction, log);
+        case 'flux-history':
+          return await runHistory(svc, interaction, log);
+        default:
+          return await replyPrivately(interaction, GUILD_ONLY_TEXT, log);
+      }
+    }
     if (!interaction.inGuild()) return await replyPrivately(interaction, GUILD_ONLY_TEXT, log);
     switch (interaction.commandName) {
       case 'flux':

@@ -68,7 +68,7 @@ describe('Discord upload and content limits', () => {
     const record = (await h.core.records.find('discord', image.id))!;
     expect(record.via).toBeUndefined();
     // The job completes once the image's buttons are added (after the record): wait for it rather than race it.
-    await expect.poll(async () => (await h.core.queue.getJob(record.jobId))!.getState()).toBe('completed');
+    await expect.poll(async () => (await h!.core.queue.getJob(record.jobId))!.getState()).toBe('completed');
     expect(await h.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
     expect(fal!.created).toBe(1);
   });
