@@ -171,6 +171,8 @@ export interface FakeInteraction {
   messageId?: string;
   /** The modal the callback opened (type 9), as checked. */
   modal?: FakeModal;
+  /** Authorized by the user's install alone (no guild install here): at most 5 follow-ups. */
+  userInstallOnly?: boolean;
 }
 
 /** An application command as stored after `PUT /applications/.../commands`. */
