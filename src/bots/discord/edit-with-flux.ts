@@ -22,7 +22,7 @@ import { channelIsNsfw, deleteStatus, showQueued } from './flux-command.js';
 import { EDIT_MODEL_INPUT, EDIT_PROMPT_INPUT, editModalWithId } from './image-buttons.js';
 import { acknowledge, answerAtOnce, answerError, tell, textInput } from './image-clicks.js';
 import { messageImages, type MessageImage } from './message-images.js';
-import { isPersonal, personalTarget, placedRequester } from './personal.js';
+import { isPersonal, personalSubmitText, personalTarget, placedRequester } from './personal.js';
 import { interactionExtra } from './private-delivery.js';
 import type { DiscordServices, StatusMessage } from './services.js';
 
@@ -152,7 +152,7 @@ export async function submitEditWithFlux(svc: DiscordServices, interaction: Moda
       if (status) await deleteStatus(svc, status, log);
       throw err;
     }
-    if (result.status !== 'queued') return await tell(interaction, actionText(result), log);
+    if (result.status !== 'queued') return await tell(interaction, personal && 'reason' in result ? personalSubmitText(result) : actionText(result), log);
     log.info({ jobId: result.jobId }, 'edit with FLUX queued');
     const text = submitText(result, discordTime).text;
     if (!status) return await tell(interaction, text, log);

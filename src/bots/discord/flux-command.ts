@@ -10,7 +10,7 @@ import { isDiscordError, MISSING_ACCESS, MISSING_PERMISSIONS } from './discord-e
 import { discordTime, invalidInputText, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
 import { readFluxInput } from './flux-input.js';
 import type { FluxRequest } from '../../core/request.js';
-import { personalTarget, placedRequester } from './personal.js';
+import { personalSubmitText, personalTarget, placedRequester } from './personal.js';
 import { interactionExtra } from './private-delivery.js';
 import { replyPrivately, requesterOf, type DiscordServices, type StatusMessage } from './services.js';
 
@@ -135,7 +135,7 @@ export async function runPersonalFlux(svc: DiscordServices, interaction: ChatInp
     throw err;
   }
   if (result.status === 'queued') log.info({ jobId: result.jobId, position: result.position }, 'flux queued (personal)');
-  await replyPrivately(interaction, submitText(result, discordTime).text, log);
+  await replyPrivately(interaction, personalSubmitText(result), log);
 }
 
 /** Shows "queued" on the status message and lets the tracker keep it current. */

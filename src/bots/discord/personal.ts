@@ -1,5 +1,8 @@
 import { ApplicationIntegrationType, MessageFlags, Routes, type APIMessage, type BaseInteraction, type RawFile, type REST } from 'discord.js';
 import type { Logger } from 'pino';
+import { submitText } from '../../commands/replies.js';
+import type { SubmitResult } from '../../core/queue/generation-service.js';
+import { discordTime } from './discord-text.js';
 import type { DeliveredMessage, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
 import { sendDirectMessage } from './direct-message.js';
 import { DISCORD_DM_BUCKET } from './dm-bucket.js';
@@ -24,6 +27,20 @@ export const INVALID_WEBHOOK_TOKEN = 50027;
 
 /** Heads a DM that carries what could not go through the interaction any more. */
 export const PERSONAL_DM_NOTICE = 'Here is what you asked for; the place you asked in no longer takes my answers, so it comes here.';
+
+/** The DM bucket is full for today (its refusal would otherwise speak of a server). */
+export const DM_BUCKET_FULL_TEXT = 'Everyone using me outside servers has used all of today’s images (the operator’s limit for DMs). Try again tomorrow, or in a server that has me.';
+
+/** What a person reads after a personal submission: as for a server, but the DM bucket's own refusals name it. */
+export function personalSubmitText(result: SubmitResult): string {
+  if (result.status === 'refused' && (result.reason === 'guild_daily' || result.reason === 'guild_concurrent' || result.reason === 'not_allowed')) {
+    return result.reason === 'guild_daily' ? DM_BUCKET_FULL_TEXT : DM_BUCKET_BUSY_TEXT;
+  }
+  return submitText(result, discordTime).text;
+}
+
+/** The DM bucket is busy, or not enabled by the operator. */
+export const DM_BUCKET_BUSY_TEXT = 'I cannot take images outside servers right now (the operator’s limit for DMs). Try again later, or in a server that has me.';
 
 /** Whether the bot is used outside a server that installed it (see above). */
 export function isPersonal(interaction: Pick<BaseInteraction, 'guildId' | 'authorizingIntegrationOwners'>): boolean {
