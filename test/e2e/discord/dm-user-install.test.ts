@@ -1,4 +1,6 @@
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import { DISCORD_DM_BUCKET_KEY } from '../../../src/bots/discord/dm-bucket.js';
 import { DM_BUCKET_FULL_TEXT, PERSONAL_DM_NOTICE } from '../../../src/bots/discord/personal.js';
 import type { DispatchedInteraction } from '../../fakes/discord/index.js';
@@ -12,6 +14,7 @@ import { Harness } from './harness.js';
  */
 
 let h: Harness | undefined;
+let provider: ScriptedProvider;
 afterEach(async () => {
   const errors = h?.log.errors ?? [];
   await h?.close();
@@ -19,8 +22,9 @@ afterEach(async () => {
   expect(errors).toEqual([]);
 });
 
+/** Commands are registered globally: Discord offers a server's own commands in that server only, never in DMs. */
 function start(buckets: { dailyPerUser?: number; dailyPerGuild?: number } = {}): Promise<Harness> {
-  return Harness.start({ provider: 'preview', quotas: { buckets: { [DISCORD_DM_BUCKET_KEY]: { dailyPerUser: 5, dailyPerGuild: 50, ...buckets } } } });
+  return Harness.start({ provider: 'preview', guildCommands: false, quotas: { buckets: { [DISCORD_DM_BUCKET_KEY]: { dailyPerUser: 5, dailyPerGuild: 50, ...buckets } } } });
 }
 
 /** Today's usage of a person in the DM bucket, and of the bucket. */
@@ -42,6 +46,12 @@ async function completed(harness: Harness): Promise<void> {
 const botTokenPosts = (harness: Harness) => harness.fake.callsTo((c) => c.route === 'createMessage' && !harness.fake.dms('alice').some((m) => m.channelId === c.params.channelId));
 
 describe('a user-installed /flux', () => {
+  it('is not offered in DMs while the commands are registered in one server only (DISCORD_GUILD_ID)', async () => {
+    h = await Harness.start({ provider: 'preview' });
+    await h.fake.waitFor('putGuildCommands');
+    expect(() => h!.flux({ prompt: 'x' }, { context: 1, install: 'user' })).toThrow(/registered in servers only/);
+  });
+
   it('in the DM with the bot: queued privately, the image as a follow-up, counted on the person and the DM bucket', async () => {
     const harness = await start();
     const i = harness.flux({ prompt: 'a moth on a lamp' }, { context: 1, install: 'user', user: 'alice' });
@@ -111,8 +121,31 @@ describe('a user-installed /flux', () => {
 
   it('commands not offered where Discord would not show them: /flux-admin in a DM or to a user install', async () => {
     const harness = await start();
-    await harness.fake.waitFor('putGuildCommands');
+    await harness.fake.waitFor('putGlobalCommands');
     expect(() => harness.fake.interaction({ name: 'flux-admin', subcommand: 'show', context: 1 })).toThrow(/not offered in context 1/);
     expect(() => harness.fake.interaction({ name: 'flux-admin', subcommand: 'show', install: 'user' })).toThrow(/not offered to a user install/);
+  });
+});
+
+describe('Edit with FLUX in a DM', () => {
+  it('on an image in the DM with the bot: the modal, then the edit as a follow-up, counted in the DM bucket', async () => {
+    provider = new ScriptedProvider('preview', []);
+    h = await Harness.start({ provider: [provider], guildCommands: false, quotas: { buckets: { [DISCORD_DM_BUCKET_KEY]: { dailyPerUser: 5, dailyPerGuild: 50 } } } });
+    const harness = h;
+    await harness.fake.waitFor('putGlobalCommands');
+    const bytes = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#336699' } }).png().toBuffer();
+    const alice = harness.fake.user('alice');
+    const dm = harness.fake.state.openDm(alice);
+    const attachment = harness.fake.addAttachment(bytes, { filename: 'sky.png', contentType: 'image/png', width: 80, height: 80 });
+    const message = harness.fake.addMessage(dm.id, { author: alice, attachments: [attachment] });
+    const command = harness.fake.messageCommand({ name: 'Edit with FLUX', messageId: message.id, context: 1, install: 'user', user: 'alice' });
+    await harness.fake.waitFor((c) => c.route === 'interactionCallback' && c.params.interactionId === command.id);
+    const submit = harness.fake.submitModal({ interactionId: command.id, values: { prompt: 'add stars' } });
+    expect(await harness.privateReply(submit)).toMatch(/^Queued/);
+    await imageFollowup(harness, submit);
+    expect(provider.calls[0]!.request.images).toEqual([`data:image/png;base64,${bytes.toString('base64')}`]);
+    await completed(harness);
+    expect(harness.fake.callsTo('createMessage')).toEqual([]);
+    expect(await dmUsage(harness, 'alice')).toEqual({ person: 1, bucket: 1 });
   });
 });

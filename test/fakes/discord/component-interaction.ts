@@ -131,18 +131,29 @@ export function buildModalSubmit(state: DiscordState, init: ModalSubmitInit, upl
     }
     return { type: 1, components: [{ type: 4, custom_id: input.customId, value }] };
   });
-  const guild = state.guilds.get(opener.guildId)!;
+  const guild = state.guilds.get(opener.guildId);
   const channel = state.channels.get(opener.channelId)!;
-  const user = init.user === undefined ? opener.user : findUser(state, guild.id, init.user);
-  const permissions = state.memberPermissions(guild.id, user.id);
+  const user = init.user === undefined || !guild ? opener.user : findUser(state, guild.id, init.user);
   const message = opener.messageId === undefined ? undefined : state.messages.get(opener.messageId);
-  const interaction = record(state, { guildId: guild.id, channelId: channel.id, user, commandName: modal.customId, type: MODAL_SUBMIT, ...(message ? { messageId: message.id } : {}) });
+  const interaction = record(state, {
+    guildId: opener.guildId,
+    channelId: channel.id,
+    user,
+    commandName: modal.customId,
+    type: MODAL_SUBMIT,
+    ...(message ? { messageId: message.id } : {}),
+    ...(opener.userInstallOnly ? { userInstallOnly: true } : {}),
+  });
+  // Sent from where the opener was, as the opener's user (its own place fields: a server's or a DM's), else as the
+  // member who submits.
+  const place = opener.place && (init.user === undefined || !guild) ? opener.place : guild ? guildFields(state, guild, channel, user, state.memberPermissions(guild.id, user.id), uploadLimitBytes) : undefined;
+  if (!place) throw new Error(`fake discord: interaction ${init.interactionId} was not used in a server or a DM`);
   const payload = {
     id: interaction.id,
     application_id: state.applicationId,
     type: MODAL_SUBMIT,
     token: interaction.token,
-    ...guildFields(state, guild, channel, user, permissions, uploadLimitBytes),
+    ...place,
     ...(message ? { message: messageJson(state, message) } : {}),
     data: { custom_id: modal.customId, components },
   };

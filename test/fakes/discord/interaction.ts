@@ -141,7 +141,7 @@ interface Resolved {
  */
 export function buildInteraction(state: DiscordState, init: InteractionInit, uploadLimitBytes: number): { payload: Record<string, unknown>; record: FakeInteraction } {
   const firstGuild = init.guild ?? [...state.guilds.keys()][0] ?? '';
-  const command = state.commands.get(firstGuild)?.find((c) => c.name === init.name && c.type === 1) ?? state.commands.get('global')?.find((c) => c.name === init.name && c.type === 1);
+  const command = findCommand(state, init, firstGuild, 1);
   const place = placeOf(state, init, command, uploadLimitBytes);
   const guild = state.guilds.get(place.guildId) ?? state.guilds.get(firstGuild);
   if (!guild) throw new Error(`fake discord: no guild ${firstGuild}`);
@@ -167,6 +167,19 @@ export function buildInteraction(state: DiscordState, init: InteractionInit, upl
   return { payload, record };
 }
 
+/**
+ * The registered command an invocation is of: the guild's or a global one in a server; outside servers only a global
+ * one (Discord offers a server's commands in that server alone). Throws for a DM use of a command that is registered
+ * only in servers, as Discord's client would not show it.
+ */
+function findCommand(state: DiscordState, init: Pick<InteractionInit, 'name' | 'context'>, guildId: string, type: number): FakeCommand | undefined {
+  const global = state.commands.get('global')?.find((c) => c.name === init.name && c.type === type);
+  if ((init.context ?? 0) === 0) return state.commands.get(guildId)?.find((c) => c.name === init.name && c.type === type) ?? global;
+  const inServers = [...state.commands.entries()].some(([scope, list]) => scope !== 'global' && list.some((c) => c.name === init.name && c.type === type));
+  if (!global && inServers) throw new Error(`fake discord: ${init.name} is registered in servers only, so Discord does not offer it outside them`);
+  return global;
+}
+
 /** Records an application command interaction so its callback and webhook routes work. */
 function recordInteraction(state: DiscordState, init: Pick<InteractionInit, 'createdAt'>, place: Place, commandName: string): FakeInteraction {
   const record: FakeInteraction = {
@@ -184,6 +197,7 @@ function recordInteraction(state: DiscordState, init: Pick<InteractionInit, 'cre
     followupIds: [],
     tokenExpired: false,
     userInstallOnly: place.userInstallOnly,
+    place: place.fields,
   };
   state.interactions.set(record.id, record);
   return record;
@@ -205,9 +219,8 @@ export function buildMessageCommand(state: DiscordState, init: MessageCommandIni
   if (!message || message.deleted) throw new Error(`fake discord: no message ${init.messageId}`);
   const channel = state.channels.get(message.channelId);
   const scope = channel?.guildId || (init.guild ?? '');
-  const registered = [...(state.commands.get(scope) ?? []), ...(state.commands.get('global') ?? [])];
-  const command = registered.find((c) => c.name === init.name && c.type === 3);
-  if (registered.length > 0 && !command) throw new Error(`fake discord: no message command "${init.name}" is registered`);
+  const command = findCommand(state, init, scope, 3);
+  if (state.commands.size > 0 && !command) throw new Error(`fake discord: no message command "${init.name}" is registered`);
   const inGuild = (init.context ?? 0) === 0;
   const place = placeOf(state, { ...init, ...(inGuild && channel ? { channel: channel.id, guild: channel.guildId } : {}) }, command, uploadLimitBytes);
   const record = recordInteraction(state, init, place, init.name);

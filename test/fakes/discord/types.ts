@@ -173,6 +173,8 @@ export interface FakeInteraction {
   modal?: FakeModal;
   /** Authorized by the user's install alone (no guild install here): at most 5 follow-ups. */
   userInstallOnly?: boolean;
+  /** Where a command was used, as sent (guild or DM fields): interactions that follow it (a modal) are sent from there. */
+  place?: Record<string, unknown>;
 }
 
 /** An application command as stored after `PUT /applications/.../commands`. */
