@@ -14,7 +14,7 @@ import { submitText } from '../../commands/replies.js';
 import { downloadBytes } from '../../core/images/download.js';
 import { REFERENCE_LIMITS } from '../../core/images/image.js';
 import type { DeliveryTarget } from '../../core/ports.js';
-import { actionText } from './action-text.js';
+import { actionText, EDIT_AGAIN_TEXT } from './action-text.js';
 import { isDiscordHost } from './attachment-images.js';
 import { isDiscordError, THREAD_EXISTS } from './discord-errors.js';
 import { discordTime, queuedReply, statusHeader, statusText, threadName } from './discord-text.js';
@@ -41,6 +41,8 @@ export const PICK_EXPIRED_TEXT = 'This Edit with FLUX has expired; use it on the
 
 /** What Edit with FLUX keeps about its message between the command and the modal. */
 interface ImagePick {
+  /** Who used the command: only they may go on with it (a forged select or modal of someone else's is refused). */
+  userId: string;
   channelId: string;
   messageId: string;
   /** The message's existing thread (the message's own id), or the thread the message is in. */
@@ -67,7 +69,7 @@ export async function runEditWithFlux(svc: DiscordServices, interaction: Message
   if (images.length === 0) return answerAtOnce(interaction, NO_IMAGES_TEXT, log);
   const inThread = interaction.channel?.isThread() ?? false;
   const threadId = inThread ? message.channelId : message.hasThread ? message.id : undefined;
-  const pick: ImagePick = { channelId: message.channelId, messageId: message.id, ...(threadId ? { threadId } : {}), images };
+  const pick: ImagePick = { userId: interaction.user.id, channelId: message.channelId, messageId: message.id, ...(threadId ? { threadId } : {}), images };
   try {
     await svc.core.redis.set(pickKey(svc, interaction.id), JSON.stringify(pick), 'EX', PICK_TTL_SECONDS);
   } catch (err) {
@@ -123,7 +125,7 @@ export async function submitEditWithFlux(svc: DiscordServices, interaction: Moda
   try {
     const raw = match ? await svc.core.redis.get(pickKey(svc, match[1]!)) : null;
     const pick = raw === null ? undefined : (JSON.parse(raw) as ImagePick);
-    const image = pick?.images[Number(match![2])];
+    const image = pick?.userId === interaction.user.id ? pick.images[Number(match![2])] : undefined;
     if (!pick || !image) return await tell(interaction, PICK_EXPIRED_TEXT, log);
     const prompt = textInput(interaction, EDIT_PROMPT_INPUT) ?? '';
     const model = textInput(interaction, EDIT_MODEL_INPUT);
@@ -152,6 +154,7 @@ export async function submitEditWithFlux(svc: DiscordServices, interaction: Moda
       if (status) await deleteStatus(svc, status, log);
       throw err;
     }
+    if (result.status === 'duplicate') return await tell(interaction, EDIT_AGAIN_TEXT, log);
     if (result.status !== 'queued') return await tell(interaction, personal && 'reason' in result ? personalSubmitText(result) : actionText(result), log);
     log.info({ jobId: result.jobId }, 'edit with FLUX queued');
     const text = submitText(result, discordTime).text;

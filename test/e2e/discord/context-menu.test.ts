@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NO_IMAGES_TEXT, PICK_TEXT } from '../../../src/bots/discord/edit-with-flux.js';
+import { EDIT_AGAIN_TEXT } from '../../../src/bots/discord/action-text.js';
+import { NO_IMAGES_TEXT, PICK_EXPIRED_TEXT, PICK_TEXT } from '../../../src/bots/discord/edit-with-flux.js';
 import { ScriptedProvider } from '../../fakes/scripted-provider.js';
 import type { DispatchedInteraction } from '../../fakes/discord/index.js';
 import { Harness } from './harness.js';
@@ -85,6 +86,23 @@ describe('Edit with FLUX (message command)', () => {
     await harness.image();
     expect(provider.calls[0]!.request.images).toEqual([dataUri(second)]);
     expect(await harness.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
+  });
+
+  it('the same form submitted twice is one edit, charged once; another person’s form is refused', async () => {
+    const harness = await start();
+    const message = upload(harness, [{ bytes: await png(120), filename: 'dog.png' }]);
+    const command = harness.fake.messageCommand({ name: 'Edit with FLUX', messageId: message.id, user: 'alice' });
+    await callbackOf(harness, command);
+    const forged = harness.fake.submitModal({ interactionId: command.id, values: { prompt: 'make it mine' }, user: 'bob' });
+    expect(await harness.privateReply(forged)).toBe(PICK_EXPIRED_TEXT);
+    const submit = harness.fake.submitModal({ interactionId: command.id, values: { prompt: 'a hat' } });
+    expect(await harness.privateReply(submit)).toMatch(/^Queued/);
+    const again = harness.fake.submitModal({ interactionId: command.id, values: { prompt: 'a hat' } });
+    expect(await harness.privateReply(again)).toBe(EDIT_AGAIN_TEXT);
+    await harness.image();
+    expect(await harness.jobCount()).toBe(1);
+    expect(await harness.usage('alice')).toEqual({ usedToday: 1, inFlight: 0 });
+    expect(await harness.usage('bob')).toEqual({ usedToday: 0, inFlight: 0 });
   });
 
   it('on a message without an image: a private answer, nothing charged or queued', async () => {
