@@ -17,6 +17,7 @@ import type { ActionResult, ImageRef } from '../../core/queue/image-actions.js';
 import { actionText, cancelText, canceledReason, DELETED_TEXT, deleteText, EDIT_AGAIN_TEXT, NOT_FOUND_TEXT, OTHER_GUILD_TEXT, UNKNOWN_BUTTON_TEXT } from './action-text.js';
 import { ADMIN_PERMISSION } from './commands.js';
 import { renderStatus } from './discord-delivery.js';
+import { acknowledgeOnce } from './acknowledge.js';
 import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
 import { discordTime, GUILD_ONLY_TEXT, invalidInputText, queuedReply, statusHeader, statusText, type JobOrigin } from './discord-text.js';
 import { deleteStatus, showQueued } from './flux-command.js';
@@ -213,20 +214,13 @@ async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'ca
 }
 
 /**
- * The ack: a deferred update for a click (the message stays as it is), a deferred ephemeral reply for a modal. False
- * when the interaction is not ours to answer: a replay finds it acknowledged (the first delivery owns it, and its id
- * as the dedupe key would charge it once anyway), or Discord no longer takes an answer.
+ * The ack: a deferred update for a click (the message stays as it is), a deferred ephemeral reply for a modal, sent
+ * from the ack thread like a command's (see acknowledge.ts). False when the interaction is not ours to answer.
  */
 export async function acknowledge(svc: DiscordServices, interaction: Answerable, log: Logger): Promise<boolean> {
   svc.acks.enter();
   try {
-    if (interaction.isButton()) await interaction.deferUpdate();
-    else await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    return true;
-  } catch (err) {
-    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate interaction ignored');
-    else log.warn({ err }, 'could not acknowledge the interaction');
-    return false;
+    return await acknowledgeOnce(svc, interaction, interaction.isButton() ? 'update' : 'reply', log);
   } finally {
     svc.acks.leave();
   }

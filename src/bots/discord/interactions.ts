@@ -1,7 +1,6 @@
-import { MessageFlags, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
-import type { Logger } from 'pino';
+import type { Interaction } from 'discord.js';
 import { runAdmin, runQuota } from './admin-commands.js';
-import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
+import { acknowledgeOnce } from './acknowledge.js';
 import { GUILD_ONLY_TEXT, UNKNOWN_COMMAND_TEXT } from './discord-text.js';
 import { isEditWithFluxModal, pickImage, runEditWithFlux, submitEditWithFlux } from './edit-with-flux.js';
 import { runFlux, runPersonalFlux } from './flux-command.js';
@@ -9,46 +8,6 @@ import { isPersonal } from './personal.js';
 import { runHistory } from './history-command.js';
 import { handleButton, handleEditModal } from './image-clicks.js';
 import { replyPrivately, unexpectedText, type DiscordServices } from './services.js';
-
-/**
- * The ephemeral defer, from the ack thread when there is one (see ack-thread.ts), else through discord.js. False when
- * the interaction is not ours to answer: a second delivery of the same interaction finds it acknowledged (the first
- * one owns it, and the dedupe key `discord:interaction:<id>` would charge it once anyway); any other failure means
- * Discord no longer takes an answer (too late, or unreachable): nothing was submitted, so nothing is charged.
- */
-async function acknowledge(svc: DiscordServices, interaction: ChatInputCommandInteraction, log: Logger): Promise<boolean> {
-  const outcome = await svc.acker?.defer(interaction.id, interaction.token, MessageFlags.Ephemeral);
-  if (outcome?.ok === true) return markDeferred(interaction);
-  // Status 0: the thread's callback timed out or its connection broke, so Discord's answer is unknown; like a `lost`
-  // ack it may have landed. Both are acked again through discord.js, where "already acknowledged" then means ours.
-  const mayHaveLanded = outcome?.ok === 'lost' || (outcome?.ok === false && outcome.status === 0);
-  if (outcome?.ok === false && !mayHaveLanded) {
-    if (outcome.code === ALREADY_ACKNOWLEDGED) log.info('duplicate interaction ignored');
-    else log.warn({ status: outcome.status, code: outcome.code, reason: outcome.message }, 'could not acknowledge the interaction');
-    return false;
-  }
-  if (outcome?.ok === false) log.warn({ reason: outcome.message }, 'no answer to the ack thread’s callback; acking through discord.js');
-  try {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    return true;
-  } catch (err) {
-    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) {
-      // The ack thread's callback had landed after all (the thread died, or its answer never came back): ours.
-      if (mayHaveLanded) return markDeferred(interaction);
-      log.info('duplicate interaction ignored');
-    } else {
-      log.warn({ err }, 'could not acknowledge the interaction');
-    }
-    return false;
-  }
-}
-
-/** What discord.js's deferReply records after its own callback, so editReply and followUp work as usual. */
-function markDeferred(interaction: ChatInputCommandInteraction): true {
-  interaction.deferred = true;
-  interaction.ephemeral = true;
-  return true;
-}
 
 /**
  * Handles one slash command. The ack (an ephemeral defer) goes out first, before any Redis or provider call, so
@@ -65,7 +24,7 @@ export async function handleInteraction(svc: DiscordServices, interaction: Inter
   svc.acks.enter();
   let acked: boolean;
   try {
-    acked = await acknowledge(svc, interaction, log);
+    acked = await acknowledgeOnce(svc, interaction, 'reply', log);
   } finally {
     svc.acks.leave();
   }
