@@ -105,6 +105,34 @@ describe('Edit with FLUX (message command)', () => {
     expect(await harness.usage('bob')).toEqual({ usedToday: 0, inFlight: 0 });
   });
 
+  it('on a message inside a thread: the edit goes into that thread', async () => {
+    const harness = await start();
+    const attachment = harness.fake.addAttachment(await png(90), { filename: 'in-thread.png', contentType: 'image/png', width: 96, height: 80 });
+    const message = harness.fake.addMessage('renders', { author: harness.fake.user('alice'), attachments: [attachment] });
+    const command = harness.fake.messageCommand({ name: 'Edit with FLUX', messageId: message.id, user: 'alice' });
+    await callbackOf(harness, command);
+    harness.fake.submitModal({ interactionId: command.id, values: { prompt: 'warmer light' } });
+    const edited = await harness.image();
+    expect(edited.channelId).toBe(harness.fake.channel('renders').id);
+    expect(harness.fake.callsTo('startThreadFromMessage')).toEqual([]);
+  });
+
+  it('an embed image on another host is fetched through the link guard: a private address is refused, nothing charged', async () => {
+    const harness = await start();
+    const message = harness.fake.addMessage('general', {
+      author: harness.fake.user('alice'),
+      embeds: [{ type: 'image', url: 'http://127.0.0.1:9/cat.png', thumbnail: { url: 'http://127.0.0.1:9/cat.png', width: 96, height: 80 } }],
+    });
+    const command = harness.fake.messageCommand({ name: 'Edit with FLUX', messageId: message.id, user: 'bob' });
+    await callbackOf(harness, command);
+    expect(harness.fake.interactionState(command.id).modal).toBeDefined();
+    const submit = harness.fake.submitModal({ interactionId: command.id, values: { prompt: 'add a hat' } });
+    expect(await harness.privateReply(submit)).toMatch(/image 1 \(cat\.png\)/);
+    expect(await harness.jobCount()).toBe(0);
+    expect(await harness.usage('bob')).toEqual({ usedToday: 0, inFlight: 0 });
+    expect(provider.calls).toEqual([]);
+  });
+
   it('on a message without an image: a private answer, nothing charged or queued', async () => {
     const harness = await start();
     const message = harness.fake.addMessage('general', { author: harness.fake.user('alice'), content: 'just words' });
