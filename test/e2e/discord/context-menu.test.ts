@@ -1,3 +1,4 @@
+import { EmbedType } from 'discord.js';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EDIT_AGAIN_TEXT } from '../../../src/bots/discord/action-text.js';
@@ -121,7 +122,7 @@ describe('Edit with FLUX (message command)', () => {
     const harness = await start();
     const message = harness.fake.addMessage('general', {
       author: harness.fake.user('alice'),
-      embeds: [{ type: 'image', url: 'http://127.0.0.1:9/cat.png', thumbnail: { url: 'http://127.0.0.1:9/cat.png', width: 96, height: 80 } }],
+      embeds: [{ type: EmbedType.Image, url: 'http://127.0.0.1:9/cat.png', thumbnail: { url: 'http://127.0.0.1:9/cat.png', width: 96, height: 80 } }],
     });
     const command = harness.fake.messageCommand({ name: 'Edit with FLUX', messageId: message.id, user: 'bob' });
     await callbackOf(harness, command);
