@@ -31,6 +31,9 @@ export const PERSONAL_DM_NOTICE = 'Here is what you asked for; the place you ask
 /** The DM bucket is full for today (its refusal would otherwise speak of a server). */
 export const DM_BUCKET_FULL_TEXT = 'Everyone using me outside servers has used all of today’s images (the operator’s limit for DMs). Try again tomorrow, or in a server that has me.';
 
+/** The DM bucket is busy, or not enabled by the operator. */
+export const DM_BUCKET_BUSY_TEXT = 'I cannot take images outside servers right now (the operator’s limit for DMs). Try again later, or in a server that has me.';
+
 /** What a person reads after a personal submission: as for a server, but the DM bucket's own refusals name it. */
 export function personalSubmitText(result: SubmitResult): string {
   if (result.status === 'refused' && (result.reason === 'guild_daily' || result.reason === 'guild_concurrent' || result.reason === 'not_allowed')) {
@@ -38,9 +41,6 @@ export function personalSubmitText(result: SubmitResult): string {
   }
   return submitText(result, discordTime).text;
 }
-
-/** The DM bucket is busy, or not enabled by the operator. */
-export const DM_BUCKET_BUSY_TEXT = 'I cannot take images outside servers right now (the operator’s limit for DMs). Try again later, or in a server that has me.';
 
 /** Whether the bot is used outside a server that installed it (see above). */
 export function isPersonal(interaction: Pick<BaseInteraction, 'guildId' | 'authorizingIntegrationOwners'>): boolean {
