@@ -3,7 +3,11 @@
  * from its INTERACTION_CREATE dispatch to its defer callback arriving at the fake Discord. Target p99 < 100 ms
  * (Discord's limit is 3 s).
  *
- *   npx tsx bench/discord-ack.ts [commands=500] [--adapter-only] [--reconnect]   (Redis on 127.0.0.1:6379; all else local)
+ *   npx tsx bench/discord-ack.ts [commands=500] [--adapter-only] [--reconnect] [--clicks]   (Redis on 127.0.0.1:6379; all else local)
+ *
+ * `--clicks`: the burst is Reroll button clicks (from 50 members) on one delivered image instead of `/flux` commands;
+ * each is acked with a deferred update (callback type 6), then rerolled in full (its job record read, admission, a
+ * status message, enqueue, a private follow-up). The bare client defers the update and nothing else.
  *
  * The bot is the real one: discord.js 14 logged in to the fake gateway and the DiscordAdapter handling each command
  * in full after its ack (validation, status message, admission in Redis, enqueue, private answer). No generation
@@ -31,6 +35,9 @@ import { Client, Events, GatewayIntentBits, MessageFlags } from 'discord.js';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { DiscordAdapter } from '../src/bots/discord/discord-adapter.js';
+import { buttonId, imageButtons } from '../src/bots/discord/image-buttons.js';
+import { parseFluxRequest } from '../src/core/request.js';
+import { buildClick } from '../test/fakes/discord/component-interaction.js';
 import { loadConfig } from '../src/config.js';
 import { FluxbotCore } from '../src/core/core.js';
 import { FakeDiscord, type DiscordCall, type DispatchedInteraction } from '../test/fakes/discord/index.js';
@@ -41,13 +48,17 @@ const USERS = 50;
 const ADAPTER_ONLY = process.argv.includes('--adapter-only');
 /** `--reconnect`: the fake closes idle connections after 5 s, so the measured burst opens all its connections anew. */
 const RECONNECT = process.argv.includes('--reconnect');
+/** `--clicks`: button clicks (Reroll) instead of slash commands. */
+const CLICKS = process.argv.includes('--clicks');
+/** The job of the delivered image the clicks are on (its record is written by the bot's side). */
+const IMAGE_JOB = `j${'b'.repeat(32)}`;
 /** Commands of the untimed warm-up burst before each measured one. */
 const WARMUP = 100;
 
 /** `untracked`: not waited for by `drain` (the bare discord.js client never answers privately). */
 type FakeRequest = { type: 'burst'; commands: number; untracked?: boolean } | { type: 'drain' } | { type: 'close' };
 type FakeAnswer =
-  | { type: 'started'; apiUrl: string; guildId: string; floorUrl: string }
+  | { type: 'started'; apiUrl: string; guildId: string; floorUrl: string; image: { messageId: string; channelId: string; userId: string } }
   | { type: 'burst'; dispatchedInMs: number; ackMs: number[]; refused: number }
   | { type: 'drained'; ms: number }
   | { type: 'closed' };
@@ -72,6 +83,8 @@ async function fakeThread(): Promise<void> {
   // connection of the measured burst is new (the drain before it lasts longer than that).
   const fake = await FakeDiscord.start(RECONNECT ? {} : { keepAliveTimeoutMs: 120_000 });
   const users = Array.from({ length: USERS }, (_, n) => fake.addMember({ username: `member${n}` }).id);
+  // The delivered image the clicks are on, with its row of buttons (its record is the bot's side's to write).
+  const image = fake.addMessage('general', { content: 'an image', components: imageButtons(IMAGE_JOB) });
   const send = (a: FakeAnswer) => port.postMessage(a);
   const floor = createServer((req, res) => {
     req.resume();
@@ -81,9 +94,16 @@ async function fakeThread(): Promise<void> {
   const all: DispatchedInteraction[] = [];
   const started = Date.now();
 
+  /** A Reroll click built like `fake.click`, sent later (as prepareInteraction does for commands). */
+  function prepareClick(n: number): { id: string; dispatch: () => DispatchedInteraction } {
+    const { payload, record } = buildClick(fake.state, { messageId: image.id, customId: buttonId('reroll', IMAGE_JOB), user: users[n % USERS]! }, fake.settings.uploadLimitBytes);
+    const { id, token, applicationId, guildId, channelId, user } = record;
+    return { id, dispatch: () => ({ id, token, applicationId, guildId, channelId, userId: user.id, seq: fake.dispatch('INTERACTION_CREATE', payload), payload }) };
+  }
+
   async function burst(commands: number, untracked = false): Promise<void> {
     // Built before the burst (see prepareInteraction): during it the fake only sends frames and answers callbacks.
-    const prepared = Array.from({ length: commands }, (_, n) => fake.prepareInteraction({ name: 'flux', user: users[n % USERS]!, options: { prompt: `burst ${n}`, aspect_ratio: '1:1' } }));
+    const prepared = Array.from({ length: commands }, (_, n) => (CLICKS ? prepareClick(n) : fake.prepareInteraction({ name: 'flux', user: users[n % USERS]!, options: { prompt: `burst ${n}`, aspect_ratio: '1:1' } })));
     const sentAt = new Map<string, number>();
     const acks = new Map<string, DiscordCall>();
     // One waiter for the whole burst (not one per command, which would cost each recorded call 500 predicate runs).
@@ -114,8 +134,10 @@ async function fakeThread(): Promise<void> {
     void (async () => {
       if (req.type === 'burst') return burst(req.commands, req.untracked);
       if (req.type === 'drain') {
-        // Every command's private answer: the status posts and answers go at discord.js's 50 requests/s global limit.
-        await Promise.all(all.map((i) => fake.waitFor((c) => c.route === 'editOriginal' && c.params.token === i.token, 300_000)));
+        // Every command's private answer (a click's: its follow-up): the status posts and answers go at discord.js's 50
+        // requests/s global limit.
+        const answer = CLICKS ? 'createFollowup' : 'editOriginal';
+        await Promise.all(all.map((i) => fake.waitFor((c) => c.route === answer && c.params.token === i.token, 300_000)));
         return send({ type: 'drained', ms: Date.now() - started });
       }
       floor.close();
@@ -125,7 +147,13 @@ async function fakeThread(): Promise<void> {
       port.close();
     })();
   });
-  send({ type: 'started', apiUrl: fake.apiUrl, guildId: fake.guild.id, floorUrl: `http://127.0.0.1:${(floor.address() as AddressInfo).port}/` });
+  send({
+    type: 'started',
+    apiUrl: fake.apiUrl,
+    guildId: fake.guild.id,
+    floorUrl: `http://127.0.0.1:${(floor.address() as AddressInfo).port}/`,
+    image: { messageId: image.id, channelId: image.channelId, userId: users[0]! },
+  });
 }
 
 /**
@@ -173,7 +201,7 @@ async function main(commands: number): Promise<void> {
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   };
-  const { apiUrl, guildId, floorUrl } = await ask('started');
+  const { apiUrl, guildId, floorUrl, image } = await ask('started');
   const transportFloorMs = ADAPTER_ONLY ? undefined : await transportFloor(floorUrl, commands);
 
   const logger = pino({ level: 'silent' });
@@ -186,6 +214,7 @@ async function main(commands: number): Promise<void> {
     quotas: { dailyPerUser: big, concurrentPerUser: big, dailyPerGuild: big, concurrentPerGuild: big },
   });
   await core.ready();
+  if (CLICKS) await writeImageRecord(core, guildId, image);
   const progress = core.createProgressFeed();
   await progress.ready();
   const summary = (b: Extract<FakeAnswer, { type: 'burst' }>) => ({ dispatchedInMs: b.dispatchedInMs, ackMs: percentiles(b.ackMs), acksRefused: b.refused });
@@ -211,6 +240,7 @@ async function main(commands: number): Promise<void> {
   console.log(
     JSON.stringify(
       {
+        kind: CLICKS ? 'Reroll clicks' : '/flux commands',
         commands,
         warmupCommands: WARMUP,
         ...burst,
@@ -231,6 +261,25 @@ async function main(commands: number): Promise<void> {
   await core.close(1000);
   await ask('closed', { type: 'close' });
   await dropPrefix(prefix);
+}
+
+/** The job record of the image the clicks are on, as the worker writes it once the image is delivered. */
+async function writeImageRecord(core: FluxbotCore, guildId: string, image: { messageId: string; channelId: string; userId: string }): Promise<void> {
+  const parsed = parseFluxRequest({ prompt: 'a lighthouse at dawn', model: 'flux-pro' });
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  const entry = core.records.entry({
+    jobId: IMAGE_JOB,
+    request: parsed.request,
+    requester: { platform: 'discord', guildId, userId: image.userId },
+    target: { platform: 'discord', channelId: image.channelId },
+    platform: 'discord',
+    messageId: image.messageId,
+    channelId: image.channelId,
+    provider: 'preview',
+    seed: 1,
+    createdAt: Date.now(),
+  });
+  await core.redis.set(entry.key, entry.value, 'EX', entry.ttlSeconds);
 }
 
 /** The machine's CPU time counters, all cores together (/proc/stat, in clock ticks). */
@@ -255,6 +304,7 @@ async function bareClient(apiUrl: string, burst: (req: FakeRequest) => Promise<E
   const bare = new Client({ intents: GatewayIntentBits.Guilds, rest: { api: apiUrl, agent } });
   bare.on(Events.InteractionCreate, (i) => {
     if (i.isChatInputCommand()) void i.deferReply({ flags: MessageFlags.Ephemeral }).catch(() => undefined);
+    if (i.isButton()) void i.deferUpdate().catch(() => undefined);
   });
   const bareReady = once(bare, Events.ClientReady);
   await bare.login('bench-token');

@@ -122,6 +122,8 @@ export const ConfigSchema = z
     QUOTA_CONCURRENT_PER_USER: intSetting(2, 1),
     QUOTA_DAILY_PER_GUILD: intSetting(200),
     QUOTA_CONCURRENT_PER_GUILD: intSetting(10, 1),
+    QUOTA_DAILY_PER_DM_USER: intSetting(5),
+    QUOTA_DAILY_DM: intSetting(100),
     QUOTA_DAILY_TOTAL: optionalInt(),
     QUOTA_MAX_DAILY_PER_GUILD: optionalInt(),
     QUOTA_MAX_GRANT: optionalInt(),

@@ -1,3 +1,4 @@
+import { DISCORD_DM_BUCKET_KEY } from './bots/discord/dm-bucket.js';
 import type { Config } from './config.js';
 import type { CoreOptions } from './core/core.js';
 import { PriceTable } from './core/prices.js';
@@ -20,6 +21,7 @@ export function coreOptions(config: Config, logger: Logger): CoreOptions {
       monthlyBudget: config.BUDGET_MONTHLY_USD,
       guildMonthlyBudget: config.BUDGET_GUILD_MONTHLY_USD,
       personDailyBudget: config.BUDGET_PERSON_DAILY_USD,
+      buckets: { [DISCORD_DM_BUCKET_KEY]: { dailyPerUser: config.QUOTA_DAILY_PER_DM_USER, dailyPerGuild: config.QUOTA_DAILY_DM } },
     },
     allowedGuilds: config.ALLOWED_GUILDS,
     timeZone: config.QUOTA_TIMEZONE,

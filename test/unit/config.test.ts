@@ -15,6 +15,14 @@ describe('configuration', () => {
     expect(c.DISCORD_API_URL).toBe('https://discord.com/api');
   });
 
+  it('gives the Discord DM bucket (discord:dm) its own daily limits', () => {
+    const quotas = coreOptions(loadConfig({}), pino({ enabled: false })).quotas;
+    expect(quotas.buckets).toEqual({ 'discord:dm': { dailyPerUser: 5, dailyPerGuild: 100 } });
+    const set = coreOptions(loadConfig({ QUOTA_DAILY_PER_DM_USER: '2', QUOTA_DAILY_DM: '0' }), pino({ enabled: false })).quotas;
+    expect(set.buckets).toEqual({ 'discord:dm': { dailyPerUser: 2, dailyPerGuild: 0 } });
+    expect(() => loadConfig({ QUOTA_DAILY_DM: '-1' })).toThrow(/QUOTA_DAILY_DM/);
+  });
+
   it('reads the Cog model and refuses an unknown one', () => {
     expect(loadConfig({ COG_URL: 'http://gpu:5000', COG_MODEL: 'flux-dev' }).COG_MODEL).toBe('flux-dev');
     expect(() => loadConfig({ COG_URL: 'http://gpu:5000', COG_MODEL: 'sdxl' })).toThrow(/COG_MODEL: must be one of/);

@@ -13,7 +13,11 @@ export interface AckRequest {
   id: string;
   token: string;
   flags: number;
+  /** The callback type: 5 a deferred reply (a command, a modal), 6 a deferred update (a button click). */
+  type: AckType;
 }
+
+export type AckType = 5 | 6;
 
 /** The thread's settings (its workerData). */
 export interface AckThreadData {

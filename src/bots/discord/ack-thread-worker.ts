@@ -1,12 +1,13 @@
 /**
  * The ack thread's own code (started by ack-thread.ts, never imported by the main thread). It POSTs `type 5`
- * (deferred channel message) callbacks like discord.js's `deferReply`: no bot token (the interaction token in the
+ * (deferred channel message) callbacks like discord.js's `deferReply`, and `type 6` (deferred update) like its
+ * `deferUpdate`: no bot token (the interaction token in the
  * path authorizes), a 429 waits its `retry_after` while the deadline allows, a 5xx or a network error is retried (up
  * to 3 tries), and a retry answered "already acknowledged" (40060) means the first try landed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, request } from 'undici';
-import type { AckOutcome, AckRequest, AckThreadData } from './ack-thread-protocol.js';
+import type { AckOutcome, AckRequest, AckThreadData, AckType } from './ack-thread-protocol.js';
 
 const data = workerData as AckThreadData;
 const port = parentPort;
@@ -16,10 +17,10 @@ const agent = new Agent({ connections: data.connections, keepAliveTimeout: 30_00
 const base = `${data.apiUrl.replace(/\/+$/, '')}/v${data.version}/interactions/`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function callback(id: string, token: string, flags: number): Promise<AckOutcome> {
+async function callback(id: string, token: string, flags: number, type: AckType): Promise<AckOutcome> {
   const started = Date.now();
   const left = () => data.deadlineMs - (Date.now() - started);
-  const body = JSON.stringify({ type: 5, data: { flags } });
+  const body = JSON.stringify(type === 5 ? { type, data: { flags } } : { type });
   const url = `${base}${encodeURIComponent(id)}/${encodeURIComponent(token)}/callback`;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -79,7 +80,7 @@ function answer(n: number, outcome: AckOutcome): void {
 port.on('message', (m: 'close' | AckRequest[]) => {
   if (m === 'close') return void agent.close().finally(() => port.close());
   for (const ack of m) {
-    callback(ack.id, ack.token, ack.flags).then(
+    callback(ack.id, ack.token, ack.flags, ack.type).then(
       (outcome) => answer(ack.n, outcome),
       (err: unknown) => answer(ack.n, { ok: false, status: 0, message: String(err) }),
     );

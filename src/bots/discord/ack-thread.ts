@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
-import type { AckOutcome, AckRequest, AckThreadData } from './ack-thread-protocol.js';
+import type { AckOutcome, AckRequest, AckThreadData, AckType } from './ack-thread-protocol.js';
 
 export type { AckOutcome } from './ack-thread-protocol.js';
 
@@ -76,8 +76,8 @@ export class AckThread {
     });
   }
 
-  /** Acks one interaction with a deferred reply (`flags`: e.g. ephemeral). */
-  defer(interactionId: string, token: string, flags: number): Promise<AckOutcome> {
+  /** Acks one interaction with a deferred reply (`flags`: e.g. ephemeral), or a click with a deferred update (type 6). */
+  defer(interactionId: string, token: string, flags: number, type: AckType = 5): Promise<AckOutcome> {
     if (!this.alive) return Promise.resolve({ ok: 'unavailable' });
     const n = this.next++;
     return new Promise((resolve) => {
@@ -85,7 +85,7 @@ export class AckThread {
       // Sent in one message per event-loop turn: a burst's interactions arrive several per turn, and each message
       // costs both threads more than the ack's own bookkeeping.
       if (this.outbox.length === 0) setImmediate(() => this.flush());
-      this.outbox.push({ n, id: interactionId, token, flags });
+      this.outbox.push({ n, id: interactionId, token, flags, type });
     });
   }
 

@@ -5,13 +5,15 @@ import { fluxAdminCommand, runAdminCommand, runQuotaCommand, type AdminInput, ty
 import { ADMIN_PERMISSION } from './commands.js';
 import { discordTime } from './discord-text.js';
 import { optionValues } from './flux-input.js';
+import { placedRequester } from './personal.js';
 import { replyPrivately, requesterOf, type DiscordServices } from './services.js';
 
 type GuildInteraction = ChatInputCommandInteraction<'cached' | 'raw'>;
 
 /** `/flux-quota`: the caller's own usage, privately, and how many images are kept for them (see /flux-history). */
-export async function runQuota(svc: DiscordServices, interaction: GuildInteraction, log: Logger): Promise<void> {
-  const reply = await runQuotaCommand(svc.core.admin, requesterOf(interaction.guildId, interaction.user), discordTime, svc.core.history);
+export async function runQuota(svc: DiscordServices, interaction: ChatInputCommandInteraction, log: Logger): Promise<void> {
+  // In a server that installed the bot, the server's quota; anywhere else, the DM bucket's (personal.ts).
+  const reply = await runQuotaCommand(svc.core.admin, placedRequester(interaction), discordTime, svc.core.history);
   await replyPrivately(interaction, reply.text, log);
 }
 

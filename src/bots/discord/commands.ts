@@ -1,6 +1,7 @@
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
+  ApplicationIntegrationType,
   InteractionContextType,
   PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
@@ -86,12 +87,25 @@ export function toDiscordCommand(def: CommandDefinition): RESTPutAPIApplicationC
     description: def.description,
     ...(options.length > 0 ? { options } : {}),
     default_member_permissions: def.adminOnly ? ADMIN_PERMISSION.toString() : null,
-    // Quotas and threads belong to servers: the commands are not offered in DMs.
-    contexts: [InteractionContextType.Guild],
+    ...(def.adminOnly ? SERVER_ONLY : EVERYWHERE),
   };
 }
 
-/** The registration payload: every command, generated from the definitions. */
+/**
+ * Where a command is offered. Everyone's commands: installed to a server or to a person, and used in servers, in the
+ * DM with the bot and in other DMs (personal use, answered through the interaction: see personal.ts). Admin commands
+ * manage a server's quotas: a server install, in that server only.
+ */
+const EVERYWHERE = {
+  integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+};
+const SERVER_ONLY = { integration_types: [ApplicationIntegrationType.GuildInstall], contexts: [InteractionContextType.Guild] };
+
+/** The message context-menu command (right-click a message → Apps) that edits an image of that message. */
+export const EDIT_WITH_FLUX = 'Edit with FLUX';
+
+/** The registration payload: every command, generated from the definitions, and the Edit with FLUX message command. */
 export function discordCommandPayload(defs: readonly CommandDefinition[] = DISCORD_COMMANDS): RESTPutAPIApplicationCommandsJSONBody {
-  return defs.map(toDiscordCommand);
+  return [...defs.map(toDiscordCommand), { type: ApplicationCommandType.Message, name: EDIT_WITH_FLUX, default_member_permissions: null, ...EVERYWHERE }];
 }

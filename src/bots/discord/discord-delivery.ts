@@ -9,6 +9,7 @@ import { asDeliveryRefusal, isDiscordError, THREAD_EXISTS } from './discord-erro
 import { failureText, originOf, REROLL_EMOJI, statusHeader, statusText, threadName, type JobOrigin } from './discord-text.js';
 import { cancelButtons, imageButtons } from './image-buttons.js';
 import { imageMessage } from './image-message.js';
+import { deliverPersonally, isPersonalTarget, notifyPersonally } from './personal.js';
 import { deliverPrivately } from './private-delivery.js';
 
 /** Where the status message of a job lives: `extra.statusChannelId` (a thread), else the target channel. */
@@ -56,6 +57,7 @@ export class DiscordDelivery implements DeliveryPort {
 
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
     try {
+      if (isPersonalTarget(d.target)) return await deliverPersonally(this.rest, this.logger, d, deliveryNonce(d.jobId));
       return await this.post(d);
     } catch (err) {
       // No access, archived, locked, blocked...: asking again cannot help. The worker sends the image privately.
@@ -75,6 +77,8 @@ export class DiscordDelivery implements DeliveryPort {
    * do not reach the bot) and its status says where it went, when the status message can still be edited at all.
    */
   async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
+    // A personal image (a follow-up or a DM) gets no buttons: its message is the interaction's, not the bot's to edit.
+    if (isPersonalTarget(d.target)) return;
     const origin = originOf(d.target.extra, d.rerollOf);
     if (message.via) return this.status(d.target, d.requester, d.request, origin, { kind: 'done' }, message.via);
     const channelId = message.threadId ?? message.channelId;
@@ -106,6 +110,10 @@ export class DiscordDelivery implements DeliveryPort {
 
   /** Tells the person why no image came: in the thread when there is one, and on the status message. */
   async notifyFailure(job: { jobId: string; requester: Requester; target: DeliveryTarget; request: FluxRequest }, error: FluxError): Promise<void> {
+    if (isPersonalTarget(job.target)) {
+      const text = failureText(job.requester.userId, error.userMessage);
+      return notifyPersonally(this.rest, this.logger, job.target, job.requester.userId, text, deliveryNonce(`${job.jobId}:failure`), job.jobId);
+    }
     const status = this.status(job.target, job.requester, job.request, originOf(job.target.extra), { kind: 'failed', reason: error.userMessage });
     const inThread = job.target.threadId ?? (job.target.statusMessageId ? undefined : job.target.channelId);
     const post = inThread

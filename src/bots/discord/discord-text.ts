@@ -139,7 +139,7 @@ export function referenceSizeText(index: number, filename: string, size: number,
 }
 
 export const BOTH_IMAGE_PROMPTS_TEXT = 'Give image_prompt or image_prompt_url, not both. Nothing was queued.';
-export const GUILD_ONLY_TEXT = 'Image commands work in servers only, not in direct messages.';
+export const GUILD_ONLY_TEXT = 'This works only in a server that installed the bot, not in direct messages.';
 export const UNKNOWN_COMMAND_TEXT = 'This command is not known to this bot version.';
 
 export function missingPermissionsText(names: readonly string[]): string {

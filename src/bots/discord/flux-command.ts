@@ -10,6 +10,7 @@ import { isDiscordError, MISSING_ACCESS, MISSING_PERMISSIONS } from './discord-e
 import { discordTime, invalidInputText, missingPermissionsText, queuedReply, statusHeader, statusText } from './discord-text.js';
 import { readFluxInput } from './flux-input.js';
 import type { FluxRequest } from '../../core/request.js';
+import { personalSubmitText, personalTarget, placedRequester } from './personal.js';
 import { interactionExtra } from './private-delivery.js';
 import { replyPrivately, requesterOf, type DiscordServices, type StatusMessage } from './services.js';
 
@@ -36,7 +37,7 @@ function refusedPermission(err: unknown, inThread: boolean): string | undefined 
 }
 
 /** Whether the channel (a thread: its parent) is marked NSFW. Unknown counts as not NSFW: images are withheld. */
-function channelIsNsfw(channel: Channel | null): boolean {
+export function channelIsNsfw(channel: Channel | null): boolean {
   if (!channel) return false;
   if (channel.isThread()) return channel.parent?.nsfw ?? false;
   return 'nsfw' in channel ? channel.nsfw : false;
@@ -109,6 +110,32 @@ export async function runFlux(svc: DiscordServices, interaction: ChatInputComman
   log.info({ jobId: result.jobId, position: result.position }, 'flux queued');
   await showQueued(svc, result.jobId, status, reply.text, log);
   await replyPrivately(interaction, queuedReply(reply.text, messageLink(channelId, status.messageId, interaction.guildId)), log);
+}
+
+/**
+ * `/flux` in personal use (see personal.ts): no status message or thread (the bot cannot post here), the person is
+ * counted in the DM bucket, and the image comes as a follow-up of this interaction (by DM once the token is too old
+ * or Discord takes no more follow-ups).
+ */
+export async function runPersonalFlux(svc: DiscordServices, interaction: ChatInputCommandInteraction, log: Logger): Promise<void> {
+  const input = readFluxInput(interaction.options.data, svc.config);
+  if (!input.ok) return replyPrivately(interaction, input.text, log);
+  let request: FluxRequest;
+  try {
+    request = await storeAttachments(svc.core.references, input.request, input.attachments, new URL(svc.config.DISCORD_API_URL).host);
+  } catch (err) {
+    if (!(err instanceof InvalidInput)) throw err;
+    return replyPrivately(interaction, invalidInputText(err.message), log);
+  }
+  let result: SubmitResult;
+  try {
+    result = await svc.core.service.submit(request, placedRequester(interaction), personalTarget(interaction), { dedupeKey: `discord:interaction:${interaction.id}` });
+  } catch (err) {
+    if (err instanceof InvalidInput) return replyPrivately(interaction, invalidInputText(err.message), log);
+    throw err;
+  }
+  if (result.status === 'queued') log.info({ jobId: result.jobId, position: result.position }, 'flux queued (personal)');
+  await replyPrivately(interaction, personalSubmitText(result), log);
 }
 
 /** Shows "queued" on the status message and lets the tracker keep it current. */

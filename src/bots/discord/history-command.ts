@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { runHistoryCommand, type KeptFile } from '../../commands/flux-history.js';
 import type { JobRecord } from '../../core/jobs/job-records.js';
 import { discordTime, fitLines, KEPT_NOT_ATTACHED_TEXT, MAX_CONTENT } from './discord-text.js';
-import { replyPrivately, requesterOf, type DiscordServices } from './services.js';
+import { isPersonal, placedRequester } from './personal.js';
+import { replyPrivately, type DiscordServices } from './services.js';
 
 /** Discord takes at most 10 attachments on one message. */
 const MAX_ATTACHMENTS = 10;
@@ -26,9 +27,11 @@ function attachable(files: readonly KeptFile[], limitBytes: number): AttachmentP
  * `/flux-history`: the caller's latest images, privately, each with a link to where it was posted; the ones the bot
  * kept for them (no channel, follow-up or DM could take them) are attached again.
  */
-export async function runHistory(svc: DiscordServices, interaction: ChatInputCommandInteraction<'cached' | 'raw'>, log: Logger): Promise<void> {
-  const guildId = interaction.guildId;
-  const reply = await runHistoryCommand(svc.core.history, requesterOf(guildId, interaction.user), (record) => imageLink(guildId, record), discordTime);
+export async function runHistory(svc: DiscordServices, interaction: ChatInputCommandInteraction, log: Logger): Promise<void> {
+  // Links of personal images (follow-ups, DMs) have no server in them: `@me`.
+  const requester = placedRequester(interaction);
+  const guildId = isPersonal(interaction) ? '@me' : requester.guildId;
+  const reply = await runHistoryCommand(svc.core.history, requester, (record) => imageLink(guildId, record), discordTime);
   const files = attachable(reply.files, interaction.attachmentSizeLimit);
   // Room for the line added should the files be refused.
   const text = fitLines(reply.text, MAX_CONTENT - KEPT_NOT_ATTACHED_TEXT.length - 1);

@@ -72,8 +72,13 @@ export function cancelButtons(jobId: string): ButtonRow[] {
  * the models that edit are more than a short label can list (the answer names them when another is typed).
  */
 export function editModal(messageId: string, jobId: string, clickId: string, editModel: string): APIModalInteractionResponseCallbackData {
+  return editModalWithId(editModalId(messageId, jobId, clickId), editModel);
+}
+
+/** The Edit modal under any `custom_id` (Edit with FLUX names the image differently: see edit-with-flux.ts). */
+export function editModalWithId(customId: string, editModel: string): APIModalInteractionResponseCallbackData {
   return {
-    custom_id: editModalId(messageId, jobId, clickId),
+    custom_id: customId,
     title: 'Edit this image',
     components: [
       {

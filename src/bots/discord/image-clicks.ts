@@ -1,4 +1,14 @@
-import { MessageFlags, messageLink, PermissionFlagsBits, Routes, type APIMessage, type ButtonInteraction, type ModalSubmitInteraction } from 'discord.js';
+import {
+  MessageFlags,
+  messageLink,
+  PermissionFlagsBits,
+  Routes,
+  type APIMessage,
+  type ButtonInteraction,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
+  type StringSelectMenuInteraction,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import { InvalidInput } from '../../core/errors.js';
 import type { DeliveryTarget, Requester } from '../../core/ports.js';
@@ -7,6 +17,7 @@ import type { ActionResult, ImageRef } from '../../core/queue/image-actions.js';
 import { actionText, cancelText, canceledReason, DELETED_TEXT, deleteText, EDIT_AGAIN_TEXT, NOT_FOUND_TEXT, OTHER_GUILD_TEXT, UNKNOWN_BUTTON_TEXT } from './action-text.js';
 import { ADMIN_PERMISSION } from './commands.js';
 import { renderStatus } from './discord-delivery.js';
+import { acknowledgeOnce } from './acknowledge.js';
 import { ALREADY_ACKNOWLEDGED, isDiscordError } from './discord-errors.js';
 import { discordTime, GUILD_ONLY_TEXT, invalidInputText, queuedReply, statusHeader, statusText, type JobOrigin } from './discord-text.js';
 import { deleteStatus, showQueued } from './flux-command.js';
@@ -16,6 +27,8 @@ import { INTERACTION_TOKEN_USE_MS, requesterOf, unexpectedText, type DiscordServ
 import { submitText } from '../../commands/replies.js';
 
 type Answerable = ButtonInteraction | ModalSubmitInteraction;
+/** Anything the bot may answer with an ephemeral reply as its ack. */
+type Repliable = Answerable | MessageContextMenuCommandInteraction | StringSelectMenuInteraction;
 
 /**
  * A click on one of the bot's buttons (Reroll, Edit, Vary, Delete under an image; Cancel on a status message). The
@@ -155,7 +168,7 @@ async function answerResult(svc: DiscordServices, interaction: Answerable, resul
   return tell(interaction, duplicateEdit ? EDIT_AGAIN_TEXT : actionText(result), log);
 }
 
-async function answerError(interaction: Answerable, err: unknown, log: Logger): Promise<void> {
+export async function answerError(interaction: Answerable, err: unknown, log: Logger): Promise<void> {
   if (err instanceof InvalidInput) {
     // The image could not be used (an expired reference of a reroll, a file past the limits): nothing was charged.
     log.info({ err }, 'refused: its image is not usable');
@@ -201,27 +214,20 @@ async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'ca
 }
 
 /**
- * The ack: a deferred update for a click (the message stays as it is), a deferred ephemeral reply for a modal. False
- * when the interaction is not ours to answer: a replay finds it acknowledged (the first delivery owns it, and its id
- * as the dedupe key would charge it once anyway), or Discord no longer takes an answer.
+ * The ack: a deferred update for a click (the message stays as it is), a deferred ephemeral reply for a modal, sent
+ * from the ack thread like a command's (see acknowledge.ts). False when the interaction is not ours to answer.
  */
-async function acknowledge(svc: DiscordServices, interaction: Answerable, log: Logger): Promise<boolean> {
+export async function acknowledge(svc: DiscordServices, interaction: Answerable, log: Logger): Promise<boolean> {
   svc.acks.enter();
   try {
-    if (interaction.isButton()) await interaction.deferUpdate();
-    else await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    return true;
-  } catch (err) {
-    if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate interaction ignored');
-    else log.warn({ err }, 'could not acknowledge the interaction');
-    return false;
+    return await acknowledgeOnce(svc, interaction, interaction.isButton() ? 'update' : 'reply', log);
   } finally {
     svc.acks.leave();
   }
 }
 
 /** An answer that is the ack itself (an ephemeral reply): for clicks refused before any work. */
-async function answerAtOnce(interaction: Answerable, content: string, log: Logger): Promise<void> {
+export async function answerAtOnce(interaction: Repliable, content: string, log: Logger): Promise<void> {
   try {
     await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
   } catch (err) {
@@ -231,7 +237,7 @@ async function answerAtOnce(interaction: Answerable, content: string, log: Logge
 }
 
 /** A private answer after the ack, while the interaction token lives: the deferred reply's edit, or an ephemeral follow-up. */
-async function tell(interaction: Answerable, content: string, log: Logger): Promise<void> {
+export async function tell(interaction: Answerable, content: string, log: Logger): Promise<void> {
   if (Date.now() - interaction.createdTimestamp >= INTERACTION_TOKEN_USE_MS) return log.warn('interaction token too old to answer; reply dropped');
   try {
     if (interaction.isModalSubmit()) await interaction.editReply({ content, allowedMentions: { parse: [] } });
@@ -241,7 +247,7 @@ async function tell(interaction: Answerable, content: string, log: Logger): Prom
   }
 }
 
-function textInput(interaction: ModalSubmitInteraction, id: string): string | undefined {
+export function textInput(interaction: ModalSubmitInteraction, id: string): string | undefined {
   try {
     return interaction.fields.getTextInputValue(id);
   } catch {

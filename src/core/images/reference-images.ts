@@ -96,6 +96,16 @@ export class ReferenceImages {
     return { reference: await this.options.inputs.put(image.bytes, image.contentType, size), size };
   }
 
+  /**
+   * Downloads a member's link through the guarded downloader (ALLOW_PRIVATE_URLS decides private addresses), checks
+   * and stores it, like `store`: for an image the bot is pointed at by a message (an embed's image on another host).
+   */
+  storeLink(link: string, label: ImageLabel): Promise<{ reference: string; size: ImageSize }> {
+    if (!isImageLink(link)) return Promise.reject(refusal(label, 'it is not a link to an image'));
+    const { download } = this.fetching(undefined);
+    return this.store(() => download(link), label);
+  }
+
   private fetching(signal: AbortSignal | undefined): Pick<PrepareSteps, 'download' | 'limits'> {
     const { guard, fetch, timeoutMs, limits = REFERENCE_LIMITS } = this.options;
     return { limits, download: linkDownloader({ guard, fetch, timeoutMs, signal, limits }) };

@@ -108,6 +108,19 @@ export class ImageActions {
   }
 
   /**
+   * An edit of an image that is not one of the bot's deliveries (a member's upload, an embed): `reference` is the
+   * image already stored (ReferenceImages.store), `target` where the result goes. Charged to the person like any
+   * submission; the dedupe key makes a repeated submission one edit.
+   */
+  async editImage(reference: string, requester: Requester, opts: ActionSubmit & { prompt: string; model?: string | undefined; target: DeliveryTarget | (() => Promise<DeliveryTarget>) }): Promise<ActionResult> {
+    const model = opts.model?.trim() || this.editModel;
+    if (!isEditModel(model)) return { status: 'invalid', message: `${model} does not edit images; choose one of ${EDIT_MODELS.join(', ')}` };
+    const request = editRequest(reference, opts.prompt, model);
+    if ('status' in request) return request;
+    return this.options.service.submit(request, requester, opts.target, { dedupeKey: opts.dedupeKey });
+  }
+
+  /**
    * Whether the person may delete the image: the one who asked for it, or someone who may manage messages there
    * (`canManage`, the platform's judgement). Returns where the message is; the adapter deletes it, then `forget`s it.
    */
@@ -153,16 +166,24 @@ export class ImageActions {
     if (!bytes) return { status: 'no_image' };
     // Checked like an attachment (an image, within the size limits) and kept by reference for the job and its rerolls.
     const { reference } = await this.options.references.store(bytes, { index: 1, name: 'the image' });
-    // Parsed as a person's request is (prompt rules, the model's fields and defaults); the parser takes links, so the
-    // image stands in as one and is swapped for its stored reference after, as the adapters do with attachments.
-    const parsed = parseFluxRequest({ prompt: what.prompt, model: what.model, images: [STAND_IN] });
-    if (!parsed.ok) return { status: 'invalid', message: parsed.error.message };
-    const request: FluxRequest = replaceImage(parsed.request, STAND_IN, reference);
+    const request = editRequest(reference, what.prompt, what.model);
+    if ('status' in request) return request;
     const base = recordTarget(record);
     const more = opts.target;
     const target = async (): Promise<DeliveryTarget> => ({ ...base, ...(typeof more === 'function' ? await more() : more) });
     return this.options.service.submit(request, requester, target, { dedupeKey: opts.dedupeKey });
   }
+}
+
+/**
+ * The request of an edit of a stored image, parsed as a person's request is (prompt rules, the model's fields and
+ * defaults). The parser takes links, so the image stands in as one and is swapped for its stored reference after, as
+ * the adapters do with attachments.
+ */
+function editRequest(reference: string, prompt: string, model: ModelId): FluxRequest | { status: 'invalid'; message: string } {
+  const parsed = parseFluxRequest({ prompt, model, images: [STAND_IN] });
+  if (!parsed.ok) return { status: 'invalid', message: parsed.error.message };
+  return replaceImage(parsed.request, STAND_IN, reference);
 }
 
 /** Where a new image made from a recorded one goes: the recorded image's channel and thread, without its status message. */

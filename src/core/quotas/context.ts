@@ -75,8 +75,25 @@ export class QuotaContext {
     };
   }
 
-  defaultDaily(kind: SubjectKind): number {
-    return kind === 'user' ? this.defaults.dailyPerUser : this.defaults.dailyPerGuild;
+  /**
+   * The defaults that apply to a subject: the general ones, with the daily limits of its bucket (QuotaDefaults.buckets)
+   * when `key` is a bucket's guild key or a person's key in it (`discord:dm`, `discord:dm:<user>`).
+   */
+  defaultsFor(key: string | undefined): QuotaDefaults {
+    const buckets = this.defaults.buckets;
+    if (key === undefined || buckets === undefined) return this.defaults;
+    const bucket = Object.entries(buckets).find(([guild]) => key === guild || key.startsWith(`${guild}:`))?.[1];
+    if (!bucket) return this.defaults;
+    return {
+      ...this.defaults,
+      dailyPerUser: bucket.dailyPerUser ?? this.defaults.dailyPerUser,
+      dailyPerGuild: bucket.dailyPerGuild ?? this.defaults.dailyPerGuild,
+    };
+  }
+
+  defaultDaily(kind: SubjectKind, key?: string): number {
+    const defaults = this.defaultsFor(key);
+    return kind === 'user' ? defaults.dailyPerUser : defaults.dailyPerGuild;
   }
 
   defaultConcurrent(kind: SubjectKind): number {

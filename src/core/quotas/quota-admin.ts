@@ -128,7 +128,7 @@ export class QuotaAdmin {
       day,
       usedToday: state.usedDaily + state.usedGrant,
       usedFromGrantToday: state.usedGrant,
-      daily: effective(state.dailyOverride, this.ctx.defaultDaily(t.kind)),
+      daily: effective(state.dailyOverride, this.ctx.defaultDaily(t.kind, t.key)),
       concurrent: effective(state.concurrentOverride, this.ctx.defaultConcurrent(t.kind)),
       grantBalance: state.grantBalance,
       inFlight: state.inFlight,
@@ -276,8 +276,8 @@ export class QuotaAdmin {
     const guild: QuotaTarget = { kind: 'guild', key: requireKey(guildKey, 'guildKey') };
     const { day, resetAt, monthResetAt } = this.ctx.today();
     const [u, g] = (await readSubjects(this.ctx, [user, guild], day)) as [SubjectState, SubjectState];
-    const dailyLimit = this.ceiled(u.dailyOverride ?? this.ctx.defaultDaily('user'));
-    const guildDaily = this.ceiled(g.dailyOverride ?? this.ctx.defaultDaily('guild'));
+    const dailyLimit = this.ceiled(u.dailyOverride ?? this.ctx.defaultDaily('user', guildKey));
+    const guildDaily = this.ceiled(g.dailyOverride ?? this.ctx.defaultDaily('guild', guildKey));
     const userLeft = Math.max(0, dailyLimit - u.usedDaily) + u.grantBalance;
     const guildLeft = Math.max(0, guildDaily - g.usedDaily) + g.grantBalance;
     const view: UserQuotaView = {

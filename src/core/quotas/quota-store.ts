@@ -57,7 +57,8 @@ export class QuotaStore implements QuotaPort {
     const userKey = requireKey(input.userKey, 'userKey');
     const guildKey = requireKey(input.guildKey, 'guildKey');
     const cost = requireCount(input.costMicros ?? 0, 'costMicros', 0, Number.MAX_SAFE_INTEGER);
-    const { keys, defaults } = this.ctx;
+    const { keys } = this.ctx;
+    const defaults = this.ctx.defaultsFor(guildKey);
     const today = this.ctx.today();
     const reply = await admitScript.run(
       this.ctx.redis,

@@ -35,6 +35,18 @@ export interface QuotaDefaults {
   guildMonthlyBudget?: number | undefined;
   personDailyBudget?: number | undefined;
   monthlyBudget?: number | undefined;
+  /**
+   * Daily limits of particular buckets, by guild key, in place of `dailyPerUser` / `dailyPerGuild` for that bucket and
+   * the people in it: an operator-set bucket that no server admin owns (Discord's `discord:dm`, where direct messages
+   * and user installs are counted).
+   */
+  buckets?: Readonly<Record<string, BucketDefaults>> | undefined;
+}
+
+/** The daily limits of one bucket (see QuotaDefaults.buckets); absent ones are the general defaults. */
+export interface BucketDefaults {
+  dailyPerUser?: number | undefined;
+  dailyPerGuild?: number | undefined;
 }
 
 /** BullMQ's highest job priority (2^21 - 1): a job's priority is its position in its person's in-flight jobs, capped here. */

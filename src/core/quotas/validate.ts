@@ -1,5 +1,5 @@
 import { InvalidInput } from '../errors.js';
-import type { QuotaDefaults, QuotaTarget } from './types.js';
+import type { BucketDefaults, QuotaDefaults, QuotaTarget } from './types.js';
 
 /** Longest identifier accepted (platform keys are far shorter; this only stops garbage from becoming key names). */
 const MAX_KEY_LENGTH = 256;
@@ -41,7 +41,20 @@ export function requireDefaults(defaults: QuotaDefaults): QuotaDefaults {
     guildMonthlyBudget: optionalMicros(defaults.guildMonthlyBudget, 'defaults.guildMonthlyBudget'),
     personDailyBudget: optionalMicros(defaults.personDailyBudget, 'defaults.personDailyBudget'),
     monthlyBudget: optionalMicros(defaults.monthlyBudget, 'defaults.monthlyBudget'),
+    buckets: defaults.buckets === undefined ? undefined : requireBuckets(defaults.buckets),
   };
+}
+
+function requireBuckets(buckets: Readonly<Record<string, BucketDefaults>>): Record<string, BucketDefaults> {
+  const out: Record<string, BucketDefaults> = {};
+  for (const [key, bucket] of Object.entries(buckets)) {
+    const field = `defaults.buckets.${requireKey(key, 'defaults.buckets')}`;
+    out[key] = {
+      dailyPerUser: bucket.dailyPerUser === undefined ? undefined : requireCount(bucket.dailyPerUser, `${field}.dailyPerUser`, 0, MAX_LIMIT),
+      dailyPerGuild: bucket.dailyPerGuild === undefined ? undefined : requireCount(bucket.dailyPerGuild, `${field}.dailyPerGuild`, 0, MAX_LIMIT),
+    };
+  }
+  return out;
 }
 
 /** A budget in micro-dollars, or undefined for none. */

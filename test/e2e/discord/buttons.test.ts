@@ -221,7 +221,7 @@ describe('Cancel on a status message', () => {
   it('a queued job is canceled at once and refunded; a running one is stopped and refunded; others are refused', async () => {
     const harness = await start({ steps: [{ hangMs: 60_000 }], workerConcurrency: 1 });
     harness.flux({ prompt: 'running job' }, { user: 'alice' });
-    await expect.poll(() => provider.calls.length).toBe(1);
+    await expect.poll(() => provider.calls.length, { timeout: 10_000 }).toBe(1);
     harness.flux({ prompt: 'queued job' }, { user: 'alice' });
     const queued = await cancelButton(harness, 'queued job');
     const running = await cancelButton(harness, 'running job');

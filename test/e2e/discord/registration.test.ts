@@ -26,10 +26,19 @@ describe('Discord command registration', () => {
     expect(put.params.guildId).toBe(h.fake.guild.id);
     expect(h.fake.callsTo('putGlobalCommands')).toEqual([]);
     const commands = h.fake.commands(h.fake.guild.id);
-    expect(commands.map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-history', 'flux-admin']);
+    expect(commands.map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-history', 'flux-admin', 'Edit with FLUX']);
+    // Everyone's commands: installable to a server (0) and to a person (1), used in servers (0), the DM with the bot
+    // (1) and other DMs (2). /flux-admin manages a server: a server install, in that server.
+    for (const name of ['flux', 'flux-quota', 'flux-history']) {
+      expect(commands.find((c) => c.name === name), name).toMatchObject({ integration_types: [0, 1], contexts: [0, 1, 2] });
+    }
+    expect(commands[3]).toMatchObject({ name: 'flux-admin', integration_types: [0], contexts: [0] });
+    // The message command (right-click a message → Apps → Edit with FLUX): type 3, no description or options.
+    expect(commands[4]).toMatchObject({ type: 3, name: 'Edit with FLUX', description: '', integration_types: [0, 1], contexts: [0, 1, 2] });
+    expect(commands[4]!.options).toBeUndefined();
 
     const flux = commands[0]!;
-    expect(flux).toMatchObject({ type: 1, default_member_permissions: null, contexts: [0] });
+    expect(flux).toMatchObject({ type: 1, default_member_permissions: null });
     // Every definition option is there, typed, with its choices and ranges; required ones first.
     expect(flux.options!.map((o) => o.name)).toEqual(FLUX_OPTIONS.map((o) => o.name));
     for (const def of FLUX_OPTIONS) {
@@ -61,7 +70,7 @@ describe('Discord command registration', () => {
     expect(commands[1]).toMatchObject({ name: 'flux-quota', default_member_permissions: null });
     expect(commands[1]!.options ?? []).toEqual([]);
 
-    expect(commands[2]).toMatchObject({ name: 'flux-history', default_member_permissions: null, contexts: [0] });
+    expect(commands[2]).toMatchObject({ name: 'flux-history', default_member_permissions: null });
     expect(commands[2]!.options ?? []).toEqual([]);
 
     const admin = commands[3]!;
@@ -96,7 +105,7 @@ describe('Discord command registration', () => {
   it('registers globally when DISCORD_GUILD_ID is not set', async () => {
     h = await Harness.start({ provider: 'preview', guildCommands: false });
     await h.fake.waitFor('putGlobalCommands');
-    expect(h.fake.commands().map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-history', 'flux-admin']);
+    expect(h.fake.commands().map((c) => c.name)).toEqual(['flux', 'flux-quota', 'flux-history', 'flux-admin', 'Edit with FLUX']);
     expect(h.fake.callsTo('putGuildCommands')).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { buttonsOf } from './components.js';
+import { buttonsOf, selectsOf } from './components.js';
 import { interactionToken, snowflake } from './ids.js';
 import { channelJson, memberJson, messageJson } from './payloads.js';
 import type { DiscordState } from './state.js';
@@ -131,20 +131,71 @@ export function buildModalSubmit(state: DiscordState, init: ModalSubmitInit, upl
     }
     return { type: 1, components: [{ type: 4, custom_id: input.customId, value }] };
   });
-  const guild = state.guilds.get(opener.guildId)!;
+  const guild = state.guilds.get(opener.guildId);
   const channel = state.channels.get(opener.channelId)!;
-  const user = init.user === undefined ? opener.user : findUser(state, guild.id, init.user);
-  const permissions = state.memberPermissions(guild.id, user.id);
+  const user = init.user === undefined || !guild ? opener.user : findUser(state, guild.id, init.user);
   const message = opener.messageId === undefined ? undefined : state.messages.get(opener.messageId);
-  const interaction = record(state, { guildId: guild.id, channelId: channel.id, user, commandName: modal.customId, type: MODAL_SUBMIT, ...(message ? { messageId: message.id } : {}) });
+  const interaction = record(state, {
+    guildId: opener.guildId,
+    channelId: channel.id,
+    user,
+    commandName: modal.customId,
+    type: MODAL_SUBMIT,
+    ...(message ? { messageId: message.id } : {}),
+    ...(opener.userInstallOnly ? { userInstallOnly: true } : {}),
+  });
+  // Sent from where the opener was, as the opener's user (its own place fields: a server's or a DM's), else as the
+  // member who submits.
+  const place = opener.place && (init.user === undefined || !guild) ? opener.place : guild ? guildFields(state, guild, channel, user, state.memberPermissions(guild.id, user.id), uploadLimitBytes) : undefined;
+  if (!place) throw new Error(`fake discord: interaction ${init.interactionId} was not used in a server or a DM`);
   const payload = {
     id: interaction.id,
     application_id: state.applicationId,
     type: MODAL_SUBMIT,
     token: interaction.token,
-    ...guildFields(state, guild, channel, user, permissions, uploadLimitBytes),
+    ...place,
     ...(message ? { message: messageJson(state, message) } : {}),
     data: { custom_id: modal.customId, components },
+  };
+  return { payload, record: interaction };
+}
+
+/** A choice in a string select of a stored message (an ephemeral answer included), as a test describes it. */
+export interface SelectInit {
+  messageId: string;
+  customId: string;
+  /** The option values chosen. */
+  values: string[];
+  user?: string;
+}
+
+/**
+ * INTERACTION_CREATE type 3 (MESSAGE_COMPONENT) for a string select: `data { custom_id, component_type: 3, values }` and
+ * the message. Throws when the message has no such select, or the values are not its options or too few or too many,
+ * as Discord's client never sends them.
+ */
+export function buildSelect(state: DiscordState, init: SelectInit, uploadLimitBytes: number): { payload: Record<string, unknown>; record: FakeInteraction } {
+  const message = state.messages.get(init.messageId);
+  if (!message || message.deleted) throw new Error(`fake discord: no message ${init.messageId} to choose in`);
+  const select = selectsOf(message.components).find((s) => s.customId === init.customId && !s.disabled);
+  if (!select) throw new Error(`fake discord: message ${init.messageId} has no select ${init.customId}`);
+  if (init.values.length < select.min || init.values.length > select.max || init.values.some((v) => !select.values.includes(v))) {
+    throw new Error(`fake discord: ${JSON.stringify(init.values)} is not a choice of select ${init.customId}`);
+  }
+  const channel = state.channels.get(message.channelId);
+  const guild = channel ? state.guilds.get(channel.guildId) : undefined;
+  if (!channel || !guild) throw new Error(`fake discord: message ${init.messageId} is not in a server channel`);
+  const user = findUser(state, guild.id, init.user);
+  const permissions = state.memberPermissions(guild.id, user.id);
+  const interaction = record(state, { guildId: guild.id, channelId: channel.id, user, commandName: init.customId, type: MESSAGE_COMPONENT, messageId: message.id });
+  const payload = {
+    id: interaction.id,
+    application_id: state.applicationId,
+    type: MESSAGE_COMPONENT,
+    token: interaction.token,
+    ...guildFields(state, guild, channel, user, permissions, uploadLimitBytes),
+    message: messageJson(state, message),
+    data: { custom_id: init.customId, component_type: 3, values: init.values },
   };
   return { payload, record: interaction };
 }

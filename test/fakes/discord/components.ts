@@ -2,7 +2,7 @@ import { formError, type ApiError } from './rules.js';
 
 /**
  * Discord's rules for message components and modals, as its API refuses them (400, code 50035, the error tree nested
- * by field path). Messages: ≤ 5 action rows (type 1) of ≤ 5 buttons (type 2); a button has a style 1–5, a label of
+ * by field path). Messages: ≤ 5 action rows (type 1) of ≤ 5 buttons (type 2) or one string select (type 3); a button has a style 1–5, a label of
  * ≤ 80 characters (or an emoji), and a `custom_id` of 1–100 characters unique in the message (a link button, style 5,
  * has a `url` instead). Modals: a `custom_id` of 1–100 characters, a title of 1–45, 1–5 action rows of one text input
  * (type 4) each, whose label is 1–45 characters, style 1 or 2, `custom_id` 1–100, lengths within 0–4000.
@@ -10,6 +10,7 @@ import { formError, type ApiError } from './rules.js';
 
 const ACTION_ROW = 1;
 const BUTTON = 2;
+const STRING_SELECT = 3;
 const TEXT_INPUT = 4;
 const LINK = 5;
 
@@ -33,6 +34,15 @@ export function checkMessageComponents(raw: unknown): ApiError | null {
     if (row?.type !== ACTION_ROW) return at(['type'], 'UNION_TYPE_CHOICES', 'Value of field "type" must be one of (1,).');
     const children = row.components;
     if (!Array.isArray(children) || children.length < 1 || children.length > 5) return badLength(at, ['components'], 1, 5);
+    if ((children[0] as { type?: unknown }).type === STRING_SELECT) {
+      if (children.length !== 1) return badLength(at, ['components'], 1, 1);
+      const problem = checkSelect(children[0] as Record<string, unknown>, (path, code, message) => at(['components', 0, ...path], code, message));
+      if (problem) return problem;
+      const id = (children[0] as { custom_id: string }).custom_id;
+      if (ids.has(id)) return at(['components', 0, 'custom_id'], 'COMPONENT_CUSTOM_ID_DUPLICATED', 'Component custom id cannot be duplicated');
+      ids.add(id);
+      continue;
+    }
     for (const [j, button] of (children as Array<Record<string, unknown>>).entries()) {
       const atButton: Fail = (path, code, message) => at(['components', j, ...path], code, message);
       if (button?.type !== BUTTON) return atButton(['type'], 'UNION_TYPE_CHOICES', 'Value of field "type" must be one of (2,).');
@@ -51,6 +61,44 @@ export function checkMessageComponents(raw: unknown): ApiError | null {
     }
   }
   return null;
+}
+
+/**
+ * A string select (alone in its row): `custom_id` 1–100, 1–25 options with a label and value of 1–100 characters each
+ * (values unique), a placeholder ≤ 150, `min_values` 0–25 and `max_values` 1–25 within the options.
+ */
+function checkSelect(select: Record<string, unknown>, at: Fail): ApiError | null {
+  if (!lengthWithin(select.custom_id, 1, 100)) return badLength(at, ['custom_id'], 1, 100);
+  if (select.placeholder !== undefined && !lengthWithin(select.placeholder, 0, 150)) return badLength(at, ['placeholder'], 0, 150);
+  const options = select.options;
+  if (!Array.isArray(options) || options.length < 1 || options.length > 25) return badLength(at, ['options'], 1, 25);
+  const values = new Set<string>();
+  for (const [k, option] of (options as Array<Record<string, unknown>>).entries()) {
+    if (!lengthWithin(option?.label, 1, 100)) return badLength(at, ['options', k, 'label'], 1, 100);
+    if (!lengthWithin(option?.value, 1, 100)) return badLength(at, ['options', k, 'value'], 1, 100);
+    if (values.has(option.value as string)) return at(['options', k, 'value'], 'SELECT_COMPONENT_OPTION_VALUE_DUPLICATED', 'Select component option values cannot be duplicated');
+    values.add(option.value as string);
+  }
+  const min = select.min_values ?? 1;
+  const max = select.max_values ?? 1;
+  if (typeof min !== 'number' || min < 0 || min > 25) return at(['min_values'], 'NUMBER_TYPE_MAX', 'int value should be between 0 and 25.');
+  if (typeof max !== 'number' || max < 1 || max > 25 || max < min || max > options.length) return at(['max_values'], 'NUMBER_TYPE_MAX', 'int value should be between 1 and the number of options.');
+  return null;
+}
+
+/** The string selects of a stored message: custom id, option values, and how many may be chosen. */
+export function selectsOf(components: unknown[]): Array<{ customId: string; values: string[]; min: number; max: number; disabled: boolean }> {
+  return (components as Array<{ components?: Array<Record<string, unknown>> }>).flatMap((row) =>
+    (row.components ?? [])
+      .filter((c) => c.type === STRING_SELECT && typeof c.custom_id === 'string')
+      .map((c) => ({
+        customId: c.custom_id as string,
+        values: ((c.options as Array<{ value: string }> | undefined) ?? []).map((o) => o.value),
+        min: typeof c.min_values === 'number' ? c.min_values : 1,
+        max: typeof c.max_values === 'number' ? c.max_values : 1,
+        disabled: c.disabled === true,
+      })),
+  );
 }
 
 /** A modal, as stored once the callback (type 9) passed the checks. */

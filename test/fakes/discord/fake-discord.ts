@@ -4,8 +4,8 @@ import { FaultBook, matches, type Fault, type RouteMatcher } from './faults.js';
 import { FakeGateway, shardOf, type GatewayConnection, type GatewayDispatch, type GatewayFrame, type GatewaySessionInfo } from './gateway.js';
 import type { DiscordCall } from './http.js';
 import { snowflake } from './ids.js';
-import { buildClick, buildModalSubmit, type ClickInit, type ModalSubmitInit } from './component-interaction.js';
-import { buildInteraction, type InteractionInit } from './interaction.js';
+import { buildClick, buildModalSubmit, buildSelect, type ClickInit, type ModalSubmitInit, type SelectInit } from './component-interaction.js';
+import { buildInteraction, buildMessageCommand, type InteractionInit, type MessageCommandInit } from './interaction.js';
 import { Recorder } from './recorder.js';
 import { route } from './router.js';
 import type { DiscordSettings, RouteContext } from './routes/context.js';
@@ -197,6 +197,21 @@ export class FakeDiscord {
    */
   click(init: ClickInit): DispatchedInteraction {
     const { payload, record } = buildClick(this.state, init, this.settings.uploadLimitBytes);
+    return this.sendInteraction(payload, record);
+  }
+
+  /**
+   * Dispatches a message command on a stored message (INTERACTION_CREATE type 2, `data.type` 3, the message in
+   * `data.resolved.messages`); `context` and `install` as for `interaction()`.
+   */
+  messageCommand(init: MessageCommandInit): DispatchedInteraction {
+    const { payload, record } = buildMessageCommand(this.state, init, this.settings.uploadLimitBytes);
+    return this.sendInteraction(payload, record);
+  }
+
+  /** Chooses values in a string select of a stored message (INTERACTION_CREATE type 3, `component_type` 3). */
+  select(init: SelectInit): DispatchedInteraction {
+    const { payload, record } = buildSelect(this.state, init, this.settings.uploadLimitBytes);
     return this.sendInteraction(payload, record);
   }
 

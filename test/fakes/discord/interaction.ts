@@ -1,8 +1,9 @@
 import type { APIAttachment } from 'discord.js';
 import { interactionToken, snowflake } from './ids.js';
-import { channelJson, memberJson, roleJson, userJson } from './payloads.js';
+import { PermissionFlagsBits as P } from 'discord.js';
+import { channelJson, memberJson, messageJson, roleJson, userJson } from './payloads.js';
 import type { DiscordState } from './state.js';
-import type { CommandOption, FakeCommand, FakeGuild, FakeInteraction, FakeUser, FakeUserInit } from './types.js';
+import type { CommandOption, FakeChannel, FakeCommand, FakeGuild, FakeInteraction, FakeUser, FakeUserInit } from './types.js';
 
 /** An option value: string, integer, number or boolean, an attachment from `addAttachment`, or an id. */
 export type OptionValue = string | number | boolean | APIAttachment;
@@ -28,6 +29,89 @@ export interface InteractionInit {
   locale?: string;
   /** When the interaction was created (its id's timestamp, from which discord.js derives `createdTimestamp`). */
   createdAt?: number;
+  /**
+   * Where it is used: 0 a server channel (default), 1 the DM with the bot, 2 a private channel (a DM or group DM between
+   * users, which the bot is not in). Refused when the registered command does not list the context.
+   */
+  context?: 0 | 1 | 2;
+  /**
+   * Which install authorizes it: `guild` (the server's, default; in DMs the bot's own DM only) or `user` (the person's
+   * own install, the only one in a server that did not install the app): then the interaction takes 5 follow-ups at
+   * most, and the person may be DMed by the bot. Refused when the command's `integration_types` lack it.
+   */
+  install?: 'guild' | 'user';
+}
+
+/** The place an interaction is used in: the fields Discord sends for it, and its channel. */
+export interface Place {
+  fields: Record<string, unknown>;
+  guildId: string;
+  channel: FakeChannel;
+  user: FakeUser;
+  userInstallOnly: boolean;
+}
+
+/**
+ * The fields of an interaction that say where it is used and who authorized it: a server's (`guild_id`, `member`,
+ * `app_permissions`...) or a DM's (`user`, a DM channel), `context` and `authorizing_integration_owners`. Checks the
+ * registered command (when there is one) offers itself there.
+ */
+export function placeOf(state: DiscordState, init: InteractionInit, command: FakeCommand | undefined, uploadLimitBytes: number): Place {
+  const context = init.context ?? 0;
+  const install = init.install ?? 'guild';
+  if (command) {
+    const contexts = (command.contexts as number[] | null | undefined) ?? [0, 1, 2];
+    const types = (command.integration_types as number[] | null | undefined) ?? [0];
+    if (!contexts.includes(context)) throw new Error(`fake discord: ${init.name} is not offered in context ${context}`);
+    if (!types.includes(install === 'guild' ? 0 : 1)) throw new Error(`fake discord: ${init.name} is not offered to a ${install} install`);
+  }
+  if (context !== 0) {
+    if (context === 2 && install === 'guild') throw new Error('fake discord: a private channel is only reached through a user install');
+    const user = init.user === undefined ? state.defaultUser([...state.guilds.keys()][0] ?? '') : resolveUser(state, undefined, init.user);
+    const channel = context === 1 ? state.openDm(user) : state.addChannel({ id: snowflake(), guildId: '', name: '', type: 3, nsfw: false, parentId: null, botDeny: 0n });
+    if (install === 'user') state.userInstalls.add(user.id);
+    const fields = {
+      version: 1,
+      channel: { ...channelJson(state, channel), ...(context === 2 ? { recipients: [userJson(user)] } : {}) },
+      channel_id: channel.id,
+      user: userJson(user),
+      // A user install's app permissions outside servers: what its messages may carry.
+      app_permissions: (P.EmbedLinks | P.AttachFiles | P.SendMessages | P.ViewChannel).toString(),
+      locale: init.locale ?? 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: install === 'user' ? { '1': user.id } : { '0': '0' },
+      context,
+      attachment_size_limit: uploadLimitBytes,
+    };
+    return { fields, guildId: '', channel, userInstallOnly: install === 'user', user };
+  }
+  const guild = init.guild === undefined ? [...state.guilds.values()][0] : state.guilds.get(init.guild);
+  if (!guild) throw new Error(`fake discord: no guild ${init.guild ?? '(none configured)'}`);
+  const channel =
+    init.channel === undefined
+      ? [...state.channels.values()].find((c) => c.guildId === guild.id && c.type === 0)
+      : state.requireChannel(init.channel, guild.id);
+  if (!channel) throw new Error('fake discord: the guild has no text channel');
+  const user = resolveUser(state, guild, init.user);
+  if (install === 'user') state.userInstalls.add(user.id);
+  const member = state.ensureMember(guild.id, user);
+  const permissions = BigInt(init.permissions ?? state.memberPermissions(guild.id, user.id));
+  const fields = {
+    version: 1,
+    guild_id: guild.id,
+    guild: { id: guild.id, locale: 'en-US', features: [] },
+    guild_locale: 'en-US',
+    channel: { ...channelJson(state, channel), permissions: permissions.toString() },
+    channel_id: channel.id,
+    member: { ...memberJson(member), permissions: permissions.toString() },
+    app_permissions: BigInt(init.appPermissions ?? state.botPermissions(channel.id)).toString(),
+    locale: init.locale ?? 'en-US',
+    entitlements: [],
+    authorizing_integration_owners: install === 'user' ? { '1': user.id } : { '0': guild.id },
+    context: 0,
+    attachment_size_limit: uploadLimitBytes,
+  };
+  return { fields, guildId: guild.id, channel, userInstallOnly: install === 'user', user };
 }
 
 const STRING = 3;
@@ -56,54 +140,21 @@ interface Resolved {
  * option, wrong type, missing required option, value outside choices or bounds) throw here.
  */
 export function buildInteraction(state: DiscordState, init: InteractionInit, uploadLimitBytes: number): { payload: Record<string, unknown>; record: FakeInteraction } {
-  const guild = init.guild === undefined ? [...state.guilds.values()][0] : state.guilds.get(init.guild);
-  if (!guild) throw new Error(`fake discord: no guild ${init.guild ?? '(none configured)'}`);
-  const channel =
-    init.channel === undefined
-      ? [...state.channels.values()].find((c) => c.guildId === guild.id && c.type === 0)
-      : state.requireChannel(init.channel, guild.id);
-  if (!channel) throw new Error('fake discord: the guild has no text channel');
-  const user = resolveUser(state, guild, init.user);
-  const member = state.ensureMember(guild.id, user);
-  const command = state.commands.get(guild.id)?.find((c) => c.name === init.name && c.type === 1) ?? state.commands.get('global')?.find((c) => c.name === init.name && c.type === 1);
+  const firstGuild = init.guild ?? [...state.guilds.keys()][0] ?? '';
+  const command = findCommand(state, init, firstGuild, 1);
+  const place = placeOf(state, init, command, uploadLimitBytes);
+  const guild = state.guilds.get(place.guildId) ?? state.guilds.get(firstGuild);
+  if (!guild) throw new Error(`fake discord: no guild ${firstGuild}`);
   const resolved: Resolved = { attachments: {}, users: {}, members: {}, channels: {}, roles: {} };
   const options = buildOptions(state, guild, init, command, resolved);
   const usedResolved = Object.fromEntries(Object.entries(resolved).filter(([, v]) => Object.keys(v as object).length > 0));
-  const permissions = BigInt(init.permissions ?? state.memberPermissions(guild.id, user.id));
-  const record: FakeInteraction = {
-    id: snowflake(init.createdAt),
-    token: interactionToken(),
-    applicationId: state.applicationId,
-    guildId: guild.id,
-    channelId: channel.id,
-    user,
-    commandName: init.name,
-    createdAt: Date.now(),
-    callbackType: null,
-    ephemeral: false,
-    originalMessageId: null,
-    followupIds: [],
-    tokenExpired: false,
-  };
-  state.interactions.set(record.id, record);
+  const record = recordInteraction(state, init, place, init.name);
   const payload = {
     id: record.id,
     application_id: state.applicationId,
     type: 2,
     token: record.token,
-    version: 1,
-    guild_id: guild.id,
-    guild: { id: guild.id, locale: 'en-US', features: [] },
-    guild_locale: 'en-US',
-    channel: { ...channelJson(state, channel), permissions: permissions.toString() },
-    channel_id: channel.id,
-    member: { ...memberJson(member), permissions: permissions.toString() },
-    app_permissions: BigInt(init.appPermissions ?? state.botPermissions(channel.id)).toString(),
-    locale: init.locale ?? 'en-US',
-    entitlements: [],
-    authorizing_integration_owners: { '0': guild.id },
-    context: 0,
-    attachment_size_limit: uploadLimitBytes,
+    ...place.fields,
     data: {
       id: command?.id ?? snowflake(),
       name: init.name,
@@ -116,14 +167,89 @@ export function buildInteraction(state: DiscordState, init: InteractionInit, upl
   return { payload, record };
 }
 
-function resolveUser(state: DiscordState, guild: FakeGuild, spec: string | FakeUserInit | undefined): FakeUser {
+/**
+ * The registered command an invocation is of: the guild's or a global one in a server; outside servers only a global
+ * one (Discord offers a server's commands in that server alone). Throws for a DM use of a command that is registered
+ * only in servers, as Discord's client would not show it.
+ */
+function findCommand(state: DiscordState, init: Pick<InteractionInit, 'name' | 'context'>, guildId: string, type: number): FakeCommand | undefined {
+  const global = state.commands.get('global')?.find((c) => c.name === init.name && c.type === type);
+  if ((init.context ?? 0) === 0) return state.commands.get(guildId)?.find((c) => c.name === init.name && c.type === type) ?? global;
+  const inServers = [...state.commands.entries()].some(([scope, list]) => scope !== 'global' && list.some((c) => c.name === init.name && c.type === type));
+  if (!global && inServers) throw new Error(`fake discord: ${init.name} is registered in servers only, so Discord does not offer it outside them`);
+  return global;
+}
+
+/** Records an application command interaction so its callback and webhook routes work. */
+function recordInteraction(state: DiscordState, init: Pick<InteractionInit, 'createdAt'>, place: Place, commandName: string): FakeInteraction {
+  const record: FakeInteraction = {
+    id: snowflake(init.createdAt),
+    token: interactionToken(),
+    applicationId: state.applicationId,
+    guildId: place.guildId,
+    channelId: place.channel.id,
+    user: place.user,
+    commandName,
+    createdAt: Date.now(),
+    callbackType: null,
+    ephemeral: false,
+    originalMessageId: null,
+    followupIds: [],
+    tokenExpired: false,
+    userInstallOnly: place.userInstallOnly,
+    place: place.fields,
+  };
+  state.interactions.set(record.id, record);
+  return record;
+}
+
+/** A message command (right-click a message → Apps) as a test describes it. */
+export interface MessageCommandInit extends Omit<InteractionInit, 'options' | 'subcommand' | 'subcommandGroup' | 'channel'> {
+  /** The message it is used on (any stored message; its channel is where the command is used). */
+  messageId: string;
+}
+
+/**
+ * INTERACTION_CREATE for a message command (type 2, `data.type` 3): `data.target_id` and the whole message in
+ * `data.resolved.messages`, as Discord sends it (with its content, whatever the bot's intents). Throws for a command
+ * that was registered without this name.
+ */
+export function buildMessageCommand(state: DiscordState, init: MessageCommandInit, uploadLimitBytes: number): { payload: Record<string, unknown>; record: FakeInteraction } {
+  const message = state.messages.get(init.messageId);
+  if (!message || message.deleted) throw new Error(`fake discord: no message ${init.messageId}`);
+  const channel = state.channels.get(message.channelId);
+  const scope = channel?.guildId || (init.guild ?? '');
+  const command = findCommand(state, init, scope, 3);
+  if (state.commands.size > 0 && !command) throw new Error(`fake discord: no message command "${init.name}" is registered`);
+  const inGuild = (init.context ?? 0) === 0;
+  const place = placeOf(state, { ...init, ...(inGuild && channel ? { channel: channel.id, guild: channel.guildId } : {}) }, command, uploadLimitBytes);
+  const record = recordInteraction(state, init, place, init.name);
+  const payload = {
+    id: record.id,
+    application_id: state.applicationId,
+    type: 2,
+    token: record.token,
+    ...place.fields,
+    data: {
+      id: command?.id ?? snowflake(),
+      name: init.name,
+      type: 3,
+      target_id: message.id,
+      resolved: { messages: { [message.id]: messageJson(state, message) } },
+      ...(command?.guild_id === undefined ? {} : { guild_id: command.guild_id }),
+    },
+  };
+  return { payload, record };
+}
+
+function resolveUser(state: DiscordState, guild: FakeGuild | undefined, spec: string | FakeUserInit | undefined): FakeUser {
   if (typeof spec === 'object') return state.addUser(spec);
   if (typeof spec === 'string') {
     const known = state.users.get(spec) ?? [...state.users.values()].find((u) => u.username === spec);
     if (!known) throw new Error(`fake discord: no user ${spec}`);
     return known;
   }
-  return state.defaultUser(guild.id);
+  return state.defaultUser(guild?.id ?? '');
 }
 
 function buildOptions(state: DiscordState, guild: FakeGuild, init: InteractionInit, command: FakeCommand | undefined, resolved: Resolved): unknown[] {

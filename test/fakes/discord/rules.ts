@@ -38,6 +38,7 @@ export const errors = {
   unknownApplication: () => apiError(404, 10002, 'Unknown Application'),
   alreadyAcknowledged: () => apiError(400, 40060, 'Interaction has already been acknowledged.'),
   invalidWebhookToken: () => apiError(401, 50027, 'Invalid Webhook Token'),
+  maxFollowups: () => apiError(400, 40094, 'This interaction has hit the maximum number of follow up messages'),
   missingAccess: () => apiError(403, 50001, 'Missing Access'),
   missingPermissions: () => apiError(403, 50013, 'Missing Permissions'),
   cannotDm: () => apiError(403, 50007, 'Cannot send messages to this user'),
@@ -104,13 +105,37 @@ const NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 export function checkCommands(commands: unknown[]): ApiError | null {
   const seen = new Set<string>();
   for (const [i, raw] of commands.entries()) {
-    const cmd = raw as { name?: unknown; description?: unknown; type?: unknown; options?: unknown };
+    const cmd = raw as { name?: unknown; description?: unknown; type?: unknown; options?: unknown; contexts?: unknown; integration_types?: unknown };
     const type = typeof cmd.type === 'number' ? cmd.type : 1;
-    const problem = checkNamed(cmd, type === 1) ?? checkOptions(cmd.options);
+    const problem = (type === 1 ? checkNamed(cmd, true) : checkMenuCommand(cmd)) ?? checkOptions(cmd.options) ?? checkInstall(cmd);
     if (problem) return formError([i, ...problem.path], problem.code, problem.message);
     const key = `${type}:${String(cmd.name)}`;
     if (seen.has(key)) return formError([i, 'name'], 'APPLICATION_COMMANDS_DUPLICATE_NAME', 'Application command names must be unique');
     seen.add(key);
+  }
+  return null;
+}
+
+/**
+ * A context-menu command (type 2 user, 3 message): a name of 1–32 characters that may have capitals and spaces, an empty
+ * description and no options.
+ */
+function checkMenuCommand(cmd: { name?: unknown; description?: unknown; options?: unknown }): Problem | null {
+  const name = typeof cmd.name === 'string' ? cmd.name : '';
+  if (!/^[-_ \p{L}\p{N}]{1,32}$/u.test(name) || name.trim() !== name) return { path: ['name'], code: 'APPLICATION_COMMAND_INVALID_NAME', message: `Command name is invalid: ${name}` };
+  if (cmd.description !== undefined && cmd.description !== '') return { path: ['description'], code: 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION', message: 'Context menu commands cannot have description' };
+  if (Array.isArray(cmd.options) && cmd.options.length > 0) return { path: ['options'], code: 'APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS', message: 'Context menu commands cannot have options' };
+  return null;
+}
+
+/** `integration_types` ⊆ {0 guild, 1 user}, `contexts` ⊆ {0 guild, 1 bot DM, 2 private channel}, neither empty. */
+function checkInstall(cmd: { contexts?: unknown; integration_types?: unknown }): Problem | null {
+  for (const [field, allowed] of [['integration_types', [0, 1]], ['contexts', [0, 1, 2]]] as const) {
+    const value = cmd[field];
+    if (value === undefined || value === null) continue;
+    if (!Array.isArray(value) || value.length === 0 || value.some((v) => !(allowed as readonly unknown[]).includes(v))) {
+      return { path: [field], code: 'BASE_TYPE_CHOICES', message: `Value must be one of {${allowed.join(', ')}}.` };
+    }
   }
   return null;
 }

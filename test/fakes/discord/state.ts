@@ -56,6 +56,8 @@ export class DiscordState {
   readonly interactions = new Map<string, FakeInteraction>();
   /** The bot's DM channel with each user, by user id (Discord answers the same channel every time). */
   readonly dmChannels = new Map<string, string>();
+  /** Users who installed the app to their account (a user install lets the bot DM them). */
+  readonly userInstalls = new Set<string>();
 
   constructor(readonly applicationId: string, botName: string, guilds: FakeGuildInit[]) {
     // A bot user's id is its application's id.
@@ -153,12 +155,13 @@ export class DiscordState {
   }
 
   /**
-   * Whether the bot may post in a DM with this user: the user takes DMs and shares a server with the bot (Discord
-   * refuses a bot's DM to anyone else with 50007).
+   * Whether the bot may post in a DM with this user: the user takes DMs and shares a server with the bot or installed
+   * the app to their account (Discord refuses a bot's DM to anyone else with 50007).
    */
   canDm(userId: string): boolean {
     const user = this.users.get(userId);
     if (!user || user.bot || !user.acceptsDms) return false;
+    if (this.userInstalls.has(userId)) return true;
     return [...this.guilds.values()].some((g) => g.members.has(userId) && g.members.has(this.bot.id));
   }
 

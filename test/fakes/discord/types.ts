@@ -171,6 +171,10 @@ export interface FakeInteraction {
   messageId?: string;
   /** The modal the callback opened (type 9), as checked. */
   modal?: FakeModal;
+  /** Authorized by the user's install alone (no guild install here): at most 5 follow-ups. */
+  userInstallOnly?: boolean;
+  /** Where a command was used, as sent (guild or DM fields): interactions that follow it (a modal) are sent from there. */
+  place?: Record<string, unknown>;
 }
 
 /** An application command as stored after `PUT /applications/.../commands`. */

@@ -15,6 +15,9 @@ const UPDATE = 7;
 const MODAL = 9;
 const KNOWN_CALLBACK_TYPES = new Set([1, REPLY, DEFERRED_REPLY, DEFERRED_UPDATE, UPDATE, 8, MODAL, 10, 12]);
 
+/** Follow-ups Discord takes per interaction of a user-installed app that the server (or DM) has not installed. */
+export const MAX_USER_INSTALL_FOLLOWUPS = 5;
+
 const invalidForInteraction = () => formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is not valid for this interaction type.');
 
 /**
@@ -137,6 +140,8 @@ function createFollowup(ctx: RouteContext, call: DiscordCall): Reply {
   const interaction = webhookInteraction(ctx, call);
   if (isReply(interaction)) return interaction;
   if (interaction.callbackType === null) return errors.unknownWebhook();
+  // A user-installed app outside a server that installed it gets 5 follow-ups per interaction.
+  if (interaction.userInstallOnly && interaction.followupIds.length >= MAX_USER_INSTALL_FOLLOWUPS) return errors.maxFollowups();
   const body = (call.body ?? {}) as MessageBody;
   const problem = checkMessage(body, call.files, { uploadLimitBytes: ctx.settings.uploadLimitBytes, creating: true });
   if (problem) return problem;
