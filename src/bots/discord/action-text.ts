@@ -1,22 +1,30 @@
-import { submitText } from '../../commands/replies.js';
+import { actionReplies } from '../../commands/action-replies.js';
 import type { ActionResult, DeleteResult, ImageCancelResult } from '../../core/queue/image-actions.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import { discordTime, invalidInputText } from './discord-text.js';
 
-/** What a person reads, privately, after clicking a button or submitting the Edit modal. */
+/**
+ * What a person reads, privately, after clicking a button or submitting the Edit modal. The sentences are worded in
+ * src/commands/action-replies.ts (on Discord: a "server", whose message managers may delete and admins may cancel);
+ * this file keeps what exists on Discord alone.
+ */
+const replies = actionReplies(
+  { place: 'server', deleters: 'someone who may manage messages here', cancelers: 'a server admin', invalid: invalidInputText },
+  discordTime,
+);
 
 export const UNKNOWN_BUTTON_TEXT = 'This button is not one this bot knows (it may be from an older version). Nothing was done.';
-export const NOT_FOUND_TEXT = 'I no longer know this image (it is too old, or it was deleted), so nothing was done and nothing was charged.';
-export const OTHER_GUILD_TEXT = 'This image belongs to another server, so nothing was done and nothing was charged.';
-export const NO_IMAGE_TEXT = 'This message has no image left to work from (it was withheld or removed), so nothing was done or charged.';
-export const DELETE_REFUSED_TEXT = 'Only the person who asked for this image, or someone who may manage messages here, can delete it.';
-export const DELETED_TEXT = 'The image was deleted.';
-export const EDIT_AGAIN_TEXT = 'This edit was already submitted; it is being worked on. Nothing was charged twice.';
-export const CANCEL_REFUSED_TEXT = 'Only the person who asked for this image, or a server admin, can cancel it.';
-export const CANCELING_TEXT = 'Stopping it now; you are not charged unless the image was already made.';
-export const CANCELED_TEXT = 'Canceled; nothing was charged.';
-export const CANCEL_FINISHED_TEXT = 'This request has already finished, so there is nothing to cancel.';
-export const CANCEL_GONE_TEXT = 'This request is no longer in the queue, so there is nothing to cancel.';
+export const NOT_FOUND_TEXT = replies.notFound;
+export const OTHER_GUILD_TEXT = replies.otherPlace;
+export const NO_IMAGE_TEXT = replies.noImage;
+export const DELETE_REFUSED_TEXT = replies.deleteRefused;
+export const DELETED_TEXT = replies.deleted;
+export const EDIT_AGAIN_TEXT = replies.editAgain;
+export const CANCEL_REFUSED_TEXT = replies.cancelRefused;
+export const CANCELING_TEXT = replies.canceling;
+export const CANCELED_TEXT = replies.canceled;
+export const CANCEL_FINISHED_TEXT = replies.cancelFinished;
+export const CANCEL_GONE_TEXT = replies.cancelGone;
 
 /** The status line of a job canceled from its queued state. */
 export function canceledReason(userId: string): string {
@@ -25,39 +33,13 @@ export function canceledReason(userId: string): string {
 
 /** A refusal or outcome of Reroll, Vary or Edit other than `queued`. */
 export function actionText(result: ActionResult | RerollResult): string {
-  switch (result.status) {
-    case 'not_found':
-      return NOT_FOUND_TEXT;
-    case 'other_guild':
-      return OTHER_GUILD_TEXT;
-    case 'no_image':
-      return NO_IMAGE_TEXT;
-    case 'invalid':
-      return invalidInputText(result.message);
-    default:
-      return submitText(result, discordTime).text;
-  }
+  return replies.action(result);
 }
 
 export function deleteText(result: Exclude<DeleteResult, { status: 'allowed' }>): string {
-  if (result.status === 'not_found') return NOT_FOUND_TEXT;
-  if (result.status === 'other_guild') return OTHER_GUILD_TEXT;
-  return DELETE_REFUSED_TEXT;
+  return replies.refusal(result);
 }
 
 export function cancelText(result: ImageCancelResult): string {
-  switch (result.status) {
-    case 'canceled':
-      return CANCELED_TEXT;
-    case 'canceling':
-      return CANCELING_TEXT;
-    case 'not_owner':
-      return CANCEL_REFUSED_TEXT;
-    case 'finished':
-      return CANCEL_FINISHED_TEXT;
-    case 'not_found':
-      return CANCEL_GONE_TEXT;
-    case 'other_guild':
-      return OTHER_GUILD_TEXT;
-  }
+  return replies.cancel(result);
 }

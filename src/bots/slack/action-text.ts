@@ -1,46 +1,35 @@
-import type { ActionRefusal, DeleteResult, ImageCancelResult } from '../../core/queue/image-actions.js';
+import { actionReplies, type DeleteRefusal } from '../../commands/action-replies.js';
+import type { ActionRefusal, ImageCancelResult } from '../../core/queue/image-actions.js';
+import { slackTime } from './slack-text.js';
 
 /**
- * What a person reads, privately, when a button or the edit form does not do what they asked. One place for these
- * words on Slack; submission outcomes (queued, refused by quota, duplicate) come from src/commands/replies.ts.
+ * What a person reads, privately, when a button or the edit form does not do what they asked. The sentences are
+ * worded in src/commands/action-replies.ts (on Slack: a "workspace", whose admins may delete and cancel); this file
+ * keeps what exists on Slack alone.
  */
-export const FORGED_BUTTON_TEXT = 'This button is not one of mine, so it does nothing.';
-export const DELETED_TEXT = 'The image is deleted.';
-export const NOT_ALLOWED_TO_DELETE_TEXT = 'Only the person who asked for this image, or a workspace admin, can delete it.';
-export const NO_IMAGE_FILES_TEXT = 'This message has no PNG, JPEG, WebP or GIF image to edit.';
-export const CANCELED_TEXT = 'Canceled; nothing was charged.';
-export const CANCELING_TEXT = 'Canceling: the image service is asked to stop.';
+const replies = actionReplies(
+  { place: 'workspace', deleters: 'a workspace admin', cancelers: 'a workspace admin', invalid: sentence },
+  slackTime,
+);
 
-export function refusalText(refusal: ActionRefusal | Exclude<DeleteResult, { status: 'allowed' }>): string {
-  switch (refusal.status) {
-    case 'not_found':
-      return 'This image is no longer available: it was deleted, or it is too old.';
-    case 'other_guild':
-      return 'This image belongs to another workspace.';
-    case 'no_image':
-      return 'The image could not be read back from Slack (it was deleted?), so there is nothing to vary or edit.';
-    case 'invalid':
-      return refusal.message.charAt(0).toUpperCase() + refusal.message.slice(1).replace(/\.?$/, '.');
-    case 'not_allowed':
-      return NOT_ALLOWED_TO_DELETE_TEXT;
-  }
+export const FORGED_BUTTON_TEXT = 'This button is not one of mine, so it does nothing.';
+export const DELETED_TEXT = replies.deleted;
+export const NOT_ALLOWED_TO_DELETE_TEXT = replies.deleteRefused;
+export const NO_IMAGE_FILES_TEXT = 'This message has no PNG, JPEG, WebP or GIF image to edit.';
+export const CANCELED_TEXT = replies.canceled;
+export const CANCELING_TEXT = replies.canceling;
+
+export function refusalText(refusal: ActionRefusal | DeleteRefusal): string {
+  return replies.refusal(refusal);
 }
 
 export function cancelText(result: ImageCancelResult): string {
-  switch (result.status) {
-    case 'canceled':
-      return CANCELED_TEXT;
-    case 'canceling':
-      return CANCELING_TEXT;
-    case 'finished':
-      return 'This job is already done.';
-    case 'not_found':
-      return 'This job no longer exists.';
-    case 'not_owner':
-      return 'Only the person who asked for this image, or a workspace admin, can cancel it.';
-    case 'other_guild':
-      return 'This job belongs to another workspace.';
-  }
+  return replies.cancel(result);
+}
+
+/** A core message (`… does not edit images; choose one of …`) as a sentence. */
+function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1).replace(/\.?$/, '.');
 }
 
 /** The status line of a job canceled from its Cancel button. */

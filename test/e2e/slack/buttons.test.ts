@@ -153,7 +153,7 @@ describe('Delete', () => {
     expect(fake.message(CHANNEL, image.ts)).toBeDefined();
 
     await click(h, MEMBER, 'fluxbot_delete', message);
-    await told(h, MEMBER, 'The image is deleted.');
+    await told(h, MEMBER, 'The image was deleted.');
 
     expect(fake.message(CHANNEL, image.ts)).toBeUndefined();
     expect(fake.message(CHANNEL, message.ts)).toBeUndefined();
@@ -173,9 +173,9 @@ describe('Delete', () => {
     const [, second] = await h.delivered(2);
 
     await click(h, ADMIN, 'fluxbot_delete', first.buttons);
-    await told(h, ADMIN, 'The image is deleted.');
+    await told(h, ADMIN, 'The image was deleted.');
     await click(h, LISTED, 'fluxbot_delete', buttonsOf(h, second!));
-    await told(h, LISTED, 'The image is deleted.');
+    await told(h, LISTED, 'The image was deleted.');
 
     expect(fake.message(CHANNEL, first.image.ts)).toBeUndefined();
     expect(fake.message(CHANNEL, second!.ts)).toBeUndefined();
@@ -206,6 +206,38 @@ describe('Cancel', () => {
     const after = fake.message(CHANNEL, status.ts)!;
     expect(after.text).toContain('Canceled by <@U0MEMBER>');
     expect(buttons(after)).toEqual([]);
+  });
+
+  it('a running job: the requester’s Cancel stops it; it ends canceled and refunded, its Cancel button goes, no image is posted', async () => {
+    const provider = new ScriptedProvider('preview', [{ hangMs: 60_000 }]);
+    h = await SlackHarness.start('http', { providers: [provider] });
+    const { fake } = h;
+    await fake.slashCommand({ user: MEMBER, channel: CHANNEL, text: 'a slow lighthouse' });
+    await fake.until(() => provider.calls.length === 1, 10_000, 'the provider called');
+    // The status message once it says it is generating, with its Cancel button.
+    const update = await fake.waitForCall('chat.update', (c) => String(c.args.text ?? '').includes('Generating') && JSON.stringify(c.args.blocks ?? '').includes('fluxbot_cancel'));
+    const status = fake.message(CHANNEL, String(update.args.ts))!;
+    const [cancel] = buttons(status);
+    expect(cancel?.action_id).toBe('fluxbot_cancel');
+    expect(await h.inFlight(MEMBER)).toBe(1);
+
+    await click(h, MEMBER, 'fluxbot_cancel', status);
+    await told(h, MEMBER, 'Stopping it now; you are not charged unless the image was already made.');
+
+    await expect.poll(() => h!.inFlight(MEMBER), { timeout: 10_000 }).toBe(0);
+    expect(await h.usedToday(MEMBER)).toBe(0);
+    await fake.until(() => buttons(fake.message(CHANNEL, status.ts)!).length === 0, 10_000, 'the Cancel button gone');
+    const after = fake.message(CHANNEL, status.ts)!;
+    // The job ends canceled (not retried): the status says there is no image, the thread says why.
+    const job = await h.core.queue.getJob(cancel!.value);
+    expect(job?.data.failure).toEqual({ code: 'canceled', message: 'The generation was canceled.' });
+    expect(after.text).toContain('No image this time');
+    expect(fake.messagesIn(CHANNEL, status.ts).map((m) => m.text)).toContain('<@U0MEMBER> no image this time: The generation was canceled.');
+    // Nothing more arrives: no image, and the job is not run again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(h.images()).toEqual([]);
+    expect(provider.calls).toHaveLength(1);
+    expect(buttons(fake.message(CHANNEL, status.ts)!)).toEqual([]);
   });
 });
 
@@ -295,7 +327,7 @@ describe('hostile clicks', () => {
     expect(toldTo(h, OTHER).filter((t) => t === 'This button is not one of mine, so it does nothing.')).toHaveLength(1);
     await fake.until(() => toldTo(h!, OTHER).filter((t) => t.includes('not one of mine')).length === 2);
     await fake.blockAction({ user: OTHER, actionId: 'fluxbot_delete', channel: CHANNEL, messageTs: message.ts, teamId: 'T0ELSEWHERE' });
-    await told(h, OTHER, 'This image belongs to another workspace.');
+    await told(h, OTHER, 'This image belongs to another workspace, so nothing was done and nothing was charged.');
     expect(fake.message(CHANNEL, image.ts)).toBeDefined();
     expect(await h.jobCount()).toBe(jobs);
     expect(await h.usedToday(OTHER)).toBe(0);
