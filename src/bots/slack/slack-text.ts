@@ -86,7 +86,7 @@ export function statusLine(state: StatusState): string {
     case 'retrying':
       return `:repeat: The image service is busy; trying again in ${Math.max(1, Math.round(state.delayMs / 1000))} s…`;
     case 'done':
-      return ':white_check_mark: Done — the image is in the thread. React :arrows_counterclockwise: on it for another take.';
+      return ':white_check_mark: Done — the image is in the thread. Use its buttons (or react :arrows_counterclockwise:) for another take.';
     case 'failed':
       return ':x: No image this time — the reason is in the thread.';
   }
