@@ -194,10 +194,8 @@ export async function generate(o: GenerateOptions, config: Config, io: CliIo, de
           ms: Date.now() - started,
           predictionId: image.predictionId,
           nsfw: image.nsfw,
-          // US dollars: the provider's own figure where it reports one, else the price table's (as the bot settles it).
-          costUsd:
-            image.costUsd ??
-            toUsd(prices.cost(request.model, image.provider, { width: request.width, height: request.height }, checked.sizes) ?? 0),
+          // US dollars, settled as the worker settles a job: the provider's own figure, else the price table's.
+          costUsd: toUsd(prices.settled(request.model, image.provider, { width: request.width, height: request.height }, checked.sizes, image.costUsd)),
         };
         emit(io, o.json, summary, () =>
           [

@@ -117,6 +117,15 @@ export class PriceTable {
   }
 
   /**
+   * What a made image cost, as a job settles it: the provider's own figure when it reports a sane one (BFL), else this
+   * table's for the provider that made it. 0 when neither knows.
+   */
+  settled(model: ModelId, provider: ProviderName, output: Size, inputs: ReadonlyArray<Size | undefined>, reportedUsd?: number): Micros {
+    if (reportedUsd !== undefined && Number.isFinite(reportedUsd) && reportedUsd >= 0) return toMicros(reportedUsd);
+    return this.cost(model, provider, output, inputs) ?? 0;
+  }
+
+  /**
    * What admission reserves for one image: the most it may cost on any of `providers` that serves the model (a job
    * may fail over to a dearer one), so a budget is never spent past. 0 when none serves it (the job will fail and be
    * refunded anyway).

@@ -35,6 +35,16 @@ describe('prices', () => {
     expect(table.estimate('flux-schnell', ['bfl'], { width: 1024, height: 1024 })).toBe(0);
   });
 
+  it("settles a made image at the provider's own figure when it reports a sane one, else at the table's", () => {
+    const table = new PriceTable();
+    const output = { width: 1024, height: 1024 };
+    expect(table.settled('flux-2-pro', 'bfl', output, [output], 0.05)).toBe(50_000);
+    expect(table.settled('flux-2-pro', 'bfl', output, [output])).toBe(45_000);
+    expect(table.settled('flux-2-pro', 'bfl', output, [output], Number.NaN)).toBe(45_000);
+    expect(table.settled('flux-2-pro', 'bfl', output, [output], -1)).toBe(45_000);
+    expect(table.settled('flux-schnell', 'bfl', output, [])).toBe(0);
+  });
+
   it('reads a PRICES_FILE and names the bad entry', () => {
     const dir = mkdtempSync(join(tmpdir(), 'prices-'));
     const good = join(dir, 'good.json');

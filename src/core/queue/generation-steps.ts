@@ -2,7 +2,10 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { DeliveryRefused, FluxError, GenerationCanceled, toFluxError } from '../errors.js';
 import { fitImage } from '../images/image.js';
 import { noMetrics } from '../metrics.js';
-import { toMicros, toUsd } from '../prices.js';
+import { PriceTable, toUsd } from '../prices.js';
+
+/** The catalogue's prices, for a worker built without a price table of its own. */
+const CATALOGUE_PRICES = new PriceTable();
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest } from '../ports.js';
 import type { GeneratedImage, ProviderCheckpoint } from '../providers/provider.js';
 import { providersFor } from '../providers/routing.js';
@@ -310,10 +313,10 @@ async function generate(
  * at admission (unknown ones at the most FLUX.2 takes).
  */
 function costOfImage(deps: StepDeps, data: GenerationJobData, image: GeneratedImage): number {
-  if (image.costUsd !== undefined && Number.isFinite(image.costUsd) && image.costUsd >= 0) return toMicros(image.costUsd);
   const inputs = (data.request.images ?? []).map((_, i) => {
     const size = data.inputSizes?.[i];
     return size ? { width: size[0], height: size[1] } : undefined;
   });
-  return deps.prices?.cost(data.request.model, image.provider, { width: data.request.width, height: data.request.height }, inputs) ?? 0;
+  const output = { width: data.request.width, height: data.request.height };
+  return (deps.prices ?? CATALOGUE_PRICES).settled(data.request.model, image.provider, output, inputs, image.costUsd);
 }

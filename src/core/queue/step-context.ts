@@ -31,7 +31,7 @@ export interface StepDeps {
   records: JobRecordStore;
   stash: ImageStash;
   /** The price table: what an image costs when its provider does not say (settled against the job's estimate). */
-  prices?: Pick<PriceTable, 'cost'>;
+  prices?: Pick<PriceTable, 'settled'>;
   /** Puts stored image prompts (requests carry only their reference) back into the request for the provider. */
   inputs?: Pick<InputImageStore, 'resolve'>;
   logger: Logger;
