@@ -16,7 +16,7 @@ export const plainTime: TimeFormatter = (ms) => `${new Date(ms).toISOString().sl
 
 /** Why a submission was refused, in plain words: what limit, how many, when it resets. The one place these are worded. */
 export function refusalText(
-  r: { reason: RefusalReason; limit?: number; used?: number; cost?: number; resetAt?: number; banReason?: string },
+  r: { reason: RefusalReason; limit?: number; used?: number; cost?: number; resetAt?: number; banReason?: string; asked?: number },
   time: TimeFormatter,
 ): string {
   const resets = r.resetAt === undefined ? '' : ` It resets ${time(r.resetAt)}.`;
@@ -24,9 +24,20 @@ export function refusalText(
   const money = (whose: string, period: string) => {
     const limit = r.limit ?? 0;
     const left = Math.max(0, limit - (r.used ?? 0));
-    const cost = r.cost === undefined ? '' : ` and this image would cost up to ${formatUsd(r.cost)}`;
+    const what = r.asked !== undefined && r.asked > 1 ? `these ${r.asked} images` : 'this image';
+    const cost = r.cost === undefined ? '' : ` and ${what} would cost up to ${formatUsd(r.cost)}`;
     return `${whose} ${period} budget of ${formatUsd(limit)} has ${formatUsd(left)} left${cost}.${resets}`;
   };
+  // A gallery that does not fit: how many are left, so the person can ask for fewer.
+  const fewer = (whose: string) => {
+    const left = Math.max(0, (r.limit ?? 0) - (r.used ?? 0));
+    return `${whose} ${left} of ${r.limit ?? 0} images left for today, and this asks for ${r.asked}: ask for at most ${left}.${resets}`;
+  };
+  if (r.asked !== undefined && r.asked > 1 && (r.used ?? 0) < (r.limit ?? 0)) {
+    if (r.reason === 'user_daily') return fewer('You have');
+    if (r.reason === 'guild_daily') return fewer('This server has');
+    if (r.reason === 'global_daily') return fewer('The bot has');
+  }
   switch (r.reason) {
     case 'banned':
       return `You are not allowed to generate images on this server${r.banReason ? ` (${r.banReason})` : ''}.`;

@@ -67,10 +67,17 @@ export interface DeliveryRequest {
   requester: Requester;
   target: DeliveryTarget;
   image: GeneratedImage;
+  /**
+   * A gallery (`request.count` > 1): every image made, in order (`image` is the first), posted together as one
+   * message. Fewer than `request.count` when some could not be made (`shortfall` says why). Absent: one image.
+   */
+  images?: GeneratedImage[];
+  /** A gallery delivered with fewer images than asked: why the rest are missing, in words for the person. */
+  shortfall?: string;
   model: string;
   /** Generation time in ms (provider call to downloaded image). */
   generationMs: number;
-  /** What the image cost, micro-dollars (shown with it, e.g. "$0.045"); absent when not known. */
+  /** What the image cost (a gallery: all its images), micro-dollars (shown with it, e.g. "$0.045"); absent when not known. */
   costMicros?: number;
   /** Set for rerolls: the message this one rerolls. */
   rerollOf?: string;

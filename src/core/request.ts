@@ -51,6 +51,9 @@ const imagePromptSchema = z
   .string()
   .refine(isImageSource, 'image_prompt must be an http(s) link to an image (no credentials in the link) or an attached image');
 
+/** Most images one request makes (a gallery: `count`), delivered together in one message. */
+export const MAX_COUNT = 4;
+
 /** Most reference images any model takes (FLUX.2 [flex]); each model's own maximum is checked after resolution. */
 export const MAX_IMAGES = 10;
 
@@ -89,6 +92,11 @@ export const FluxRequestInputSchema = z.strictObject({
   image_prompt_strength: numberField('image_prompt_strength'),
   /** Reference images to edit or combine (FLUX.2, Kontext): links, attachments (as links) or `data:` URIs. */
   images: imagesSchema.optional(),
+  /** How many images to make at once (a gallery), 1 to MAX_COUNT; each is charged as one image. */
+  count: z
+    .number({ error: 'count must be a number' })
+    .refine((v) => Number.isInteger(v) && v >= 1 && v <= MAX_COUNT, `count must be a whole number from 1 to ${MAX_COUNT}`)
+    .optional(),
 });
 export type FluxRequestInput = z.input<typeof FluxRequestInputSchema>;
 
@@ -122,6 +130,11 @@ export const FluxRequestSchema = z.strictObject({
    * carries the model's default size. `matchInputImage` resolves it and drops the flag.
    */
   match_input_image: z.literal(true).optional(),
+  /**
+   * A gallery: this many images (2 to MAX_COUNT), image i made with seed `seed + i` (see `gallerySeed`), delivered
+   * together. Absent: one image.
+   */
+  count: z.number().int().min(2).max(MAX_COUNT).optional(),
 });
 export type FluxRequest = z.infer<typeof FluxRequestSchema>;
 
@@ -271,6 +284,7 @@ export function parseFluxRequest(input: unknown, options: ParseOptions = {}): Pa
   if (input_.image_prompt !== undefined) request.image_prompt = input_.image_prompt;
   if (images !== undefined) request.images = [...images];
   if (matchInput) request.match_input_image = true;
+  if (input_.count !== undefined && input_.count > 1) request.count = input_.count;
   if (input_.raw !== undefined) request.raw = input_.raw;
   if (strength !== undefined) request.image_prompt_strength = strength;
   if (spec.promptUpsampling) request.prompt_upsampling = input_.prompt_upsampling ?? false;
@@ -309,6 +323,16 @@ export function matchInputImage(request: FluxRequest, first: { width: number; he
   };
   const nearest = ratios.reduce((best, r) => (distance(r) < distance(best) ? r : best), ratios[0]!);
   return { ...rest, aspect_ratio: nearest, ...pixelSize(request.model, nearest) };
+}
+
+/** How many images a request makes (1 unless it is a gallery). */
+export function imageCount(request: Pick<FluxRequest, 'count'>): number {
+  return request.count ?? 1;
+}
+
+/** The seed of image `index` of a request: `seed + index`, wrapping within the seed range. */
+export function gallerySeed(request: Pick<FluxRequest, 'seed'>, index: number): number {
+  return (request.seed + index) % (FIELD_RANGES.seed.max + 1);
 }
 
 /** Same request, new seed: what a reroll runs. */

@@ -107,4 +107,14 @@ export interface ImageProvider {
    * fields (reference images included). Lets a wrapper refuse before it fetches anything on the provider's behalf.
    */
   check?(request: FluxRequest): void;
+  /**
+   * Whether this provider makes a gallery's `request.count` images in one call for this request (fal's `num_images`
+   * on the endpoints that have it). Absent or false: the worker makes a gallery one call per image.
+   */
+  makesMany?(request: FluxRequest): boolean;
+  /**
+   * Makes `request.count` images in one call (only when `makesMany(request)`), in order, with one checkpoint for the
+   * call: a resumed call yields the same images. Fewer images than asked is an error (GenerationFailed).
+   */
+  generateMany?(request: FluxRequest, options?: GenerateOptions): Promise<GeneratedImage[]>;
 }

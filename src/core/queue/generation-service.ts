@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PreparedRequest, ReferenceImages } from '../images/reference-images.js';
 import type { JobRecordStore } from '../jobs/job-records.js';
 import { guildKey, userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
-import { matchInputImage, withNewSeed, type FluxRequest } from '../request.js';
+import { imageCount, matchInputImage, withNewSeed, type FluxRequest } from '../request.js';
 import { MAX_PRIORITY, type Admission, type AdmissionGate, type RefusalReason } from './admission.js';
 import type { CancelBus } from './cancel-bus.js';
 import type { GenerationQueue } from './generation-queue.js';
@@ -15,7 +15,7 @@ import type { Size } from '../prices.js';
 export type SubmitResult =
   | { status: 'queued'; jobId: string; /** Jobs ahead of this one (0 = next). */ position: number; userPosition: number }
   | { status: 'duplicate'; jobId: string }
-  | { status: 'refused'; reason: RefusalReason; limit?: number; used?: number; cost?: number; resetAt?: number; banReason?: string };
+  | { status: 'refused'; reason: RefusalReason; limit?: number; used?: number; cost?: number; resetAt?: number; banReason?: string; asked?: number };
 
 export type RerollResult = SubmitResult | { status: 'not_found' };
 
@@ -107,7 +107,9 @@ export class GenerationService {
     request = matchInputImage(prepared.request, prepared.sizes[0]);
     const jobId = `j${randomUUID().replace(/-/g, '')}`;
     const inputSizes: ReadonlyArray<Size | undefined> = (request.images ?? []).map((_, i) => prepared.sizes[i] ?? opts.inputSizes?.[i] ?? undefined);
-    const costMicros = this.options.estimate?.(request, inputSizes) ?? 0;
+    // A gallery reserves all its images at once: n images of quota and n times the estimate of one.
+    const images = imageCount(request);
+    const costMicros = (this.options.estimate?.(request, inputSizes) ?? 0) * images;
     const admission: Admission = await this.options.quotas.admit({
       jobId,
       dedupeKey: opts.dedupeKey,
@@ -116,6 +118,7 @@ export class GenerationService {
       // The admission also counts the jobs ahead in the queue: no second round trip for the position.
       queue: { wait: this.options.queue.toKey('wait'), prioritized: this.options.queue.toKey('prioritized') },
       costMicros,
+      ...(images > 1 ? { images } : {}),
     });
     if (admission.status === 'refused') (this.options.metrics ?? noMetrics).refusal(admission.reason);
     if (admission.status !== 'accepted') return admission;

@@ -55,7 +55,7 @@ export interface ActionSubmit {
  * holds no image nobody varies, and Vary/Edit work for as long as the message exists. Undefined: the message has no
  * image to read (withheld as NSFW, deleted).
  */
-export type ImageBytes = (at: { channelId: string; messageId: string }) => Promise<Buffer | undefined>;
+export type ImageBytes = (at: { channelId: string; messageId: string; /** Which image of a gallery message (0-based; default 0). */ index?: number }) => Promise<Buffer | undefined>;
 
 export interface ImageActionsOptions {
   service: GenerationService;

@@ -1,4 +1,5 @@
 import { InvalidInput } from '../errors.js';
+import { MAX_COUNT } from '../request.js';
 import { QuotaContext, type QuotaDay, type QuotaOptions } from './context.js';
 import { reconcile } from './reconcile.js';
 import { parseReservation, releaseKeys } from './reservation.js';
@@ -57,6 +58,7 @@ export class QuotaStore implements QuotaPort {
     const userKey = requireKey(input.userKey, 'userKey');
     const guildKey = requireKey(input.guildKey, 'guildKey');
     const cost = requireCount(input.costMicros ?? 0, 'costMicros', 0, Number.MAX_SAFE_INTEGER);
+    const images = requireCount(input.images ?? 1, 'images', 1, MAX_COUNT);
     const { keys } = this.ctx;
     const defaults = this.ctx.defaultsFor(guildKey);
     const today = this.ctx.today();
@@ -100,16 +102,17 @@ export class QuotaStore implements QuotaPort {
         defaults.personDailyBudget ?? '',
         defaults.monthlyBudget ?? '',
         today.monthKeyTtlMs,
+        images,
       ],
     );
-    return toAdmission(reply, jobId, today, cost);
+    return toAdmission(reply, jobId, today, cost, images);
   }
 
   /**
    * Frees the reservation of `jobId` exactly once, whoever calls (completion, final failure, removal, cancel, the
    * reconciler). Returns false when it was already released or never existed.
    */
-  async release(jobId: string, outcome: ReleaseOutcome, actualMicros?: number): Promise<boolean> {
+  async release(jobId: string, outcome: ReleaseOutcome, actualMicros?: number, delivered?: number): Promise<boolean> {
     requireKey(jobId, 'jobId');
     if (outcome !== 'delivered' && outcome !== 'refunded') {
       throw new InvalidInput('outcome must be "delivered" or "refunded"', 'outcome');
@@ -117,7 +120,8 @@ export class QuotaStore implements QuotaPort {
     const raw = await this.ctx.redis.hget(this.ctx.keys.reservations, jobId);
     if (raw === null) return false;
     const actual = actualMicros === undefined || outcome !== 'delivered' ? '' : requireCount(actualMicros, 'actualMicros', 0, Number.MAX_SAFE_INTEGER);
-    return this.releaseRaw(jobId, raw, outcome, actual);
+    const count = delivered === undefined || outcome !== 'delivered' ? '' : requireCount(delivered, 'delivered', 0, MAX_COUNT);
+    return this.releaseRaw(jobId, raw, outcome, actual, count);
   }
 
   /**
@@ -140,16 +144,16 @@ export class QuotaStore implements QuotaPort {
     return this.ctx.redis.hkeys(this.ctx.keys.reservations);
   }
 
-  private async releaseRaw(jobId: string, raw: string, outcome: ReleaseOutcome, actual: number | '' = ''): Promise<boolean> {
+  private async releaseRaw(jobId: string, raw: string, outcome: ReleaseOutcome, actual: number | '' = '', delivered: number | '' = ''): Promise<boolean> {
     const reservation = parseReservation(raw);
     // Unreadable entries cannot say which counters to decrement; the reconciler's recount repairs them.
     if (reservation === undefined) return false;
-    const reply = await releaseScript.run(this.ctx.redis, releaseKeys(this.ctx.keys, reservation), [jobId, raw, outcome, actual]);
+    const reply = await releaseScript.run(this.ctx.redis, releaseKeys(this.ctx.keys, reservation), [jobId, raw, outcome, actual, delivered]);
     return reply === 1;
   }
 }
 
-function toAdmission(reply: unknown, jobId: string, today: QuotaDay, cost: number): Admission {
+function toAdmission(reply: unknown, jobId: string, today: QuotaDay, cost: number, images: number): Admission {
   const resetAt = today.resetAt;
   if (!Array.isArray(reply)) throw new Error('quota admit script returned an unexpected reply');
   const [status, a, b, c, d] = reply as unknown[];
@@ -162,5 +166,6 @@ function toAdmission(reply: unknown, jobId: string, today: QuotaDay, cost: numbe
   if (reason === 'guild_budget' || reason === 'global_budget') refused.resetAt = today.monthResetAt;
   if (reason === 'user_budget' || reason === 'guild_budget' || reason === 'global_budget') refused.cost = cost;
   if (reason === 'banned' && typeof d === 'string' && d !== '') refused.banReason = d;
+  if (images > 1 && reason !== 'banned' && reason !== 'user_concurrent' && reason !== 'guild_concurrent') refused.asked = images;
   return refused;
 }

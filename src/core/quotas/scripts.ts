@@ -19,9 +19,14 @@ import { LuaScript } from './lua-script.js';
  *       9 concurrent/guild, 10 day key ttl (ms), 11 dedupe ttl (ms), 12 the highest job priority (BullMQ's),
  *       13 the operator's daily total cap or '' (none), 14 the operator's largest daily limit or '' (none),
  *       15 the job's estimated cost (micro-dollars), 16 a server's monthly budget or '' (none), 17 a person's daily
- *       budget or '' (none), 18 the operator's monthly budget or '' (none), 19 month key ttl (ms)
+ *       budget or '' (none), 18 the operator's monthly budget or '' (none), 19 month key ttl (ms), 20 the number of
+ *       images (a gallery's count; '' or absent: 1)
  * Returns {'duplicate', jobId} | {'refused', reason, limit, used[, banReason]} | {'accepted', position[, ahead]}; the
  * same jobId and dedupe key again (a resent command) answers 'accepted' without charging twice.
+ *
+ * A gallery of n images is admitted whole or not at all: n images of the day's quota (or, once the day cannot hold
+ * them, n of the grant balance; one bucket pays for the whole gallery) and the estimate of all n (ARGV 15 is the
+ * gallery's). Its reservation keeps `n`; a release refunds what was not delivered. In-flight limits count jobs.
  *
  * Every admitted image also counts toward the day's total; with a cap set, a full day refuses with 'global_daily'.
  * The largest daily limit caps every daily limit (override or default), so no server admin can set past it.
@@ -70,11 +75,12 @@ local function daily(key, default)
   return value
 end
 
--- The daily quota pays first; the persistent grant balance only once the day is used up.
+local n = tonumber(ARGV[20]) or 1
+-- The daily quota pays first; the persistent grant balance only once the day cannot hold the images.
 local function bucket(dayKey, grantKey, dailyLimit)
   local used = tonumber(redis.call('HGET', dayKey, 'daily') or '0')
-  if used < dailyLimit then return 'daily', used end
-  if tonumber(redis.call('GET', grantKey) or '0') > 0 then return 'grant', used end
+  if used + n <= dailyLimit then return 'daily', used end
+  if tonumber(redis.call('GET', grantKey) or '0') >= n then return 'grant', used end
   return false, used
 end
 
@@ -94,7 +100,7 @@ if guildInFlight >= guildConcurrent then return {'refused', 'guild_concurrent', 
 
 local totalCap = tonumber(ARGV[13])
 local totalUsed = tonumber(redis.call('HGET', KEYS[13], 'daily') or '0')
-if totalCap and totalUsed >= totalCap then return {'refused', 'global_daily', totalCap, totalUsed} end
+if totalCap and totalUsed + n > totalCap then return {'refused', 'global_daily', totalCap, totalUsed} end
 
 local cost = tonumber(ARGV[15]) or 0
 local function spent(key) return tonumber(redis.call('HGET', key, 'spent') or '0') end
@@ -113,14 +119,14 @@ local personBudget = budget('budget_person_daily', ARGV[17])
 if personBudget and spent(KEYS[7]) + cost > personBudget then return {'refused', 'user_budget', personBudget, spent(KEYS[7])} end
 
 local function charge(dayKey, grantKey, which)
-  redis.call('HINCRBY', dayKey, which, 1)
+  redis.call('HINCRBY', dayKey, which, n)
   redis.call('PEXPIRE', dayKey, ARGV[10])
-  if which == 'grant' then redis.call('DECR', grantKey) end
+  if which == 'grant' then redis.call('DECRBY', grantKey, n) end
   return redis.call('HGET', dayKey, 'gen') or '0'
 end
 local userGen = charge(KEYS[7], KEYS[9], userBucket)
 local guildGen = charge(KEYS[8], KEYS[10], guildBucket)
-redis.call('HINCRBY', KEYS[13], 'daily', 1)
+redis.call('HINCRBY', KEYS[13], 'daily', n)
 redis.call('PEXPIRE', KEYS[13], ARGV[10])
 if cost > 0 then
   redis.call('HINCRBY', KEYS[7], 'spent', cost)
@@ -132,9 +138,11 @@ end
 local position = redis.call('INCR', KEYS[11])
 redis.call('INCR', KEYS[12])
 redis.call('SADD', KEYS[3], 'user|' .. ARGV[2], 'guild|' .. ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({
+local reservation = {
   u = ARGV[2], g = ARGV[3], d = ARGV[4], ub = userBucket, gb = guildBucket, ug = userGen, gg = guildGen, at = ARGV[5], c = cost,
-}))
+}
+if n > 1 then reservation.n = n end
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(reservation))
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[11])
 return answer(position)
 `);
@@ -162,8 +170,9 @@ end
  * KEYS: 1 reservations, 2 user in-flight, 3 guild in-flight, 4 user day, 5 guild day, 6 user grant, 7 guild grant,
  *       8 the day's total, 9 the guild's month, 10 the month's total
  * ARGV: 1 jobId, 2 the reservation JSON as read by the caller (the keys were derived from it), 3 outcome, 4 the actual
- *       cost in micro-dollars or '' (delivered only)
- * Returns 1 if this call released the reservation, 0 if it was already gone (or replaced).
+ *       cost in micro-dollars or '' (delivered only), 5 the images delivered or '' (all: a gallery's count)
+ * Returns 1 if this call released the reservation, 0 if it was already gone (or replaced). A refund gives back every
+ * image reserved (`n`, 1 when absent); a delivery of fewer images than reserved gives back the rest.
  */
 export const releaseScript = new LuaScript(`${SETTLE_LUA}
 -- The guarded HDEL: whoever still finds the reservation it read is the one who decrements.
@@ -178,19 +187,28 @@ end
 decr(KEYS[2])
 decr(KEYS[3])
 
-if ARGV[3] == 'refunded' then
-  local r = cjson.decode(ARGV[2])
+if not ok or type(decoded) ~= 'table' then return 1 end
+local r = decoded
+local reserved = tonumber(r.n) or 1
+local back = reserved
+if ARGV[3] ~= 'refunded' then
+  local delivered = tonumber(ARGV[5] or '') or reserved
+  back = math.max(0, reserved - delivered)
+end
+if back > 0 then
+  local function lower(key, field)
+    local have = tonumber(redis.call('HGET', key, field) or '0')
+    if have > 0 then redis.call('HINCRBY', key, field, -math.min(have, back)) end
+  end
   local function refund(dayKey, grantKey, which, gen)
     -- A grant was really spent, so it comes back even if the day has since been reset or expired.
-    if which == 'grant' then redis.call('INCR', grantKey) end
+    if which == 'grant' then redis.call('INCRBY', grantKey, back) end
     -- A day reset by an admin (new generation) or already expired no longer holds this charge.
-    if (redis.call('HGET', dayKey, 'gen') or '0') == gen and tonumber(redis.call('HGET', dayKey, which) or '0') > 0 then
-      redis.call('HINCRBY', dayKey, which, -1)
-    end
+    if (redis.call('HGET', dayKey, 'gen') or '0') == gen then lower(dayKey, which) end
   end
   refund(KEYS[4], KEYS[6], r.ub, r.ug)
   refund(KEYS[5], KEYS[7], r.gb, r.gg)
-  if tonumber(redis.call('HGET', KEYS[8], 'daily') or '0') > 0 then redis.call('HINCRBY', KEYS[8], 'daily', -1) end
+  lower(KEYS[8], 'daily')
 end
 return 1
 `);
@@ -204,7 +222,9 @@ return 1
  * releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey, day, money) returns 1 if
  * this call released, 0 if no reservation is held, -1 if it is malformed, names another subject or another admission
  * day than `day` (the money keys were derived from it): on 0 and -1 the caller falls back to QuotaStore.release,
- * which decides as before. `money` = {userDay, guildMonth, totalMonth, actual}: the settlement (see SETTLE_LUA).
+ * which decides as before. `money` = {userDay, guildMonth, totalMonth, actual, count}: the settlement (see SETTLE_LUA)
+and the images delivered ('' for all); a gallery that delivered fewer than it reserved answers -1 (the release script
+gives the rest back).
  */
 export const RELEASE_DELIVERED_LUA = `${SETTLE_LUA}
 local function releaseDelivered(reservations, userInFlight, guildInFlight, jobId, userKey, guildKey, day, money)
@@ -215,6 +235,8 @@ local function releaseDelivered(reservations, userInFlight, guildInFlight, jobId
   if (r.ub ~= 'daily' and r.ub ~= 'grant') or (r.gb ~= 'daily' and r.gb ~= 'grant') then return -1 end
   local at = tonumber(r.at)
   if not at or at ~= at or at == math.huge or at == -math.huge then return -1 end
+  -- A gallery that delivers fewer images than it reserved gives the rest back: the release script does that.
+  if (tonumber(r.n) or 1) > (tonumber(money.count or '') or (tonumber(r.n) or 1)) then return -1 end
   redis.call('HDEL', reservations, jobId)
   for _, key in ipairs({userInFlight, guildInFlight}) do
     if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end

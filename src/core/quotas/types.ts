@@ -65,8 +65,10 @@ export interface AdmitInput {
    * given, an admission also counts the jobs that will run before this one (`Accepted.ahead`).
    */
   queue?: { wait: string; prioritized: string };
-  /** The job's estimated cost in micro-dollars, reserved against the budgets (default 0). */
+  /** The job's estimated cost in micro-dollars, reserved against the budgets (default 0); a gallery's is all its images'. */
   costMicros?: number;
+  /** Images the job makes (a gallery's count), all reserved together (default 1). */
+  images?: number;
 }
 
 export type RefusalReason =
@@ -118,6 +120,8 @@ export interface Refused {
   resetAt?: number;
   /** The reason an admin gave for a ban, when one was given. */
   banReason?: string;
+  /** For daily quotas and budgets: the images the refused request asked for, when more than one (a gallery). */
+  asked?: number;
 }
 
 export type Admission = Accepted | Duplicate | Refused;
