@@ -2,7 +2,7 @@ import { replaceImage, type ReferenceImages } from '../images/reference-images.j
 import type { JobRecord, JobRecordStore } from '../jobs/job-records.js';
 import { MODEL_IDS, MODELS, type ModelId } from '../models.js';
 import { userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
-import { parseFluxRequest, type FluxRequest } from '../request.js';
+import { imageCount, parseFluxRequest, type FluxRequest } from '../request.js';
 import type { GenerationQueue } from './generation-queue.js';
 import type { CancelResult, GenerationService, RerollResult, SubmitResult } from './generation-service.js';
 
@@ -89,9 +89,10 @@ export class ImageActions {
 
   /**
    * The image as `images[0]` with the same prompt and a new seed: on the model that made it if it takes images, else
-   * on the edit model. Delivered where the image is.
+   * on the edit model. Delivered where the image is. `index`: which image of a gallery (0-based); one image, not a
+   * gallery, either way.
    */
-  async vary(ref: ImageRef, requester: Requester, opts: ActionSubmit & { image: ImageBytes; jobId?: string }): Promise<ActionResult> {
+  async vary(ref: ImageRef, requester: Requester, opts: ActionSubmit & { image: ImageBytes; jobId?: string; index?: number }): Promise<ActionResult> {
     const found = await this.find(ref, requester, opts.jobId);
     if ('status' in found) return found;
     const model = isEditModel(found.request.model) ? found.request.model : this.editModel;
@@ -99,7 +100,11 @@ export class ImageActions {
   }
 
   /** A job with the image as `images[0]`, the person's prompt, on `model` (one that edits; default the edit model). */
-  async edit(ref: ImageRef, requester: Requester, opts: ActionSubmit & { image: ImageBytes; prompt: string; model?: string | undefined; jobId?: string }): Promise<ActionResult> {
+  async edit(
+    ref: ImageRef,
+    requester: Requester,
+    opts: ActionSubmit & { image: ImageBytes; prompt: string; model?: string | undefined; jobId?: string; index?: number },
+  ): Promise<ActionResult> {
     const model = opts.model?.trim() || this.editModel;
     if (!isEditModel(model)) return { status: 'invalid', message: `${model} does not edit images; choose one of ${EDIT_MODELS.join(', ')}` };
     const found = await this.find(ref, requester, opts.jobId);
@@ -161,8 +166,16 @@ export class ImageActions {
   }
 
   /** Reads the image back, stores it as a reference image, and submits a request on it, delivered where the image is. */
-  private async submitOn(record: JobRecord, requester: Requester, what: { prompt: string; model: ModelId }, opts: ActionSubmit & { image: ImageBytes }): Promise<ActionResult> {
-    const bytes = await opts.image({ channelId: record.threadId ?? record.channelId, messageId: record.messageId });
+  private async submitOn(
+    record: JobRecord,
+    requester: Requester,
+    what: { prompt: string; model: ModelId },
+    opts: ActionSubmit & { image: ImageBytes; index?: number },
+  ): Promise<ActionResult> {
+    // A gallery's V2 / E3 name their image; the index must be one of the gallery's.
+    const index = opts.index ?? 0;
+    if (!Number.isInteger(index) || index < 0 || index >= imageCount(record.request)) return { status: 'no_image' };
+    const bytes = await opts.image({ channelId: record.threadId ?? record.channelId, messageId: record.messageId, index });
     if (!bytes) return { status: 'no_image' };
     // Checked like an attachment (an image, within the size limits) and kept by reference for the job and its rerolls.
     const { reference } = await this.options.references.store(bytes, { index: 1, name: 'the image' });
