@@ -89,6 +89,9 @@ export interface DeliveryRequest {
   redelivery?: { since: number };
 }
 
+/** What `afterRecorded` is told of a delivery: all but the bytes, and how many images the message carries (1 unless a gallery). */
+export type RecordedDelivery = Omit<DeliveryRequest, 'image' | 'images'> & { imageCount: number };
+
 /**
  * The platform side of delivery, implemented by each adapter with its REST client (the bot token, never a
  * short-lived interaction token). Workers call it; it must be safe to call from any worker process.
@@ -107,7 +110,7 @@ export interface DeliveryPort {
    * Called once the job record is saved: adds the 🔄 reaction (so a reaction can never arrive before the record
    * that makes it work) and marks the status message done. Failures here are logged, never retried.
    */
-  afterRecorded?(message: DeliveredMessage, delivery: Omit<DeliveryRequest, 'image'>): Promise<void>;
+  afterRecorded?(message: DeliveredMessage, delivery: RecordedDelivery): Promise<void>;
   /** Tells the person why no image came (in the thread, or as the status message). */
   notifyFailure(job: { jobId: string; requester: Requester; target: DeliveryTarget; request: FluxRequest }, error: FluxError): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Routes, type APIChannel, type APIMessage, type REST } from 'discord.js';
 import type { Logger } from 'pino';
 import type { DeliveryRefused, FluxError } from '../../core/errors.js';
-import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
+import type { DeliveredMessage, DeliveryPort, DeliveryRequest, RecordedDelivery, DeliveryTarget, Requester } from '../../core/ports.js';
 import type { FluxRequest } from '../../core/request.js';
 import type { StatusState } from '../shared/status-tracker.js';
 import { asDeliveryRefusal, isDiscordError, THREAD_EXISTS } from './discord-errors.js';
@@ -76,7 +76,7 @@ export class DiscordDelivery implements DeliveryPort {
    * went elsewhere (privately, or kept) gets neither (nobody can react to an ephemeral message, and reactions in DMs
    * do not reach the bot) and its status says where it went, when the status message can still be edited at all.
    */
-  async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
+  async afterRecorded(message: DeliveredMessage, d: RecordedDelivery): Promise<void> {
     // A personal image (a follow-up or a DM) gets no buttons: its message is the interaction's, not the bot's to edit.
     if (isPersonalTarget(d.target)) return;
     const origin = originOf(d.target.extra, d.rerollOf);

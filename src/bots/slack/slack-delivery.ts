@@ -2,7 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { errorText } from '../../commands/replies.js';
 import { DeliveryRefused, type FluxError } from '../../core/errors.js';
-import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
+import type { DeliveredMessage, DeliveryPort, DeliveryRequest, RecordedDelivery, DeliveryTarget, Requester } from '../../core/ports.js';
 import type { FluxRequest } from '../../core/request.js';
 import { cutGraphemes } from '../../core/text.js';
 import { imageButtonsMessage, statusBlocks } from './image-buttons.js';
@@ -84,7 +84,7 @@ export class SlackDelivery implements DeliveryPort {
    * is looked up here; its record is then saved under that ts too. Nothing here throws for a status message that
    * cannot be edited: it is often in the very channel that refused the image.
    */
-  async afterRecorded(message: DeliveredMessage, d: Omit<DeliveryRequest, 'image'>): Promise<void> {
+  async afterRecorded(message: DeliveredMessage, d: RecordedDelivery): Promise<void> {
     const status = this.updateStatus(d.target, d.requester, d.request, d.rerollOf !== undefined, message.via ?? 'done').catch((err: unknown) =>
       this.logger.warn({ err, jobId: d.jobId }, 'could not update the status message'),
     );

@@ -27,6 +27,8 @@ export const JobRecordSchema = z.object({
   costMicros: z.number().optional(),
   /** The input images' sizes `[width, height]` (null: unknown): a reroll's estimate needs no download. */
   inputSizes: z.array(z.tuple([z.number(), z.number()]).nullable()).optional(),
+  /** A gallery: how many images the message carries (fewer than `request.count` when some could not be made). */
+  images: z.number().int().min(1).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema> & {
   request: FluxRequest;

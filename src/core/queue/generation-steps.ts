@@ -201,6 +201,7 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
       target: data.target,
       model: data.request.model,
       generationMs: stored?.generationMs ?? 0,
+      imageCount: 1,
       ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
     })
     .catch((err: unknown) => ctx.log.warn({ err }, 'could not finish the delivered message'));

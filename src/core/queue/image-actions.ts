@@ -2,7 +2,7 @@ import { replaceImage, type ReferenceImages } from '../images/reference-images.j
 import type { JobRecord, JobRecordStore } from '../jobs/job-records.js';
 import { MODEL_IDS, MODELS, type ModelId } from '../models.js';
 import { userKey, type DeliveryTarget, type Platform, type Requester } from '../ports.js';
-import { imageCount, parseFluxRequest, type FluxRequest } from '../request.js';
+import { parseFluxRequest, type FluxRequest } from '../request.js';
 import type { GenerationQueue } from './generation-queue.js';
 import type { CancelResult, GenerationService, RerollResult, SubmitResult } from './generation-service.js';
 
@@ -174,7 +174,7 @@ export class ImageActions {
   ): Promise<ActionResult> {
     // A gallery's V2 / E3 name their image; the index must be one of the gallery's.
     const index = opts.index ?? 0;
-    if (!Number.isInteger(index) || index < 0 || index >= imageCount(record.request)) return { status: 'no_image' };
+    if (!Number.isInteger(index) || index < 0 || index >= (record.images ?? 1)) return { status: 'no_image' };
     const bytes = await opts.image({ channelId: record.threadId ?? record.channelId, messageId: record.messageId, index });
     if (!bytes) return { status: 'no_image' };
     // Checked like an attachment (an image, within the size limits) and kept by reference for the job and its rerolls.

@@ -125,7 +125,8 @@ describe('Discord delivery when the channel refuses the image', () => {
     const general = fake.channel('general');
     const status = fake.addMessage('general', { content: 'status' });
     const target = { platform: 'discord' as const, channelId: general.id, statusMessageId: status.id };
-    const { image: _image, ...d } = job('j1', target);
+    const { image: _image, ...rest } = job('j1', target);
+    const d = { ...rest, imageCount: 1 };
     await delivery.afterRecorded({ platform: 'discord', messageId: 'kept:j1', channelId: general.id, via: 'kept' }, { ...d, target });
     expect(fake.message(status.id)!.content).toContain('it is kept for 7 days: use /flux-history to get it.');
     await delivery.afterRecorded({ platform: 'discord', messageId: '123', channelId: general.id, via: 'private' }, { ...d, target });
