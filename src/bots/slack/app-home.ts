@@ -3,7 +3,8 @@ import { runQuotaCommand } from '../../commands/flux-admin.js';
 import { MODELS, isModelId } from '../../core/models.js';
 import type { Requester } from '../../core/ports.js';
 import { truncate } from '../../core/text.js';
-import { imageActionsBlock, recordButtonRef } from './image-buttons.js';
+import { recordImages } from './delivered-image.js';
+import { galleryButtons, imageActionsBlock, recordButtonRef } from './image-buttons.js';
 import { escapeMrkdwn, imageLocation, slackTime } from './slack-text.js';
 import type { SlackServices } from './submit-flow.js';
 
@@ -43,9 +44,13 @@ export async function homeView(svc: SlackServices, requester: Requester): Promis
   if (entries.length === 0) blocks.push(mrkdwn('No images yet. Try `/flux a lighthouse at dawn` in a channel.'));
   for (const { record } of entries) {
     const model = isModelId(record.request.model) ? MODELS[record.request.model].label : record.request.model;
+    const count = recordImages(record);
+    const ref = recordButtonRef(record);
+    const what = count >= 2 ? `${count} images · seeds from ${record.seed}` : `seed ${record.seed}`;
     blocks.push(
-      mrkdwn(`*${escapeMrkdwn(truncate(record.request.prompt, 300))}*\n${model} · seed ${record.seed} · ${imageLocation(record)}`),
-      imageActionsBlock(recordButtonRef(record), ['reroll', 'edit']),
+      mrkdwn(`*${escapeMrkdwn(truncate(record.request.prompt, 300))}*\n${model} · ${what} · ${imageLocation(record)}`),
+      // A gallery: Reroll (the set) and E1…Ek, one actions block of at most 5 buttons.
+      count >= 2 ? imageActionsBlock(ref, ['reroll'], galleryButtons('edit', ref, count)) : imageActionsBlock(ref, ['reroll', 'edit']),
     );
   }
   return { type: 'home', blocks };

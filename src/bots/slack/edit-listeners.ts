@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { submitText } from '../../commands/replies.js';
-import { EDIT_MODELS, isEditModel } from '../../core/queue/image-actions.js';
+import { EDIT_MODELS, isEditModel, type ImageBytes } from '../../core/queue/image-actions.js';
 import { parseFluxRequest } from '../../core/request.js';
 import { actorOf, fileDeps, findRecord, statusInThread, tell, type ActorBody } from './action-context.js';
 import { NO_IMAGE_FILES_TEXT, refusalText } from './action-text.js';
@@ -82,10 +82,12 @@ export function registerEdit(app: App, svc: SlackServices): void {
       if ('status' in record) return void (await tell(client, where, refusalText(record)));
       const reply = (text: string) => tell(client, { ...where, threadTs: record.threadId }, text);
       const status = statusInThread(client, record, actor, read.prompt, false);
-      const image = () => readDeliveredImage(fileDeps(svc, client), context.botUserId ?? '', record);
+      const image: ImageBytes = (at) => readDeliveredImage(fileDeps(svc, client), context.botUserId ?? '', record, at.index ?? 0);
+      // E3 of a gallery: image 3 (index 2); the form of a one-image message names none.
+      const index = (subject.n ?? 1) - 1;
       let result;
       try {
-        result = await svc.core.actions.edit(imageRef(subject.ref), actor, { dedupeKey, jobId: subject.ref.jobId, prompt: read.prompt, model, image, target: status.post });
+        result = await svc.core.actions.edit(imageRef(subject.ref), actor, { dedupeKey, jobId: subject.ref.jobId, prompt: read.prompt, model, image, target: status.post, index });
       } catch (err) {
         log.info({ err }, 'edit refused');
         if (status.state.posted) await deleteQuietly(client, status.state.posted.channel, status.state.posted.ts, log);

@@ -2,7 +2,7 @@ import type { types, ViewOutput } from '@slack/bolt';
 import { z } from 'zod';
 import { MODELS, type ModelId } from '../../core/models.js';
 import { EDIT_MODELS } from '../../core/queue/image-actions.js';
-import { MAX_PROMPT_LENGTH } from '../../core/request.js';
+import { MAX_COUNT, MAX_PROMPT_LENGTH } from '../../core/request.js';
 import { truncate } from '../../core/text.js';
 import { parseImageButtonValue, type ImageButtonRef } from './image-buttons.js';
 
@@ -19,7 +19,7 @@ const FIELD = { image: 'image', prompt: 'prompt', model: 'model' } as const;
  * (the record it is kept under), or a member's message and the image files on it.
  */
 export type EditSubject =
-  | { kind: 'image'; ref: ImageButtonRef; channel: string }
+  | { kind: 'image'; ref: ImageButtonRef; channel: string; /** Which image of a gallery (1-based: E3 is 3); absent for one image. */ n?: number | undefined }
   | { kind: 'message'; channel: string; threadTs: string; files: Array<{ id: string; name: string }> };
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
@@ -64,7 +64,7 @@ export function editModal(subject: EditSubject, editModel: ModelId): types.Modal
     type: 'modal',
     callback_id: EDIT_MODAL_ID,
     private_metadata: JSON.stringify(metadata),
-    title: plain(EDIT_MODAL_TITLE),
+    title: plain(subject.kind === 'image' && subject.n !== undefined ? `Edit image ${subject.n} with FLUX` : EDIT_MODAL_TITLE),
     submit: plain('Edit'),
     close: plain('Cancel'),
     blocks: blocks as unknown as types.ModalView['blocks'],
@@ -72,7 +72,7 @@ export function editModal(subject: EditSubject, editModel: ModelId): types.Modal
 }
 
 const Metadata = z.union([
-  z.object({ kind: z.literal('image'), ref: z.object({ messageId: z.string(), jobId: z.string() }), channel: z.string() }),
+  z.object({ kind: z.literal('image'), ref: z.object({ messageId: z.string(), jobId: z.string() }), channel: z.string(), n: z.number().int().min(1).max(MAX_COUNT).optional() }),
   z.object({ kind: z.literal('message'), channel: z.string(), threadTs: z.string(), files: z.array(z.object({ id: z.string(), name: z.string() })).min(1).max(100) }),
 ]);
 

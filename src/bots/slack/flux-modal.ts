@@ -55,6 +55,8 @@ function element(option: CommandOption): Record<string, unknown> {
         is_decimal_allowed: option.type === 'number',
         ...(option.min === undefined ? {} : { min_value: String(option.min) }),
         ...(option.max === undefined ? {} : { max_value: String(option.max) }),
+        // One image unless the person asks for a gallery.
+        ...(option.name === 'count' ? { initial_value: '1' } : {}),
       };
     case 'boolean':
       return { ...base, type: 'checkboxes', options: [{ text: plain(option.description), value: 'true' }] };

@@ -2,14 +2,14 @@ import type { App, webApi } from '@slack/bolt';
 import { submitText } from '../../commands/replies.js';
 import type { JobRecord } from '../../core/jobs/job-records.js';
 import type { Requester } from '../../core/ports.js';
-import type { ActionResult } from '../../core/queue/image-actions.js';
+import type { ActionResult, ImageBytes } from '../../core/queue/image-actions.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import { actorOf, fileDeps, findRecord, statusInThread, tell, type ActorBody } from './action-context.js';
 import { DELETED_TEXT, FORGED_BUTTON_TEXT, refusalText } from './action-text.js';
 import { isWorkspaceAdmin } from './commands.js';
-import { findDeliveredFile, readDeliveredImage } from './delivered-image.js';
+import { findDeliveredFile, readDeliveredImage, recordImages } from './delivered-image.js';
 import { editModal } from './edit-modal.js';
-import { IMAGE_ACTION, imageRef, parseImageButtonValue, type ImageButtonRef } from './image-buttons.js';
+import { GALLERY_ACTION, IMAGE_ACTION, imageRef, parseGalleryButton, parseImageButtonValue, type GalleryButtonRef, type ImageButtonRef } from './image-buttons.js';
 import { slackError, userTextFor } from './slack-errors.js';
 import { slackTime } from './slack-text.js';
 import { deleteQuietly, refusedText, settle, type SlackServices, type SlackStatus } from './submit-flow.js';
@@ -29,13 +29,17 @@ interface Click {
  * work after restarts. A replayed click (same trigger) is charged once; a value the bot never wrote is refused.
  */
 export function registerImageButtons(app: App, svc: SlackServices): void {
-  const on = (action: string, run: (click: Click, ref: ImageButtonRef, actor: Requester) => Promise<void>) =>
+  const on = <R extends ImageButtonRef>(
+    action: string | RegExp,
+    run: (click: Click, ref: R, actor: Requester) => Promise<void>,
+    parse: (actionId: unknown, value: unknown) => R | undefined = (_id, value) => parseImageButtonValue(value) as R | undefined,
+  ) =>
     app.action(action, async ({ ack, body, action: element, client, context }) => {
       await ack();
       const click: Click = { body: body as Click['body'], value: (element as { value?: unknown }).value, client, botUserId: context.botUserId ?? '' };
       const actor = actorOf(click.body);
       const where = { user: actor.userId, channel: click.body.channel?.id };
-      const ref = parseImageButtonValue(click.value);
+      const ref = parse((element as { action_id?: unknown }).action_id, click.value);
       const log = svc.logger.child({ action, user: actor.userId });
       if (!ref) {
         log.info({ value: String(click.value).slice(0, 100) }, 'button with a value the bot never wrote');
@@ -58,23 +62,32 @@ export function registerImageButtons(app: App, svc: SlackServices): void {
     );
   });
 
-  on(IMAGE_ACTION.vary, async (click, ref, actor) => {
+  // Vary of a one-image message (its image), and V1…V4 of a gallery (the image named).
+  const vary = async (click: Click, ref: ImageButtonRef, actor: Requester, n: number) => {
     const record = await recordOr(svc, click, ref, actor);
     if (!record) return;
+    if (n > recordImages(record)) return void (await tell(click.client, { user: actor.userId, channel: click.body.channel?.id }, refusalText({ status: 'no_image' })));
     const status = statusInThread(click.client, record, actor, record.request.prompt, false);
-    const image = () => readDeliveredImage(fileDeps(svc, click.client), click.botUserId, record);
+    const image: ImageBytes = (at) => readDeliveredImage(fileDeps(svc, click.client), click.botUserId, record, at.index ?? 0);
     await submitted(svc, click, record, actor, status.state, () =>
-      svc.core.actions.vary(imageRef(ref), actor, { dedupeKey: dedupeKey(click), jobId: ref.jobId, image, target: status.post }),
+      svc.core.actions.vary(imageRef(ref), actor, { dedupeKey: dedupeKey(click), jobId: ref.jobId, image, target: status.post, index: n - 1 }),
     );
-  });
+  };
+  on(IMAGE_ACTION.vary, (click, ref, actor) => vary(click, ref, actor, 1));
+  on(GALLERY_ACTION.vary, (click, ref: GalleryButtonRef, actor) => vary(click, ref, actor, ref.n), (id, value) => parseGalleryButton('vary', id, value));
 
-  on(IMAGE_ACTION.edit, async (click, ref, actor) => {
+  // Edit of a one-image message, and E1…E4 of a gallery: the form carries which image.
+  const edit = async (click: Click, ref: ImageButtonRef, actor: Requester, n: number) => {
     const record = await recordOr(svc, click, ref, actor);
     if (!record) return;
+    if (n > recordImages(record)) return void (await tell(click.client, { user: actor.userId, channel: click.body.channel?.id }, refusalText({ status: 'no_image' })));
     // The trigger expires 3 s after the click: the form opens now; the edit is admitted when it is submitted.
-    const view = editModal({ kind: 'image', ref, channel: record.channelId }, svc.core.actions.editModel);
+    const subject = { kind: 'image' as const, ref: { messageId: ref.messageId, jobId: ref.jobId }, channel: record.channelId, ...(recordImages(record) >= 2 ? { n } : {}) };
+    const view = editModal(subject, svc.core.actions.editModel);
     await click.client.views.open({ trigger_id: click.body.trigger_id ?? '', view });
-  });
+  };
+  on(IMAGE_ACTION.edit, (click, ref, actor) => edit(click, ref, actor, 1));
+  on(GALLERY_ACTION.edit, (click, ref: GalleryButtonRef, actor) => edit(click, ref, actor, ref.n), (id, value) => parseGalleryButton('edit', id, value));
 
   on(IMAGE_ACTION.delete, async (click, ref, actor) => {
     const record = await recordOr(svc, click, ref, actor);
@@ -139,9 +152,10 @@ async function removeImage(click: Click, record: JobRecord): Promise<void> {
     const code = slackError(err);
     if (code !== 'message_not_found' && code !== 'file_not_found' && code !== 'file_deleted') throw err;
   };
-  const file = await findDeliveredFile(click.client, click.botUserId, record);
+  // Every file of the message (a gallery's k files are one message).
+  const files = await Promise.all(Array.from({ length: recordImages(record) }, (_, i) => findDeliveredFile(click.client, click.botUserId, record, i)));
   await click.client.chat.delete({ channel: record.channelId, ts: record.messageId }).catch(gone);
-  if (file) await click.client.files.delete({ file: file.id }).catch(gone);
+  for (const file of files) if (file) await click.client.files.delete({ file: file.id }).catch(gone);
   const container = click.body.container;
   if (container?.type === 'message' && container.message_ts && container.channel_id && container.message_ts !== record.messageId) {
     await click.client.chat.delete({ channel: container.channel_id, ts: container.message_ts }).catch(gone);

@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import { errorText } from '../../commands/replies.js';
 import { DeliveryRefused, type FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, RecordedDelivery, DeliveryTarget, Requester } from '../../core/ports.js';
-import type { FluxRequest } from '../../core/request.js';
+import { imageCount, type FluxRequest } from '../../core/request.js';
 import { cutGraphemes } from '../../core/text.js';
 import { imageButtonsMessage, statusBlocks } from './image-buttons.js';
 import { slackError } from './slack-errors.js';
 import { failureText, imageCaption, privateImageNote, statusHeader, statusText } from './slack-text.js';
-import { DEFAULT_SHARE_POLLING, findUpload, openDirectMessage, pollShares, shareTs, uploadImage, type FileWithShares, type SharePolling } from './slack-uploads.js';
+import { galleryFileName } from './delivered-image.js';
+import { DEFAULT_SHARE_POLLING, findUpload, openDirectMessage, pollShares, shareTs, uploadImage, uploadImages, type FileWithShares, type SharePolling } from './slack-uploads.js';
 
 export { DEFAULT_SHARE_POLLING, shareTs, type SharePolling } from './slack-uploads.js';
 export { slackError } from './slack-errors.js';
@@ -61,7 +62,7 @@ export class SlackDelivery implements DeliveryPort {
       if (earlier) return posted(earlier, channelId, threadId, d.jobId);
     }
     // Without a thread (no status message) the image goes to the channel itself and starts its own thread.
-    const file = await uploadImage(this.client, { channelId, threadId, filename: names.channel, bytes: d.image.bytes, ...texts(d), comment: caption(d) });
+    const file = await this.upload(d, { channelId, threadId, comment: caption(d) }, false);
     return posted(file, channelId, threadId, d.jobId);
   }
 
@@ -74,8 +75,26 @@ export class SlackDelivery implements DeliveryPort {
       if (earlier) return { ...posted(earlier, dm, undefined, d.jobId), via: 'private' };
     }
     const comment = `${caption(d)}\n${privateImageNote(d.target.channelId, refused.reason)}`;
-    const file = await uploadImage(this.client, { channelId: dm, filename: names.private, bytes: d.image.bytes, ...texts(d), comment });
+    const file = await this.upload(d, { channelId: dm, comment }, true);
     return { ...posted(file, dm, undefined, d.jobId), via: 'private' };
+  }
+
+  /**
+   * One upload: the image, or a gallery's images as ONE message (one completeUploadExternal with every file, one
+   * comment). Returns the first file, which finds the message.
+   */
+  private async upload(d: DeliveryRequest, to: { channelId: string; threadId?: string | undefined; comment: string }, privately: boolean): Promise<FileWithShares | undefined> {
+    const gallery = galleryOf(d);
+    if (!gallery) {
+      const names = fileNames(d);
+      return uploadImage(this.client, { ...to, filename: privately ? names.private : names.channel, bytes: d.image.bytes, ...texts(d) });
+    }
+    const files = gallery.map((image, i) => ({
+      filename: galleryFileName(d.jobId, i, image.format, privately),
+      bytes: image.bytes,
+      ...texts(d, `${i + 1} of ${gallery.length}`),
+    }));
+    return (await uploadImages(this.client, { ...to, files }))[0];
   }
 
   /**
@@ -99,7 +118,7 @@ export class SlackDelivery implements DeliveryPort {
     // The buttons first, then the 🔄: once the 🔄 is there, the image's buttons are too. A missing message of buttons
     // or 🔄 costs only the affordance (a person's own 🔄 still rerolls).
     await this.client.chat
-      .postMessage({ channel: message.channelId, thread_ts: message.threadId ?? ts, ...imageButtonsMessage({ messageId: ts, jobId: d.jobId }) })
+      .postMessage({ channel: message.channelId, thread_ts: message.threadId ?? ts, ...imageButtonsMessage({ messageId: ts, jobId: d.jobId }, d.imageCount) })
       .catch((err: unknown) => this.logger.warn({ err, jobId: d.jobId }, 'could not post the buttons of the image'));
     const react = this.client.reactions.add({ channel: message.channelId, timestamp: ts, name: REROLL_REACTION }).catch((err: unknown) => {
       if (slackError(err) !== 'already_reacted') this.logger.warn({ err, jobId: d.jobId }, 'could not add the 🔄 reaction to the image');
@@ -179,20 +198,31 @@ export class SlackDelivery implements DeliveryPort {
  * copy has its own name, so a re-run can tell where the earlier run put the image.
  */
 function fileNames(d: DeliveryRequest): { channel: string; private: string } {
+  const gallery = galleryOf(d);
+  if (gallery) return { channel: galleryFileName(d.jobId, 0, gallery[0]!.format, false), private: galleryFileName(d.jobId, 0, gallery[0]!.format, true) };
   const base = `flux-${d.image.seed}-${d.jobId}`;
   return { channel: `${base}.${d.image.format}`, private: `${base}-dm.${d.image.format}` };
 }
 
+/** A gallery's images (two or more, posted as one message); undefined for one image. */
+function galleryOf(d: DeliveryRequest): DeliveryRequest['images'] {
+  return d.images !== undefined && d.images.length >= 2 ? d.images : undefined;
+}
+
 /** Title and alt text, cut on whole characters: half an emoji makes the Web API client throw "URI malformed". */
-function texts(d: DeliveryRequest): { title: string; altText: string } {
-  return { title: cutGraphemes(d.request.prompt, 250), altText: cutGraphemes(d.request.prompt, 1000) };
+function texts(d: DeliveryRequest, which?: string): { title: string; altText: string } {
+  const suffix = which === undefined ? '' : ` (${which})`;
+  return { title: `${cutGraphemes(d.request.prompt, 250 - suffix.length)}${suffix}`, altText: `${cutGraphemes(d.request.prompt, 1000 - suffix.length)}${suffix}` };
 }
 
 function caption(d: DeliveryRequest): string {
+  const images = d.images ?? [d.image];
+  const asked = imageCount(d.request);
   return imageCaption({
     prompt: d.request.prompt,
     model: d.model,
     seed: d.image.seed,
+    ...(images.length >= 2 ? { seeds: images.map((i) => i.seed) } : {}),
     width: d.image.width,
     height: d.image.height,
     generationMs: d.generationMs,
@@ -200,6 +230,7 @@ function caption(d: DeliveryRequest): string {
     provider: d.image.provider,
     reroll: d.rerollOf !== undefined,
     costMicros: d.costMicros,
+    ...(asked >= 2 ? { gallery: { shown: images.length, asked, ...(d.shortfall === undefined ? {} : { shortfall: d.shortfall }) } } : {}),
   });
 }
 

@@ -112,16 +112,25 @@ export function imageCaption(d: {
   userId: string;
   provider: string;
   reroll: boolean;
-  /** What it cost, micro-dollars; shown when known. */
+  /** What it cost (a gallery: all its images), micro-dollars; shown when known. */
   costMicros?: number | undefined;
+  /** A gallery's seeds, in order (shown instead of `seed`). */
+  seeds?: readonly number[];
+  /** A gallery: how many images are shown of how many asked, and why some are missing. */
+  gallery?: { shown: number; asked: number; shortfall?: string };
 }): string {
   const model = isModelId(d.model) ? MODELS[d.model].label : d.model;
   const seconds = (d.generationMs / 1000).toFixed(1);
-  const cost = d.costMicros === undefined ? '' : ` · ${formatUsd(d.costMicros)}`;
+  const cost = d.costMicros === undefined ? '' : ` · ${formatUsd(d.costMicros)}${d.gallery ? ' in all' : ''}`;
+  const seed = d.seeds && d.seeds.length > 1 ? `seeds ${d.seeds.join(', ')}` : `seed ${d.seed}`;
   const lines = [
     `*${escapeMrkdwn(truncate(d.prompt, 2500))}*`,
-    `${model} · seed ${d.seed} · ${d.width}×${d.height} · ${seconds} s${cost} · ${d.reroll ? 'rerolled' : 'requested'} by <@${d.userId}>`,
+    `${model} · ${seed} · ${d.width}×${d.height} · ${seconds} s${cost} · ${d.reroll ? 'rerolled' : 'requested'} by <@${d.userId}>`,
   ];
+  if (d.gallery) {
+    const { shown, asked, shortfall } = d.gallery;
+    lines.push(`${shown} of ${asked} images${shortfall ? ` — ${escapeMrkdwn(truncate(shortfall, 300))}` : ''}`);
+  }
   // The preview provider draws placeholders offline; they must never pass for FLUX output.
   if (d.provider === 'preview') lines.push('_Preview placeholder drawn locally — not FLUX output._');
   return lines.join('\n');

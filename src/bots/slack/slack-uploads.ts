@@ -51,6 +51,33 @@ export async function uploadImage(client: webApi.WebClient, u: ImageUpload): Pro
   return (result.files as unknown as Array<{ files?: FileWithShares[] }>)[0]?.files?.[0];
 }
 
+/** One file of a gallery upload. */
+export interface UploadFile {
+  filename: string;
+  bytes: Buffer;
+  title: string;
+  altText: string;
+}
+
+/**
+ * Uploads several images as ONE message (files upload v2: one completeUploadExternal naming every file, shared with
+ * one comment) and returns the completed files in order. A refusal for good comes out as DeliveryRefused.
+ */
+export async function uploadImages(
+  client: webApi.WebClient,
+  u: { channelId: string; threadId?: string | undefined; files: readonly UploadFile[]; comment: string },
+): Promise<FileWithShares[]> {
+  const destination = u.threadId === undefined ? { channel_id: u.channelId } : { channel_id: u.channelId, thread_ts: u.threadId };
+  const result = await refusing(
+    client.filesUploadV2({
+      ...destination,
+      initial_comment: u.comment,
+      file_uploads: u.files.map((f) => ({ file: f.bytes, filename: f.filename, title: f.title, alt_text: f.altText })),
+    }),
+  );
+  return (result.files as unknown as Array<{ files?: FileWithShares[] }>).flatMap((c) => c.files ?? []);
+}
+
 /** The person's direct message with the bot (conversations.open). A person who cannot be messaged: DeliveryRefused. */
 export async function openDirectMessage(client: webApi.WebClient, userId: string): Promise<string> {
   const opened = await refusing(client.conversations.open({ users: userId }));

@@ -13,14 +13,16 @@ export interface JobStreamDeps {
   feed?: ProgressFeed | undefined;
   /** How often the job itself is read (its place in the queue, an event missed). Default 2 s. */
   pollMs?: number;
+  /** How many images the delivered message carries (a gallery: 2 to 4); without it, 1. */
+  imageCount?: (imageId: string) => Promise<number>;
 }
 
 /** What the page gets: a status line, then one final `done` (the image id) or `failed` (why). */
-type StreamEvent = { event: 'status'; text: string; stage: string } | { event: 'done'; imageId: string; cost?: string } | { event: 'failed'; text: string };
+type StreamEvent = { event: 'status'; text: string; stage: string } | { event: 'done'; imageId: string; images: number; cost?: string } | { event: 'failed'; text: string };
 
-/** The `done` event: the image id, and what the image cost (`$0.045`) when it is known. */
-function done(imageId: string, costMicros: number | undefined): StreamEvent {
-  return costMicros === undefined ? { event: 'done', imageId } : { event: 'done', imageId, cost: formatUsd(costMicros) };
+/** The `done` event: the image id, how many images it has (a gallery: 2 to 4), and what it cost (`$0.045`) when known. */
+function done(imageId: string, images: number, costMicros: number | undefined): StreamEvent {
+  return costMicros === undefined ? { event: 'done', imageId, images } : { event: 'done', imageId, images, cost: formatUsd(costMicros) };
 }
 
 /**
@@ -43,12 +45,16 @@ export function streamJob(deps: JobStreamDeps, req: IncomingMessage, res: Server
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (event !== 'status') end();
   };
+  const finish = async (imageId: string, costMicros: number | undefined): Promise<void> => {
+    const images = imageId === '' || !deps.imageCount ? 1 : await deps.imageCount(imageId).catch(() => 1);
+    send(done(imageId, Math.max(1, images), costMicros));
+  };
   const check = async (first: boolean): Promise<void> => {
     const job = await deps.queue.getJob(jobId).catch(() => undefined);
     if (!job) return send({ event: 'failed', text: WEB_TEXT.notFound });
     const state = await job.getState().catch(() => 'unknown');
     if (state === 'completed') {
-      return send(done(job.returnvalue?.messageId ?? job.data.delivered?.messageId ?? '', job.returnvalue?.costMicros ?? job.data.stored?.costMicros));
+      return finish(job.returnvalue?.messageId ?? job.data.delivered?.messageId ?? '', job.returnvalue?.costMicros ?? job.data.stored?.costMicros);
     }
     if (state === 'failed') return send({ event: 'failed', text: job.data.failure?.message ?? WEB_TEXT.failed });
     if (first && state === 'active') send({ event: 'status', stage: 'generating', text: WEB_TEXT.generating });
@@ -61,6 +67,7 @@ export function streamJob(deps: JobStreamDeps, req: IncomingMessage, res: Server
   };
   const onEvent = (event: ProgressEvent): void => {
     if (event.jobId !== jobId) return;
+    if (event.type === 'delivered') return void finish(event.result.messageId, event.result.costMicros);
     const mapped = streamEventOf(event);
     if (mapped) send(mapped);
     else void check(false); // failed: the reason the person should read is the one the job records
@@ -92,7 +99,6 @@ function streamEventOf(event: ProgressEvent): StreamEvent | undefined {
     case 'retrying':
       return { event: 'status', stage: 'retrying', text: WEB_TEXT.retrying(event.delayMs) };
     case 'delivered':
-      return done(event.result.messageId, event.result.costMicros);
     case 'failed':
       return undefined;
   }

@@ -11,7 +11,7 @@ import { userKey, type DeliveryTarget, type Requester } from '../../core/ports.j
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import { EDIT_MODELS } from '../../core/queue/image-actions.js';
 import type { ProgressFeed } from '../../core/queue/progress-feed.js';
-import { MAX_IMAGES, parseFluxRequest, type FluxRequest } from '../../core/request.js';
+import { MAX_COUNT, MAX_IMAGES, parseFluxRequest, type FluxRequest } from '../../core/request.js';
 import { truncate } from '../../core/text.js';
 import type { ModelId } from '../../core/models.js';
 import { sendBytes, sendError, sendJson } from './http-util.js';
@@ -74,6 +74,8 @@ export class WebApi {
       height: record.request.height,
       createdAt: record.createdAt,
       rerollOf: record.rerollOf,
+      // A gallery: how many images (shown as /api/images/<id>/<n>); 1 for one image.
+      images: record.images ?? 1,
       kept: kept[i] ?? false,
     }));
     sendJson(res, 200, { quota: quota.text, images });
@@ -132,9 +134,10 @@ export class WebApi {
     return replaceImage(request, request.image_prompt!, reference);
   }
 
-  async image(res: ServerResponse, requester: Requester, imageId: string): Promise<void> {
-    if (!IMAGE_ID.test(imageId) || !(await this.owns(imageId, requester))) return sendError(res, 404, WEB_TEXT.notFound);
-    const image = await this.deps.images.get(imageId);
+  /** Image `n` (1-based; a gallery has up to MAX_COUNT) of one of the person's own images. */
+  async image(res: ServerResponse, requester: Requester, imageId: string, n = 1): Promise<void> {
+    if (!IMAGE_ID.test(imageId) || !Number.isInteger(n) || n < 1 || n > MAX_COUNT || !(await this.owns(imageId, requester))) return sendError(res, 404, WEB_TEXT.notFound);
+    const image = await this.deps.images.get(imageId, n - 1);
     if (!image) return sendError(res, 410, WEB_TEXT.imageExpired);
     sendBytes(res, image.contentType, image.bytes, 'private, max-age=86400, immutable');
   }
@@ -143,7 +146,8 @@ export class WebApi {
   async events(req: IncomingMessage, res: ServerResponse, requester: Requester, jobId: string): Promise<void> {
     const job = /^j[0-9a-f]{32}$/.test(jobId) ? await this.deps.core.queue.getJob(jobId) : undefined;
     if (!job || userKey(job.data.requester) !== userKey(requester)) return sendError(res, 404, WEB_TEXT.notFound);
-    streamJob({ queue: this.deps.core.queue, redis: this.deps.core.redis, feed: this.deps.feed }, req, res, jobId);
+    const imageCount = (imageId: string) => this.deps.images.count(imageId);
+    streamJob({ queue: this.deps.core.queue, redis: this.deps.core.redis, feed: this.deps.feed, imageCount }, req, res, jobId);
   }
 
   private async owns(imageId: string, requester: Requester): Promise<boolean> {

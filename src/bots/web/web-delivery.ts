@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
-import type { FluxRequest } from '../../core/request.js';
+import { MAX_COUNT, type FluxRequest } from '../../core/request.js';
 import { WEB_IMAGE_TTL_SECONDS } from './web-text.js';
 
 /** A playground image: its bytes and type. */
@@ -23,24 +23,35 @@ export class WebImageStore {
     readonly ttlSeconds = WEB_IMAGE_TTL_SECONDS,
   ) {}
 
-  key(imageId: string): string {
-    return `${this.prefix}:web:image:${imageId}`;
+  /** Where image `index` (0-based) of a playground message is kept: a gallery's images are kept one by one. */
+  key(imageId: string, index = 0): string {
+    return `${this.prefix}:web:image:${imageId}${index === 0 ? '' : `:${index}`}`;
   }
 
-  /** Stores (or stores again, restarting its day) the image under its id. */
-  async put(imageId: string, image: WebImage): Promise<void> {
-    await this.redis.multi().hset(this.key(imageId), 'type', image.contentType, 'bytes', image.bytes).expire(this.key(imageId), this.ttlSeconds).exec();
+  /** Stores (or stores again, restarting its day) image `index` of the message `imageId`. */
+  async put(imageId: string, image: WebImage, index = 0): Promise<void> {
+    const key = this.key(imageId, index);
+    await this.redis.multi().hset(key, 'type', image.contentType, 'bytes', image.bytes).expire(key, this.ttlSeconds).exec();
   }
 
-  /** The image, or undefined once its day has passed. */
-  async get(imageId: string): Promise<WebImage | undefined> {
-    const [type, bytes] = await this.redis.hmgetBuffer(this.key(imageId), 'type', 'bytes');
+  /** Image `index` of the message, or undefined once its day has passed (or when it has no such image). */
+  async get(imageId: string, index = 0): Promise<WebImage | undefined> {
+    const [type, bytes] = await this.redis.hmgetBuffer(this.key(imageId, index), 'type', 'bytes');
     return type && bytes ? { contentType: type.toString('utf8'), bytes } : undefined;
   }
 
-  /** Drops a deleted image. */
+  /** How many images the message still has kept (a gallery: up to MAX_COUNT; 0 once its day has passed). */
+  async count(imageId: string): Promise<number> {
+    const pipeline = this.redis.pipeline();
+    for (let i = 0; i < MAX_COUNT; i++) pipeline.exists(this.key(imageId, i));
+    const replies = (await pipeline.exec()) ?? [];
+    const found = replies.findIndex(([err, n]) => err || n !== 1);
+    return found < 0 ? replies.length : found;
+  }
+
+  /** Drops a deleted message's images (all of a gallery's). */
   async remove(imageId: string): Promise<void> {
-    await this.redis.del(this.key(imageId));
+    await this.redis.del(...Array.from({ length: MAX_COUNT }, (_, i) => this.key(imageId, i)));
   }
 
   /** Which of these images are still kept. */
@@ -71,7 +82,9 @@ export class WebDelivery implements DeliveryPort {
 
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
     const imageId = imageIdOf(d.jobId);
-    await this.images.put(imageId, { bytes: d.image.bytes, contentType: d.image.contentType });
+    // A gallery is one "message" too: its images under the one id, by their place in it.
+    const images = d.images ?? [d.image];
+    await Promise.all(images.map((image, i) => this.images.put(imageId, { bytes: image.bytes, contentType: image.contentType }, i)));
     return { platform: 'web', messageId: imageId, channelId: d.target.channelId };
   }
 

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FluxbotCore } from '../../core/core.js';
 import { InvalidInput } from '../../core/errors.js';
 import { userKey, type Requester } from '../../core/ports.js';
-import { EDIT_MODELS, isEditModel, type ActionResult, type ImageRef } from '../../core/queue/image-actions.js';
+import { EDIT_MODELS, isEditModel, type ActionResult, type ImageBytes, type ImageRef } from '../../core/queue/image-actions.js';
+import { MAX_COUNT } from '../../core/request.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
 import { sendError, sendJson } from './http-util.js';
 import type { WebImageStore } from './web-delivery.js';
@@ -33,16 +34,18 @@ export class WebImageActions {
     await this.submit(res, () => this.core.actions.reroll(input.ref, requester, { dedupeKey: dedupeKey(requester, input.requestId) }));
   }
 
-  /** The image as reference, its prompt, a new seed. */
+  /** The image as reference, its prompt, a new seed. A gallery's image `image` (1-based: V2 is `image: 2`). */
   async vary(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
-    const input = await this.read(req, res, requester);
+    const input = await this.read(req, res, requester, true);
     if (!input) return;
-    await this.submit(res, () => this.core.actions.vary(input.ref, requester, { dedupeKey: dedupeKey(requester, input.requestId), image: this.bytes(input.ref) }));
+    await this.submit(res, () =>
+      this.core.actions.vary(input.ref, requester, { dedupeKey: dedupeKey(requester, input.requestId), image: this.bytes(input.ref), index: input.index }),
+    );
   }
 
-  /** The image as `images[0]` with the person's prompt, on a model that edits (default FLUX_EDIT_MODEL). */
+  /** The image as `images[0]` with the person's prompt, on a model that edits (default FLUX_EDIT_MODEL); a gallery's `image`. */
   async edit(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<void> {
-    const input = await this.read(req, res, requester);
+    const input = await this.read(req, res, requester, true);
     if (!input) return;
     const { prompt, model } = input.body;
     if (typeof prompt !== 'string' || prompt.trim() === '') return sendError(res, 400, WEB_TEXT.editPromptEmpty, { field: 'prompt' });
@@ -50,7 +53,7 @@ export class WebImageActions {
       return sendError(res, 400, WEB_TEXT.notEditModel(String(model).slice(0, 40), EDIT_MODELS), { field: 'model' });
     }
     await this.submit(res, () =>
-      this.core.actions.edit(input.ref, requester, { dedupeKey: dedupeKey(requester, input.requestId), image: this.bytes(input.ref), prompt, model }),
+      this.core.actions.edit(input.ref, requester, { dedupeKey: dedupeKey(requester, input.requestId), image: this.bytes(input.ref), prompt, model, index: input.index }),
     );
   }
 
@@ -94,24 +97,32 @@ export class WebImageActions {
    * The body of an action that submits: one of the session's own images and a request id (required: without one a
    * click sent twice would be charged twice). Undefined after answering why not.
    */
-  private async read(req: IncomingMessage, res: ServerResponse, requester: Requester): Promise<{ ref: ImageRef; requestId: string; body: Record<string, unknown> } | undefined> {
+  private async read(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requester: Requester,
+    oneImage = false,
+  ): Promise<{ ref: ImageRef; requestId: string; body: Record<string, unknown>; index: number } | undefined> {
     const body = await readObject(req, res, MAX_ACTION_BODY_BYTES, TOO_LARGE);
     if (!body) return undefined;
     const ref = imageRef(body.imageId);
-    if (!ref || !(await this.owns(ref, requester))) return void sendError(res, 404, WEB_TEXT.notFound);
+    const record = ref ? await this.core.records.find(ref.platform, ref.messageId) : undefined;
+    if (!ref || !record || userKey(record.requester) !== userKey(requester)) return void sendError(res, 404, WEB_TEXT.notFound);
     const requestId = requestIdOf(body);
     if (!requestId) return void sendError(res, 400, WEB_TEXT.noRequestId, { field: 'requestId' });
-    return { ref, requestId, body };
+    // Vary and Edit name one image of a gallery (1-based); absent: the first (a one-image result's only one).
+    const n = body.image ?? 1;
+    if (oneImage) {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_COUNT) return void sendError(res, 400, WEB_TEXT.badImageNumber(MAX_COUNT), { field: 'image' });
+      const count = record.images ?? 1;
+      if (n > count) return void sendError(res, 400, WEB_TEXT.noSuchImage(n, count), { field: 'image' });
+    }
+    return { ref, requestId, body, index: (n as number) - 1 };
   }
 
-  private async owns(ref: ImageRef, requester: Requester): Promise<boolean> {
-    const record = await this.core.records.find(ref.platform, ref.messageId);
-    return record !== undefined && userKey(record.requester) === userKey(requester);
-  }
-
-  /** The image's bytes, read back from the playground's store when the action needs them. */
-  private bytes(ref: ImageRef): () => Promise<Buffer | undefined> {
-    return async () => (await this.images.get(ref.messageId))?.bytes;
+  /** Image `index` of the message, read back from the playground's store when the action needs it. */
+  private bytes(ref: ImageRef): ImageBytes {
+    return async (at) => (await this.images.get(ref.messageId, at.index ?? 0))?.bytes;
   }
 
   private async submit(res: ServerResponse, run: () => Promise<ActionResult | RerollResult>): Promise<void> {

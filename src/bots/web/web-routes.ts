@@ -133,8 +133,9 @@ export function webRoute(options: WebRouterOptions): HttpRoute {
     if (path === '/api/generate' && req.method === 'POST') return api.generate(req, res, requester);
     const action = req.method === 'POST' ? ACTIONS.get(path) : undefined;
     if (action) return options.actions[action](req, res, requester);
-    const image = /^\/api\/images\/([^/]+)$/.exec(path);
-    if (image && get) return done(req, await api.image(res, requester, image[1]!));
+    // `/api/images/<id>` is the image (a gallery's first); `/api/images/<id>/<n>` a gallery's image n.
+    const image = /^\/api\/images\/([^/]+)(?:\/([1-9]))?$/.exec(path);
+    if (image && get) return done(req, await api.image(res, requester, image[1]!, image[2] === undefined ? 1 : Number(image[2])));
     const events = /^\/api\/jobs\/([^/]+)\/events$/.exec(path);
     if (events && get) {
       const open = streams.get(session.id) ?? 0;

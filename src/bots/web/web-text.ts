@@ -36,6 +36,8 @@ export const WEB_TEXT = {
   actionTooLarge: 'The request is too large; shorten what to change.',
   editPromptEmpty: 'Say what to change: the prompt must not be empty.',
   notEditModel: (model: string, models: readonly string[]) => `${model} does not edit images; choose one of ${models.join(', ')}.`,
+  badImageNumber: (max: number) => `Which image: image must be a whole number from 1 to ${max}.`,
+  noSuchImage: (n: number, count: number) => `There is no image ${n} here: this result has ${count === 1 ? 'one image' : `${count} images`}.`,
   deleteNotYours: 'Only the browser session that made this image can delete it.',
   deleted: 'Deleted.',
   cancelNotYours: 'Only the browser session that started this job can cancel it.',

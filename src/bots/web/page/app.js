@@ -8,8 +8,8 @@ import { imageActions } from './image-actions.js';
 
 const $ = (id) => document.getElementById(id);
 const HEADERS = { 'content-type': 'application/json', 'x-fluxbot-playground': '1' };
-const LABELS = { image: 'Images to edit', image_prompt: 'Image prompt', image_prompt_url: 'Image prompt link', prompt_upsampling: 'Prompt upsampling' };
-const MAIN_FIELDS = new Set(['prompt', 'model', 'aspect_ratio', 'image', 'image_prompt']);
+const LABELS = { count: 'Number of images', image: 'Images to edit', image_prompt: 'Image prompt', image_prompt_url: 'Image prompt link', prompt_upsampling: 'Prompt upsampling' };
+const MAIN_FIELDS = new Set(['prompt', 'model', 'count', 'aspect_ratio', 'image', 'image_prompt']);
 
 let form = { options: [] };
 let current; // the image shown as the result
@@ -181,8 +181,9 @@ function follow(jobId) {
   events.addEventListener('done', (e) => {
     end();
     const done = JSON.parse(e.data);
-    $('status').textContent = done.cost ? `Done. This image cost ${done.cost}.` : 'Done.';
-    show(done.imageId);
+    const what = done.images > 1 ? `These ${done.images} images` : 'This image';
+    $('status').textContent = done.cost ? `Done. ${what} cost ${done.cost}.` : 'Done.';
+    show(done.imageId, done.images);
   });
   events.addEventListener('failed', (e) => {
     end();
@@ -222,20 +223,45 @@ async function deleted(imageId, status) {
   if (current === imageId) {
     current = undefined;
     $('current').hidden = true;
+    $('current-gallery').replaceChildren();
     $('current-actions').replaceChildren();
   }
   await refresh();
 }
 
-async function show(imageId) {
+/** The image's picture `n` (1-based): a gallery's images are /api/images/<id>/<n>. */
+const imageSrc = (imageId, n = 1) => `/api/images/${encodeURIComponent(imageId)}${n > 1 ? `/${n}` : ''}`;
+
+/** Shows a result: one image, or a gallery's images together; the buttons under it act on the set and on each image. */
+async function show(imageId, count) {
   await refresh();
   const image = recent.find((i) => i.id === imageId);
+  const images = image?.images ?? count ?? 1;
   current = imageId;
-  $('current-image').src = `/api/images/${encodeURIComponent(imageId)}`;
-  $('current-image').alt = image ? `Generated image: ${image.prompt}` : 'Generated image';
-  $('current-caption').textContent = image ? `${image.prompt} — ${image.model}, seed ${image.seed}, ${image.width}×${image.height}` : '';
+  const gallery = $('current-gallery');
+  if (images > 1) {
+    $('current-image').hidden = true;
+    $('current-image').removeAttribute('src');
+    gallery.replaceChildren(
+      ...Array.from({ length: images }, (_, i) => {
+        const img = document.createElement('img');
+        img.src = imageSrc(imageId, i + 1);
+        img.alt = image ? `Generated image ${i + 1} of ${images}: ${image.prompt}` : `Generated image ${i + 1} of ${images}`;
+        return img;
+      }),
+    );
+    gallery.hidden = false;
+  } else {
+    gallery.replaceChildren();
+    gallery.hidden = true;
+    $('current-image').hidden = false;
+    $('current-image').src = imageSrc(imageId);
+    $('current-image').alt = image ? `Generated image: ${image.prompt}` : 'Generated image';
+  }
+  const seeds = images > 1 ? `${images} images, seeds from ${image?.seed}` : `seed ${image?.seed}`;
+  $('current-caption').textContent = image ? `${image.prompt} — ${image.model}, ${seeds}, ${image.width}×${image.height}` : '';
   $('current').hidden = false;
-  $('current-actions').replaceChildren(actionButtons({ id: imageId, kept: true }, 'Actions for this image'));
+  $('current-actions').replaceChildren(actionButtons({ id: imageId, kept: true, images }, images > 1 ? 'Actions for these images' : 'Actions for this image'));
 }
 
 let recent = [];
@@ -252,9 +278,10 @@ async function refresh() {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'thumb';
-      button.setAttribute('aria-label', `Show image: ${image.prompt} (seed ${image.seed})`);
+      const several = image.images > 1 ? `, ${image.images} images` : '';
+      button.setAttribute('aria-label', `Show image: ${image.prompt} (seed ${image.seed}${several})`);
       const img = document.createElement('img');
-      img.src = `/api/images/${encodeURIComponent(image.id)}`;
+      img.src = imageSrc(image.id);
       img.alt = '';
       img.loading = 'lazy';
       button.append(img);
@@ -262,7 +289,8 @@ async function refresh() {
       item.append(button);
     }
     const caption = document.createElement('span');
-    caption.textContent = `${image.prompt} — seed ${image.seed}${image.kept ? '' : ' (no longer kept)'}`;
+    const count = image.images > 1 ? ` (${image.images} images)` : '';
+    caption.textContent = `${image.prompt} — seed ${image.seed}${count}${image.kept ? '' : ' (no longer kept)'}`;
     item.append(caption, actionButtons(image, `Actions for image: ${image.prompt} (seed ${image.seed})`));
     list.append(item);
   }
