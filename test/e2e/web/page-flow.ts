@@ -12,7 +12,7 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** The width of a loaded <img> (0 while loading); the tests' tsconfig has no DOM types. */
-const loadedWidth = (img: unknown): number => {
+export const loadedWidth = (img: unknown): number => {
   const image = img as { complete: boolean; naturalWidth: number };
   return image.complete ? image.naturalWidth : 0;
 };

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { editResult, emptyPromptRefused, generateThenReroll, launchChromium, quotaLine, resultPanel, varyResult } from './page-flow.js';
+import { editResult, emptyPromptRefused, generateThenReroll, launchChromium, loadedWidth, quotaLine, resultPanel, varyResult } from './page-flow.js';
 import { startPlayground, type Playground } from './playground.js';
 
 /** Where a screenshot of the finished page goes, for a person to look at (CI keeps nothing). */
@@ -65,6 +65,53 @@ describe('web playground in a browser', () => {
     const models = await page.getByLabel('Model', { exact: true }).locator('option').allTextContents();
     expect(models).toContain('flux-2-pro (default)');
     expect(models).toContain('flux-schnell');
+  });
+});
+
+describe('web playground in a browser, a gallery', () => {
+  let app: Playground;
+  let browser: Browser;
+  beforeAll(async () => {
+    app = await startPlayground({ quotas: { dailyPerUser: 10 } });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('Number of images 4 → four images shown together with Reroll, V1–V4, E1–E4, Delete; V2 varies image 2', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`http://localhost:${app.port}/`);
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 0 of 10 images today');
+    await page.getByLabel('Prompt', { exact: true }).fill('four paper cranes');
+    await page.getByLabel('Number of images', { exact: true }).fill('4');
+    await page.getByRole('button', { name: 'Generate' }).click();
+
+    const shown = resultPanel(page).getByRole('img', { name: /^Generated image \d of 4: four paper cranes/ });
+    await expect.poll(() => shown.count(), { timeout: 30_000 }).toBe(4);
+    for (const img of await shown.all()) await expect.poll(() => img.evaluate(loadedWidth)).toBeGreaterThan(0);
+    const sources = await Promise.all((await shown.all()).map((img) => img.getAttribute('src')));
+    expect(new Set(sources).size).toBe(4);
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 4 of 10 images today');
+    expect(await resultPanel(page).getByRole('status').textContent()).toMatch(/^Done\./);
+    const group = resultPanel(page).getByRole('group', { name: 'Actions for these images' });
+    expect(await group.getByRole('button').allTextContents()).toEqual(['Reroll', 'V1', 'V2', 'V3', 'V4', 'E1', 'E2', 'E3', 'E4', 'Delete']);
+    const second = await page.request.get(new URL(sources[1]!, page.url()).toString());
+    const secondBytes = await second.body();
+
+    await group.getByRole('button', { name: 'V2', exact: true }).click();
+    const varied = resultPanel(page).getByRole('img', { name: /^Generated image: four paper cranes/ });
+    await varied.waitFor({ timeout: 30_000 });
+    await expect.poll(() => varied.evaluate(loadedWidth)).toBeGreaterThan(0);
+    expect(await shown.count()).toBe(0);
+    await expect.poll(() => quotaLine(page).textContent()).toContain('You have used 5 of 10 images today');
+    const jobs = await app.core.queue.getJobs(['completed']);
+    const vary = jobs.find((j) => j.data.request.images?.length);
+    const input = await app.core.inputs.resolve(vary!.data.request);
+    expect(input.images).toHaveLength(1);
+    expect(Buffer.from(input.images![0]!.replace(/^data:image\/[a-z]+;base64,/, ''), 'base64').equals(secondBytes)).toBe(true);
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-gallery.png'), fullPage: true });
   });
 });
 
