@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFluxText } from '../../../src/bots/slack/flux-text.js';
 import { fluxModal, readModal } from '../../../src/bots/slack/flux-modal.js';
 import { galleryActionBlocks, imageButtonsMessage, parseGalleryButton } from '../../../src/bots/slack/image-buttons.js';
+import { imageCaption } from '../../../src/bots/slack/slack-text.js';
 import { parseFluxRequest } from '../../../src/core/request.js';
 import type { ViewOutput } from '@slack/bolt';
 
@@ -65,5 +66,29 @@ describe('a gallery’s buttons', () => {
     ] as const) {
       expect(parseGalleryButton('vary', id, value), `${id} ${String(value)}`).toBeUndefined();
     }
+  });
+});
+
+describe('a gallery’s caption', () => {
+  it('says how many of how many, why some are missing, all the seeds and the cost in all', () => {
+    const text = imageCaption({
+      prompt: 'four foxes',
+      model: 'flux-pro',
+      seed: 7,
+      seeds: [7, 8, 9],
+      width: 1024,
+      height: 768,
+      generationMs: 4200,
+      userId: 'U1',
+      provider: 'bfl',
+      reroll: false,
+      costMicros: 150_000,
+      gallery: { shown: 3, asked: 4, shortfall: 'One image was refused by the provider’s safety filter <b>.' },
+    });
+    expect(text.split('\n')).toEqual([
+      '*four foxes*',
+      'FLUX.1 [pro] · seeds 7, 8, 9 · 1024×768 · 4.2 s · $0.15 in all · requested by <@U1>',
+      '3 of 4 images — One image was refused by the provider’s safety filter &lt;b&gt;.',
+    ]);
   });
 });
