@@ -18,9 +18,13 @@ import { readInputImage } from './replicate-contract.js';
  * Each endpoint's input is checked against its published schema (`ENDPOINTS`): an unknown field, a wrong type or a
  * missing reference image answers fal's 422. Reference images are read as fal would (links downloaded, `data:` URIs
  * decoded) and kept on the request, in order.
+ *
+ * `num_images` (1–4, on the endpoints whose schema has it; a 422 elsewhere) makes that many images: the result lists
+ * them in order, image 0 at `/files/<id>.<ext>` and image i at `/files/<id>-<i>.<ext>`, each a different colour, with
+ * `has_nsfw_concepts` per image. The outcome fault `short` completes with one image fewer than asked.
  */
 export type FalCallFault = '429' | '429-no-retry-after' | '500' | '422' | '401' | 'out_of_credits' | 'stall';
-export type FalOutcomeFault = 'moderate' | 'error' | 'hang';
+export type FalOutcomeFault = 'moderate' | 'error' | 'hang' | 'short';
 export type FalFault = FalCallFault | FalOutcomeFault;
 export type FalRoute = 'submit' | 'status' | 'result' | 'cancel';
 
@@ -46,6 +50,8 @@ export interface FalFakeRequest {
   seed: number;
   /** The reference images fal read (`image_urls`, or Kontext's `image_url`), in order. */
   images: Buffer[];
+  /** The input's `num_images` (1 when absent): how many images this one request was asked for. */
+  numImages: number;
 }
 
 /** One input field of a fal schema. */
@@ -176,7 +182,10 @@ interface QueuedFault {
 }
 
 const STATUS_PATH = /^\/([^/]+)\/([^/]+)\/requests\/([^/]+)(\/status|\/cancel)?$/;
-const FILE_PATH = /^\/files\/([^/.]+)\.(png|jpeg)$/;
+/** `/files/<request id>.<ext>` (image 0) or `/files/<request id>-<index>.<ext>`. */
+const FILE_PATH = /^\/files\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-([1-9]))?\.(png|jpeg)$/;
+/** Each image of a request its own colour, so a test can tell them apart (image 0 keeps makeImage's default). */
+export const FAL_IMAGE_COLOURS = ['#3366cc', '#cc3333', '#33aa55', '#ddaa22'] as const;
 const PRESETS: Record<string, [number, number]> = {
   square_hd: [1024, 1024],
   square: [512, 512],
@@ -191,8 +200,10 @@ export class FalFake {
   latencyMs: number;
   /** Queue position new requests start at; each status poll while queued lowers it by one. */
   queuePosition: number;
-  /** Results report `has_nsfw_concepts: [true]` while set. */
+  /** Results flag every image in `has_nsfw_concepts` while set. */
   nsfw = false;
+  /** Results flag these image indexes (besides all of them while `nsfw` is set). */
+  nsfwIndexes: number[] = [];
   /** Delay before every queue answer (a slow API). */
   responseDelayMs = 0;
   /** Requests created through the submit route (not `createOutOfBand`). */
@@ -248,7 +259,7 @@ export class FalFake {
 
   /** Queues a fault: call faults hit the next call to `route` (default `submit`), outcome faults the next request. */
   failNext(kind: FalFault, options: { route?: FalRoute; retryAfter?: string } = {}): void {
-    if (kind === 'moderate' || kind === 'error' || kind === 'hang') this.outcomes.push(kind);
+    if (kind === 'moderate' || kind === 'error' || kind === 'hang' || kind === 'short') this.outcomes.push(kind);
     else this.faults.push({ kind, route: options.route ?? 'submit', retryAfter: options.retryAfter ?? '1' });
   }
 
@@ -264,7 +275,7 @@ export class FalFake {
 
   private async handle(call: RecordedCall, res: ServerResponse): Promise<void> {
     const file = FILE_PATH.exec(call.path);
-    if (file && call.method === 'GET') return this.serveFile(file[1]!, file[2] as 'png' | 'jpeg', res);
+    if (file && call.method === 'GET') return this.serveFile(file[1]!, Number(file[2] ?? 0), file[3] as 'png' | 'jpeg', res);
     if (this.responseDelayMs > 0) await sleep(this.responseDelayMs);
     if (call.headers.authorization !== `Key ${this.key}`) {
       return sendJson(res, 401, { detail: 'Authentication is required to access this application.' });
@@ -327,6 +338,7 @@ export class FalFake {
       webhookUrl,
       seed,
       images: [],
+      numImages: typeof input.num_images === 'number' ? input.num_images : 1,
     };
     this.requests.set(id, request);
     if (webhookUrl && request.outcome !== 'hang') {
@@ -388,10 +400,12 @@ export class FalFake {
   private output(request: FalFakeRequest): Record<string, unknown> {
     const [width, height] = sizeOf(request);
     const format = request.input.output_format === 'png' ? 'png' : 'jpeg';
+    const made = request.outcome === 'short' ? request.numImages - 1 : request.numImages;
+    const indexes = Array.from({ length: made }, (_, i) => i);
     return {
-      images: [{ url: `${this.url}/files/${request.id}.${format}`, width, height, content_type: `image/${format}` }],
+      images: indexes.map((i) => ({ url: `${this.url}/files/${request.id}${i === 0 ? '' : `-${i}`}.${format}`, width, height, content_type: `image/${format}` })),
       seed: request.seed,
-      has_nsfw_concepts: [this.nsfw],
+      has_nsfw_concepts: indexes.map((i) => this.nsfw || this.nsfwIndexes.includes(i)),
       prompt: request.input.prompt,
       timings: { inference: 0.1 },
     };
@@ -413,14 +427,15 @@ export class FalFake {
     return undefined;
   }
 
-  private async serveFile(id: string, format: 'png' | 'jpeg', res: ServerResponse): Promise<void> {
+  private async serveFile(id: string, index: number, format: 'png' | 'jpeg', res: ServerResponse): Promise<void> {
     const request = this.requests.get(id);
-    if (!request) return sendJson(res, 404, { detail: 'file not found' });
+    if (!request || index >= request.numImages) return sendJson(res, 404, { detail: 'file not found' });
     const [width, height] = sizeOf(request);
-    let bytes = this.files.get(request.id);
+    const key = `${request.id}-${index}`;
+    let bytes = this.files.get(key);
     if (!bytes) {
-      bytes = makeImage(width, height, format);
-      this.files.set(request.id, bytes);
+      bytes = makeImage(width, height, format, FAL_IMAGE_COLOURS[index]);
+      this.files.set(key, bytes);
     }
     const body = await bytes;
     res.writeHead(200, { 'content-type': `image/${format}`, 'content-length': body.length });

@@ -54,8 +54,11 @@ export class SinkServer {
   }
 
   /** Every post request (repeats included), optionally of one job. */
-  deliveries(jobId?: string): Array<{ jobId: string; provider: string; predictionId: string }> {
-    return this.server.callsTo('POST', /^\/deliver$/).map((c) => c.body as { jobId: string; provider: string; predictionId: string }).filter((b) => !jobId || b.jobId === jobId);
+  deliveries(jobId?: string): Array<{ jobId: string; provider: string; predictionId: string; predictionIds: string[] }> {
+    return this.server
+      .callsTo('POST', /^\/deliver$/)
+      .map((c) => c.body as { jobId: string; provider: string; predictionId: string; predictionIds: string[] })
+      .filter((b) => !jobId || b.jobId === jobId);
   }
 
   failures(): Array<{ jobId: string; code: string }> {
@@ -97,6 +100,8 @@ export class SinkDelivery implements DeliveryPort {
         provider: d.image.provider,
         predictionId: d.image.predictionId,
         bytes: d.image.bytes.length,
+        // A gallery: every image's prediction, in order.
+        predictionIds: (d.images ?? [d.image]).map((image) => image.predictionId),
       }),
     });
     const body = (await res.json()) as { messageId?: string; error?: string };

@@ -24,7 +24,7 @@ export const FLUX_DEV: CatalogueEntry = {
       price: perImage(0.025),
     },
     cog: { id: 'flux-dev', price: SELF_HOSTED },
-    fal: { endpoint: 'fal-ai/flux/dev', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.025) },
+    fal: { endpoint: 'fal-ai/flux/dev', size: { kind: 'image_size' }, fields: FAL_FIELDS, numImages: true, price: perImage(0.025) },
     bfl: {
       endpoint: 'flux-dev',
       price: perImage(0.025),
@@ -63,7 +63,7 @@ export const FLUX_SCHNELL: CatalogueEntry = {
       price: perImage(0.003),
     },
     cog: { id: 'flux-schnell', price: SELF_HOSTED },
-    fal: { endpoint: 'fal-ai/flux/schnell', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.003) },
+    fal: { endpoint: 'fal-ai/flux/schnell', size: { kind: 'image_size' }, fields: FAL_FIELDS, numImages: true, price: perImage(0.003) },
     preview: { id: 'flux-schnell', price: SELF_HOSTED },
   },
 };

@@ -36,7 +36,7 @@ export const FLUX_PRO: CatalogueEntry = {
     },
     cog: { id: 'flux-pro', price: SELF_HOSTED },
     // fal's flux-pro has no interval or image prompt input.
-    fal: { endpoint: 'fal-ai/flux-pro/new', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.05) },
+    fal: { endpoint: 'fal-ai/flux-pro/new', size: { kind: 'image_size' }, fields: FAL_FIELDS, numImages: true, price: perImage(0.05) },
     bfl: {
       endpoint: 'flux-pro',
       price: perImage(0.05),
@@ -82,7 +82,7 @@ export const FLUX_1_1_PRO: CatalogueEntry = {
       price: perImage(0.04),
     },
     cog: { id: 'flux-1.1-pro', price: SELF_HOSTED },
-    fal: { endpoint: 'fal-ai/flux-pro/v1.1', size: { kind: 'image_size' }, fields: FAL_FIELDS, price: perImage(0.04) },
+    fal: { endpoint: 'fal-ai/flux-pro/v1.1', size: { kind: 'image_size' }, fields: FAL_FIELDS, numImages: true, price: perImage(0.04) },
     bfl: {
       endpoint: 'flux-pro-1.1',
       price: perImage(0.04),
@@ -134,6 +134,7 @@ export const FLUX_1_1_PRO_ULTRA: CatalogueEntry = {
       size: { kind: 'aspect_ratio', ratios: FAL_ULTRA_RATIOS },
       // fal's ultra takes the image prompt as `image_url` (a link or a data URI).
       fields: { ...FAL_FIELDS, image_prompt: as('image_url'), raw: as('raw'), image_prompt_strength: as('image_prompt_strength') },
+      numImages: true,
       price: perImage(0.06),
     },
     bfl: {

@@ -45,12 +45,16 @@ function bfl(endpoint: BflMapping['endpoint'], fields: FieldMappings, price: Pri
   return { endpoint, size: BFL_FLUX_2_PIXELS, fields, images: BFL_FLUX_2_IMAGES, price };
 }
 
-/** A fal FLUX.2 app: exact `image_size`; with images it is called at its `/edit` variant, which takes `image_urls`. */
-function fal(endpoint: string, fields: FieldMappings, maxImages: number | undefined, price: PriceRule): FalMapping {
+/**
+ * A fal FLUX.2 app: exact `image_size`; with images it is called at its `/edit` variant, which takes `image_urls`.
+ * `numImages`: the app has `num_images` (klein's does; pro, max and flex and their `/edit` variants do not).
+ */
+function fal(endpoint: string, fields: FieldMappings, maxImages: number | undefined, price: PriceRule, numImages = false): FalMapping {
   return {
     endpoint,
     size: { kind: 'image_size' },
     fields,
+    ...(numImages ? { numImages: true as const } : {}),
     ...(maxImages === undefined ? {} : { images: { ...imageList('image_urls', maxImages), endpoint: `${endpoint}/edit` } }),
     price,
   };
@@ -173,7 +177,7 @@ export const FLUX_2_KLEIN_4B: CatalogueEntry = {
     cog: { id: 'flux-2-klein-4b', price: SELF_HOSTED },
     // fal's klein app is text to image here: its edit variant is not in the documentation we map from, so requests
     // with images fail over past fal.
-    fal: fal('fal-ai/flux-2/klein/4b', {}, undefined, KLEIN_4B_PRICE),
+    fal: fal('fal-ai/flux-2/klein/4b', {}, undefined, KLEIN_4B_PRICE, true),
     bfl: { endpoint: 'flux-2-klein-4b', size: BFL_FLUX_2_PIXELS, fields: {}, images: numberedImages('input_image', 4), price: KLEIN_4B_PRICE },
     preview: { id: 'flux-2-klein-4b', price: SELF_HOSTED },
   },

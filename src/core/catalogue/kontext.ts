@@ -42,6 +42,7 @@ function kontextProviders(variant: 'pro' | 'max', price: PriceRule): CatalogueEn
       size: { kind: 'aspect_ratio', ratios: FAL_ULTRA_RATIOS },
       fields: { safety_tolerance: as('safety_tolerance', { convert: 'string' }), prompt_upsampling: as('enhance_prompt') },
       images: oneImage('image_url'),
+      numImages: true,
       price,
     },
     bfl: {

@@ -73,8 +73,16 @@ export interface FalMapping {
   /** `image_size`: exact pixels `{ width, height }`; `aspect_ratio`: a ratio from `ratios` (fal picks the size). */
   size: { kind: 'image_size' } | { kind: 'aspect_ratio'; ratios: readonly AspectRatio[] };
   fields: FieldMappings;
-  /** How the endpoint takes reference images; `endpoint` when given: the variant called with images (`…/edit`). */
-  images?: ImagesMapping & { endpoint?: string };
+  /**
+   * `endpoint` makes up to 4 images in one call (its schema has `num_images`): a gallery is one call there. Absent:
+   * one image per call (FLUX.2's apps have no such field).
+   */
+  numImages?: true;
+  /**
+   * How the endpoint takes reference images; `endpoint` when given: the variant called with images (`…/edit`), and
+   * then `numImages` says whether that variant has `num_images` (the base endpoint's flag does not carry over).
+   */
+  images?: ImagesMapping & { endpoint?: string; numImages?: true };
   price: PriceRule;
 }
 

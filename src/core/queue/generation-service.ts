@@ -7,6 +7,7 @@ import { imageCount, matchInputImage, withNewSeed, type FluxRequest } from '../r
 import { MAX_PRIORITY, type Admission, type AdmissionGate, type RefusalReason } from './admission.js';
 import type { CancelBus } from './cancel-bus.js';
 import type { GenerationQueue } from './generation-queue.js';
+import { allImagesExist, storedParts } from './gallery-steps.js';
 import type { GenerationJobData } from './job-data.js';
 import { FluxError } from '../errors.js';
 import { noMetrics, type PipelineMetrics } from '../metrics.js';
@@ -219,7 +220,13 @@ export class GenerationService {
     const state = await job.getState();
     if (state === 'completed' || state === 'failed') return { status: 'finished' };
     // The image exists (it waits for a delivery retry): it is paid for, so it is delivered and charged, not canceled.
-    if (job.data.stored) return { status: 'finished' };
+    if (allImagesExist(job.data)) return { status: 'finished' };
+    // Some of a gallery's images exist: those are paid for, so the job is not removed; told to stop, it delivers them
+    // and gives back the rest (the flag is read when it runs again).
+    if (storedParts(job.data) > 0) {
+      await this.options.cancels.request(jobId);
+      return { status: 'canceling' };
+    }
     if (state === 'waiting' || state === 'prioritized' || state === 'delayed' || state === 'waiting-children') {
       try {
         await job.remove();

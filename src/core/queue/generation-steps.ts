@@ -1,17 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { DeliveryRefused, FluxError, GenerationCanceled, toFluxError } from '../errors.js';
-import { fitImage } from '../images/image.js';
 import { noMetrics } from '../metrics.js';
-import { PriceTable, toUsd } from '../prices.js';
-
-/** The catalogue's prices, for a worker built without a price table of its own. */
-const CATALOGUE_PRICES = new PriceTable();
+import { toUsd } from '../prices.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest } from '../ports.js';
 import type { GeneratedImage, ProviderCheckpoint } from '../providers/provider.js';
 import { providersFor } from '../providers/routing.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { delay, fail, onProviderError } from './job-endings.js';
-import { HandBack, unlessHandedBack, type StepContext as Ctx, type StepDeps } from './step-context.js';
+import { galleryImages, isGallery, madeSummary, partStashId } from './gallery-steps.js';
+import { costOfImage, fitted, storedImage } from './made-image.js';
+import { callProvider } from './provider-call.js';
+import { HandBack, type StepContext as Ctx, type StepDeps } from './step-context.js';
 
 export type { JobProgress, StepDeps } from './step-context.js';
 export { HandBack, unlessHandedBack } from './step-context.js';
@@ -59,15 +58,20 @@ async function runJob(
   // before it removes the job; one during it aborts the signal), so the common path pays no extra round trip.
   const again = !firstStart || job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0;
   // Once the image exists it is paid for: a late cancel no longer stops it from reaching its person.
-  if (again && !ctx.data.stored && (await deps.cancels?.isRequested(`${job.id}`))) return onProviderError(deps, ctx, new GenerationCanceled(), false);
+  const gallery = isGallery(ctx.data);
+  if (!gallery && again && !ctx.data.stored && (await deps.cancels?.isRequested(`${job.id}`))) return onProviderError(deps, ctx, new GenerationCanceled(), false);
   // A job reaches a provider only with its reservation. The first start claims it atomically; a job whose reservation
   // was refunded before it could start (the reconciler found no job while its submission hung) ends here, unpaid.
   if (firstStart && !(await deps.quotas.claim(ctx.data.jobId))) return endUnreserved(deps, ctx);
 
   let image: GeneratedImage | undefined;
+  let images: GeneratedImage[] | undefined;
   // Stored by an earlier run, which may have got as far as posting it before it crashed or its delivery failed.
-  const storedBefore = ctx.data.stored !== undefined;
-  if (ctx.data.stored) {
+  let storedBefore = ctx.data.stored !== undefined;
+  if (gallery) {
+    ({ images, storedBefore } = await galleryImages(deps, ctx, signal, handBack, imageSlot, again));
+    image = images[0];
+  } else if (ctx.data.stored) {
     await imageSlot();
     const bytes = await deps.stash.get(ctx.data.jobId);
     if (bytes) image = { ...ctx.data.stored, bytes, ms: ctx.data.stored.generationMs };
@@ -75,6 +79,7 @@ async function runJob(
   }
   // A new image is stored together with the 'delivering' stage (one round trip).
   if (!image) image = await generate(deps, ctx, signal, handBack, imageSlot);
+  const made = madeSummary(ctx.data);
 
   const delivery = deps.deliveries[ctx.data.target.platform];
   if (!delivery) throw new UnrecoverableError(`no delivery configured for ${ctx.data.target.platform}`);
@@ -84,9 +89,11 @@ async function runJob(
     requester: ctx.data.requester,
     target: ctx.data.target,
     image,
+    ...(images ? { images } : {}),
+    ...(ctx.data.shortfall ? { shortfall: ctx.data.shortfall.message } : {}),
     model: ctx.data.request.model,
-    generationMs: image.ms,
-    ...(ctx.data.stored?.costMicros === undefined ? {} : { costMicros: ctx.data.stored.costMicros }),
+    generationMs: images ? made.generationMs : image.ms,
+    ...(made.costMicros === undefined ? {} : { costMicros: made.costMicros }),
     ...(ctx.data.rerollOf === undefined ? {} : { rerollOf: ctx.data.rerollOf }),
     ...(storedBefore ? { redelivery: { since: ctx.data.submittedAt } } : {}),
   };
@@ -165,8 +172,8 @@ async function deliverElsewhere(delivery: DeliveryPort, request: DeliveryRequest
 async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobResult> {
   const { data } = ctx;
   const delivered = data.delivered!;
-  const stored = data.stored;
-  const cost = stored?.costMicros;
+  const made = madeSummary(data);
+  const cost = made.costMicros;
   // One atomic call: `delivered` in the job, the reroll record, the release (counted, its cost settled), the stashed
   // image dropped.
   let released = await deps.writes.finishDelivered(ctx.job, data, {
@@ -178,20 +185,23 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     messageId: delivered.messageId,
     channelId: delivered.channelId,
     ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }),
-    provider: stored?.provider ?? 'unknown',
-    seed: stored?.seed ?? data.request.seed,
+    provider: made.provider,
+    seed: made.seed,
     createdAt: Date.now(),
     ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
     ...(delivered.via === undefined ? {} : { via: delivered.via }),
-    ...(stored ? { format: stored.format } : {}),
+    ...(made.format ? { format: made.format } : {}),
     ...(cost === undefined ? {} : { costMicros: cost }),
     ...(data.inputSizes === undefined ? {} : { inputSizes: data.inputSizes }),
+    ...(made.images === undefined ? {} : { images: made.images }),
   });
+  // A gallery's other images: the first went with the record (dropped, or kept for the person), these go now.
+  for (let i = 1; i < (data.parts?.length ?? 0); i++) await deps.stash.delete(partStashId(data.jobId, i)).catch(() => undefined);
   // Not released by that call (already released on an earlier run, or not the expected reservation): the quota
   // store decides, exactly once, as before.
-  if (!released) released = await deps.quotas.release(data.jobId, 'delivered', cost);
+  if (!released) released = await deps.quotas.release(data.jobId, 'delivered', cost, made.images);
   // Counted by whichever call released the reservation, so the spend metric counts each image once.
-  if (released && cost !== undefined && stored) (deps.metrics ?? noMetrics).spend(stored.provider, data.request.model, toUsd(cost));
+  if (released && cost !== undefined && made.provider !== 'unknown') (deps.metrics ?? noMetrics).spend(made.provider, data.request.model, toUsd(cost));
   (deps.metrics ?? noMetrics).finished('delivered');
   await deps.deliveries[delivered.platform]
     ?.afterRecorded?.(delivered, {
@@ -200,19 +210,19 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
       requester: data.requester,
       target: data.target,
       model: data.request.model,
-      generationMs: stored?.generationMs ?? 0,
-      imageCount: 1,
+      generationMs: made.generationMs,
+      imageCount: made.images ?? 1,
       ...(data.rerollOf === undefined ? {} : { rerollOf: data.rerollOf }),
     })
     .catch((err: unknown) => ctx.log.warn({ err }, 'could not finish the delivered message'));
-  ctx.log.info({ messageId: delivered.messageId, provider: stored?.provider }, 'job delivered');
+  ctx.log.info({ messageId: delivered.messageId, provider: made.provider, ...(made.images === undefined ? {} : { images: made.images }) }, 'job delivered');
   return {
     messageId: delivered.messageId,
     channelId: delivered.channelId,
     ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }),
-    provider: stored?.provider ?? 'unknown',
-    seed: stored?.seed ?? data.request.seed,
-    generationMs: stored?.generationMs ?? 0,
+    provider: made.provider,
+    seed: made.seed,
+    generationMs: made.generationMs,
     ...(cost === undefined ? {} : { costMicros: cost }),
   };
 }
@@ -241,83 +251,20 @@ async function generate(
   };
   // No 'generating' progress here: every run of a job begins with BullMQ's own 'active' event, which the feed already
   // reports as started (shown as generating); a progress write of the same state would cost a Redis round trip.
-  const webhookUrl = deps.webhookUrl?.(data.jobId, provider.name);
-  const completion = webhookUrl ? deps.completion?.(data.jobId, provider.name) : undefined;
-  const call = async () => {
-    // A stored image prompt (a reference in the job) is put back right before the provider call, never into the job.
-    const request = deps.inputs ? await deps.inputs.resolve(data.request) : data.request;
-    const image = await provider.generate(request, {
-      ...(signal ? { signal } : {}),
-      ...(resume ? { resume } : {}),
-      ...(lookup ? { lookup } : {}),
-      ...(webhookUrl ? { webhookUrl } : {}),
-      ...(completion ? { completion } : {}),
-      checkpoint,
-      imageSlot,
-      onProgress: (p) =>
-        deps.onStage?.(job, {
-          stage: 'generating',
-          provider: provider.name,
-          ...(p.queuePosition === undefined ? {} : { queuePosition: p.queuePosition }),
-          ...(p.fraction === undefined ? {} : { fraction: p.fraction }),
-        }),
-    });
-    // Providers return decoded images (format and size read from the bytes), so no second decode here.
-    return fitImage(image, {
-      format: data.request.output_format,
-      ...(data.target.maxUploadBytes === undefined ? {} : { maxBytes: data.target.maxUploadBytes }),
-      ...(data.request.output_quality === undefined ? {} : { quality: data.request.output_quality }),
-    }).then((fitted) => ({ ...image, ...fitted }));
-  };
-
   let image: GeneratedImage;
   try {
-    const limit = deps.limits?.[provider.name];
-    if (deps.limiter && limit) {
-      const slot = await unlessHandedBack(deps.limiter.withSlot(provider.name, `${data.jobId}`, limit, 5000, call), handBack);
-      // Canceled while it waited for a slot: end here rather than come back for one.
-      if ('retryInMs' in slot) return signal?.aborted ? onProviderError(deps, ctx, new GenerationCanceled(), false) : delay(ctx, slot.retryInMs, {});
-      image = slot.value;
-    } else {
-      image = await unlessHandedBack(call(), handBack);
-    }
+    const plan = { provider, request: data.request, resume, lookup, checkpoint, holder: `${data.jobId}`, signal, handBack, imageSlot };
+    const slot = await callProvider(deps, ctx, plan, (request, options) => provider.generate(request, options).then((made) => fitted(data, made)));
+    // Canceled while it waited for a slot: end here rather than come back for one.
+    if ('retryInMs' in slot) return signal?.aborted ? onProviderError(deps, ctx, new GenerationCanceled(), false) : delay(ctx, slot.retryInMs, {});
+    image = slot.value;
   } catch (err) {
     if (err instanceof HandBack) return delay(ctx, 0, {});
     return onProviderError(deps, ctx, signal?.aborted ? new GenerationCanceled() : toFluxError(err), resume !== undefined);
   }
 
   (deps.metrics ?? noMetrics).generation(image.provider, data.request.model, image.ms);
-  const costMicros = costOfImage(deps, data, image);
-  ctx.data = {
-    ...ctx.data,
-    stored: {
-      provider: image.provider,
-      predictionId: image.predictionId,
-      seed: image.seed,
-      width: image.width,
-      height: image.height,
-      format: image.format,
-      contentType: image.contentType,
-      nsfw: image.nsfw,
-      generationMs: image.ms,
-      bytes: image.bytes.length,
-      costMicros,
-    },
-  };
+  ctx.data = { ...ctx.data, stored: storedImage(image, costOfImage(deps, data, image)) };
   await deps.writes.storeImage(job, ctx.data, image.bytes, deps.claimStage?.(job, { stage: 'delivering' }));
   return image;
-}
-
-/**
- * What a generated image cost, in micro-dollars: the provider's own figure when it reports one (BFL), else the price
- * table's for the provider that made it, at the size asked (what providers bill) and the input images' sizes checked
- * at admission (unknown ones at the most FLUX.2 takes).
- */
-function costOfImage(deps: StepDeps, data: GenerationJobData, image: GeneratedImage): number {
-  const inputs = (data.request.images ?? []).map((_, i) => {
-    const size = data.inputSizes?.[i];
-    return size ? { width: size[0], height: size[1] } : undefined;
-  });
-  const output = { width: data.request.width, height: data.request.height };
-  return (deps.prices ?? CATALOGUE_PRICES).settled(data.request.model, image.provider, output, inputs, image.costUsd);
 }

@@ -5,6 +5,7 @@ import { errorLog } from '../error-log.js';
 import { toFluxError } from '../errors.js';
 import type { CancelBus } from './cancel-bus.js';
 import { DEFAULT_PREFIX, QUEUE_NAME } from './generation-queue.js';
+import { storedParts } from './gallery-steps.js';
 import { finalizeFailure, keepUndelivered, runGenerationJob, type JobProgress, type StepDeps } from './generation-steps.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { StepWrites } from './step-writes.js';
@@ -114,7 +115,7 @@ export class GenerationWorker {
     this.lastProgress.delete(job.id ?? '');
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
     if (!final || job.data.failure) return;
-    if (job.data.stored && !job.data.delivered) {
+    if ((job.data.stored || storedParts(job.data) > 0) && !job.data.delivered) {
       await keepUndelivered(this.deps, job).catch((e: unknown) => this.options.logger.error({ err: e, jobId: job.id }, 'could not keep the image of a failed job'));
       return;
     }

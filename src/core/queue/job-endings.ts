@@ -63,8 +63,22 @@ export async function delay(ctx: Ctx, ms: number, changes: Partial<GenerationJob
   throw new DelayedError();
 }
 
-/** Ends the job without an image: refund once, tell the person why, and fail without retry. */
+/**
+ * Thrown by `fail` when a gallery ends with some of its images made: those are delivered (and charged), the rest
+ * given back (see gallery-steps.ts, which catches it).
+ */
+export class ShortGallery extends Error {
+  constructor(readonly error: FluxError) {
+    super(`gallery ends short: ${error.message}`);
+  }
+}
+
+/**
+ * Ends the job without an image: refund once, tell the person why, and fail without retry. A gallery with images
+ * already made ends with those instead (ShortGallery).
+ */
 export async function fail(deps: StepDeps, ctx: Ctx, error: FluxError): Promise<never> {
+  if (ctx.data.parts?.some((part) => part.stored !== undefined)) throw new ShortGallery(error);
   ctx.data = { ...ctx.data, failure: { code: error.code, message: error.userMessage } };
   await ctx.job.updateData(ctx.data).catch(() => undefined);
   // The job ends for good: an image an earlier run stored is no longer needed (a stored image never ends up here

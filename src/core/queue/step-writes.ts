@@ -34,11 +34,14 @@ local function updateJob()
 end
 `;
 
-/** The generated image is stored, the job records it (and, as a rule, its 'delivering' stage): one atomic call. */
+/**
+ * The generated image (or a gallery call's images) is stored, the job records it (and, as a rule, its 'delivering'
+ * stage): one atomic call.
+ */
 const STORE_IMAGE = script(`${JOB_UPDATE_LUA}
--- KEYS[4] image; ARGV[4] image bytes, ARGV[5] image ttl (s)
+-- KEYS[4..] the images; ARGV[4] image ttl (s), ARGV[5..] their bytes in the same order
 if updateJob() < 0 then return -1 end
-redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
+for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[4]) end
 return 0
 `);
 
@@ -53,11 +56,11 @@ const FINISH_DELIVERED = script(`${JOB_UPDATE_LUA}${RELEASE_DELIVERED_LUA}
 -- KEYS[10] the person's admission day, KEYS[11] the server's admission month, KEYS[12] the month's total
 -- ARGV[4] record JSON, ARGV[5] record ttl (s), ARGV[6] user key, ARGV[7] guild key, ARGV[8] history member,
 -- ARGV[9] now (ms), ARGV[10] history length, ARGV[11] kept image ttl (s), or '' when the image was posted,
--- ARGV[12] the admission day, ARGV[13] the actual cost (micro-dollars) or ''
+-- ARGV[12] the admission day, ARGV[13] the actual cost (micro-dollars) or '', ARGV[14] a gallery's images delivered or ''
 if updateJob() < 0 then return -2 end
 redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
 local released = releaseDelivered(KEYS[6], KEYS[7], KEYS[8], ARGV[1], ARGV[6], ARGV[7], ARGV[12],
-  {userDay = KEYS[10], guildMonth = KEYS[11], totalMonth = KEYS[12], actual = ARGV[13]})
+  {userDay = KEYS[10], guildMonth = KEYS[11], totalMonth = KEYS[12], actual = ARGV[13], count = ARGV[14]})
 if ARGV[11] == '' then redis.call('DEL', KEYS[5]) else redis.call('EXPIRE', KEYS[5], ARGV[11]) end
 redis.call('ZADD', KEYS[9], ARGV[9], ARGV[8])
 redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -1 - tonumber(ARGV[10]))
@@ -95,14 +98,20 @@ export class StepWrites {
   }
 
   /** Stores the image and checkpoints `data` (which says so) in the job, with `progress` when there is one to send. */
-  async storeImage(job: GenerationJob, data: GenerationJobData, bytes: Buffer, progress: JobProgress | undefined): Promise<void> {
+  storeImage(job: GenerationJob, data: GenerationJobData, bytes: Buffer, progress: JobProgress | undefined): Promise<void> {
+    return this.storeImages(job, data, [{ stashId: data.jobId, bytes }], progress);
+  }
+
+  /** storeImage for several images at once (a gallery's, each under its own stash id), all or none. */
+  async storeImages(job: GenerationJob, data: GenerationJobData, images: ReadonlyArray<{ stashId: string; bytes: Buffer }>, progress: JobProgress | undefined): Promise<void> {
     const id = job.id!;
-    const reply = await run(this.redis, STORE_IMAGE, this.jobKeys(id, this.stash.key(data.jobId)), [
+    const keys = [...this.jobKeys(id, this.stash.key(images[0]!.stashId)), ...images.slice(1).map((image) => this.stash.key(image.stashId))];
+    const reply = await run(this.redis, STORE_IMAGE, keys, [
       id,
       JSON.stringify(data),
       progress ? JSON.stringify(progress) : '',
-      bytes,
       this.stash.ttlSeconds,
+      ...images.map((image) => image.bytes),
     ]);
     if (reply === -1) throw missingJob(id, 'updateData');
     job.data = data;
@@ -152,6 +161,7 @@ export class StepWrites {
         record.via === 'kept' ? KEPT_IMAGE_TTL_SECONDS : '',
         day,
         record.costMicros ?? '',
+        record.images ?? '',
       ],
     );
     if (reply === -2) throw missingJob(id, 'updateData');

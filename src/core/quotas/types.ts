@@ -147,8 +147,11 @@ export interface ReconcileOptions {
 /** The quota port the queue and the adapters depend on; QuotaStore implements it on Redis. */
 export interface QuotaPort {
   admit(input: AdmitInput): Promise<Admission>;
-  /** `actualMicros`: the delivered job's actual cost, settled in place of its estimate (absent: the estimate stands). */
-  release(jobId: string, outcome: ReleaseOutcome, actualMicros?: number): Promise<boolean>;
+  /**
+   * `actualMicros`: the delivered job's actual cost, settled in place of its estimate (absent: the estimate stands).
+   * `delivered`: a gallery's images delivered; fewer than it reserved gives the rest back (absent: all).
+   */
+  release(jobId: string, outcome: ReleaseOutcome, actualMicros?: number, delivered?: number): Promise<boolean>;
   /** A job's first start: true when its reservation is held (and now marked started), false when it was refunded. */
   claim(jobId: string): Promise<boolean>;
   reconcile(isJobAlive: (jobId: string) => Promise<boolean>, options?: ReconcileOptions): Promise<ReconcileResult>;

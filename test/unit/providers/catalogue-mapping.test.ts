@@ -3,7 +3,7 @@ import { expectUnsupported } from '../../helpers/refusal.js';
 import { CATALOGUE, TUNABLE_FIELDS, type TunableField } from '../../../src/core/catalogue/index.js';
 import { MODEL_IDS, MODELS, OUTPUT_FORMATS, pixelSize, type AspectRatio, type ModelId } from '../../../src/core/models.js';
 import { bflParams } from '../../../src/core/providers/bfl/params.js';
-import { toFalCall } from '../../../src/core/providers/fal/params.js';
+import { falMakesMany, toFalCall } from '../../../src/core/providers/fal/params.js';
 import { toReplicateParams } from '../../../src/core/providers/replicate/params.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
 import { MAPPED_PROVIDERS, ROWS, type FieldRow, type ImagesRow, type MappedProvider, type Row } from './catalogue-rows.js';
@@ -164,6 +164,23 @@ for (const provider of MAPPED_PROVIDERS) {
           expect(expectUnsupported(() => send(provider, req(model, { [field]: value }))).field, field).toBe(field);
         }
       });
+
+      if (provider === 'fal') {
+        it(`${model}: a gallery is ${row.numImages ? 'one call with num_images' : 'refused in one call (made one call per image)'}${row.images?.id ? ', with and without images' : ''}`, () => {
+          const cases: Array<[Partial<FluxRequestInput>, boolean]> = [[{}, row.numImages === true]];
+          if (row.images?.id !== undefined) cases.push([{ images: refs(1) }, row.images.numImages === true]);
+          for (const [input, oneCall] of cases) {
+            const what = input.images ? 'with images' : 'without images';
+            expect(send(provider, req(model, input)).sent, `${what}: one image sends no num_images`).not.toHaveProperty('num_images');
+            for (const count of [2, 4]) {
+              const gallery = req(model, { ...input, count });
+              expect(falMakesMany(gallery), `${what}, count ${count}`).toBe(oneCall);
+              if (oneCall) expect(send(provider, gallery).sent.num_images, `${what}, count ${count}`).toBe(count);
+              else expect(() => send(provider, gallery), `${what}, count ${count}`).toThrow(/makes one image per call/);
+            }
+          }
+        });
+      }
 
       const takes = MODELS[model].images;
       if (takes !== undefined) {

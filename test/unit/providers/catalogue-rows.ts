@@ -19,10 +19,11 @@ export type FieldRow = string | [string, unknown] | 'quality' | null;
 
 /**
  * How the provider receives reference images: `shape` and field name `as` (a list in `as`; `as`, `as_2` …; or `as`
- * alone), at most `max`, and `id` when images send the call elsewhere (fal's `/edit`). `null`: the provider serves the
- * model but takes no images (refused, naming `images`).
+ * alone), at most `max`, and `id` when images send the call elsewhere (fal's `/edit`), with `numImages` when that
+ * endpoint makes a gallery in one call (see Row). `null`: the provider serves the model but takes no images (refused,
+ * naming `images`).
  */
-export type ImagesRow = { shape: 'array' | 'numbered' | 'single'; as: string; max: number; id?: string } | null;
+export type ImagesRow = { shape: 'array' | 'numbered' | 'single'; as: string; max: number; id?: string; numImages?: true } | null;
 
 export interface Row {
   /** Model id or endpoint; `null`: the provider does not serve the model (refused, naming `model`). */
@@ -41,6 +42,11 @@ export interface Row {
   outOfRange?: Partial<Record<TunableField, number>>;
   /** For models that take reference images. */
   images?: ImagesRow;
+  /**
+   * fal: the endpoint makes a gallery (`count` 2–4) in one call, sent as `num_images`; absent, a gallery is made one
+   * call per image (the adapter refuses a count there as a programming error).
+   */
+  numImages?: true;
 }
 
 const SAME = { webp: 'webp', jpg: 'jpg', png: 'png' } as const;
@@ -154,6 +160,7 @@ const COG_IDS: Record<ModelId, string | null> = {
 
 const FAL_SAFETY: FieldRow = ['safety_tolerance', '1'];
 const FAL_KONTEXT = {
+  numImages: true,
   size: 'fal_ratio',
   refusedRatios: ['4:5', '5:4'],
   fields: { safety_tolerance: FAL_SAFETY, prompt_upsampling: 'enhance_prompt' },
@@ -190,12 +197,13 @@ const FAL: Record<ModelId, Row> = {
     images: { shape: 'array', as: 'image_urls', max: 10, id: 'fal-ai/flux-2-flex/edit' },
   },
   'flux-2-dev': { id: null },
-  'flux-2-klein-4b': { id: 'fal-ai/flux-2/klein/4b', size: 'image_size', fields: { output_quality: 'quality' }, formats: JPEG_OR_PNG, images: null },
+  'flux-2-klein-4b': { id: 'fal-ai/flux-2/klein/4b', numImages: true, size: 'image_size', fields: { output_quality: 'quality' }, formats: JPEG_OR_PNG, images: null },
   'flux-2-klein-9b': { id: null },
   'flux-kontext-pro': { ...FAL_KONTEXT, id: 'fal-ai/flux-pro/kontext' },
   'flux-kontext-max': { ...FAL_KONTEXT, id: 'fal-ai/flux-pro/kontext/max' },
   'flux-pro': {
     id: 'fal-ai/flux-pro/new',
+    numImages: true,
     size: 'image_size',
     fields: {
       image_prompt: null,
@@ -210,12 +218,14 @@ const FAL: Record<ModelId, Row> = {
   },
   'flux-1.1-pro': {
     id: 'fal-ai/flux-pro/v1.1',
+    numImages: true,
     size: 'image_size',
     fields: { image_prompt: null, safety_tolerance: FAL_SAFETY, prompt_upsampling: 'enhance_prompt', output_quality: 'quality' },
     formats: JPEG_OR_PNG,
   },
   'flux-1.1-pro-ultra': {
     id: 'fal-ai/flux-pro/v1.1-ultra',
+    numImages: true,
     size: 'fal_ratio',
     refusedRatios: ['4:5', '5:4'],
     fields: { image_prompt: 'image_url', safety_tolerance: FAL_SAFETY, raw: 'raw', image_prompt_strength: 'image_prompt_strength' },
@@ -223,12 +233,14 @@ const FAL: Record<ModelId, Row> = {
   },
   'flux-dev': {
     id: 'fal-ai/flux/dev',
+    numImages: true,
     size: 'image_size',
     fields: { steps: 'num_inference_steps', guidance: 'guidance_scale', output_quality: 'quality' },
     formats: JPEG_OR_PNG,
   },
   'flux-schnell': {
     id: 'fal-ai/flux/schnell',
+    numImages: true,
     size: 'image_size',
     fields: { steps: 'num_inference_steps', output_quality: 'quality' },
     formats: JPEG_OR_PNG,

@@ -1,8 +1,11 @@
 import { expectUnsupported } from '../../helpers/refusal.js';
 import { describe, expect, it } from 'vitest';
-import { MODELS, type ModelId } from '../../../src/core/models.js';
+import { CATALOGUE } from '../../../src/core/catalogue/index.js';
+import { UnsupportedByProvider } from '../../../src/core/errors.js';
+import { MODEL_IDS, MODELS, type ModelId } from '../../../src/core/models.js';
 import { falAppId } from '../../../src/core/providers/fal/queue-client.js';
-import { toFalCall, type FalCall } from '../../../src/core/providers/fal/params.js';
+import { falMakesMany, toFalCall, type FalCall } from '../../../src/core/providers/fal/params.js';
+import { ENDPOINTS } from '../../fakes/fal-fake.js';
 import { parseFluxRequest, type FluxRequest, type FluxRequestInput } from '../../../src/core/request.js';
 
 function req(input: Partial<FluxRequestInput>): FluxRequest {
@@ -223,6 +226,46 @@ describe('toFalCall: reference images', () => {
     expect(refusal(() => toFalCall(req({ model: 'flux-2-klein-4b', images: [a] }))).field).toBe('images');
     const ten = Array.from({ length: 10 }, (_, i) => `https://example.com/${i}.png`);
     expect(toFalCall(req({ model: 'flux-2-flex', images: ten })).input.image_urls).toStrictEqual(ten);
+  });
+});
+
+describe('toFalCall: galleries (count)', () => {
+  it('asks num_images = count where the endpoint has it, and leaves it out for one image', () => {
+    expect(toFalCall(req({ model: 'flux-1.1-pro', count: 4 })).input).toMatchObject({ num_images: 4, seed: 42 });
+    expect(toFalCall(req({ model: 'flux-1.1-pro-ultra', count: 2 })).input.num_images).toBe(2);
+    expect(toFalCall(req({ model: 'flux-1.1-pro', count: 1 })).input).not.toHaveProperty('num_images');
+  });
+
+  it('refuses count > 1 on an endpoint without num_images as a programming error, not a provider refusal', () => {
+    for (const input of [{ model: 'flux-2-pro' as const }, { model: 'flux-2-max' as const, images: ['https://example.com/a.png'] }]) {
+      let thrown: unknown;
+      try {
+        toFalCall(req({ ...input, count: 3 }));
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(Error);
+      // Not UnsupportedByProvider: a failover must not hide a worker that skipped makesMany.
+      expect(thrown).not.toBeInstanceOf(UnsupportedByProvider);
+      expect((thrown as Error).message).toMatch(/^fal's fal-ai\/flux-2-(pro|max\/edit) makes one image per call: a gallery of 3 must be made one request \(without count\) per image$/);
+    }
+  });
+
+  it('the catalogue’s flag agrees with each called endpoint’s schema (num_images or not), with and without images', () => {
+    const served = MODEL_IDS.filter((model) => MODELS[model].providerIds.fal !== undefined);
+    expect(served.length).toBeGreaterThan(5);
+    for (const model of served) {
+      const takes = MODELS[model].images;
+      const variants: Array<Partial<FluxRequestInput>> = takes?.required ? [{ images: ['https://example.com/a.png'] }] : [{}];
+      // With images too, where fal takes them for the model (klein's fal app does not).
+      if (takes && !takes.required && CATALOGUE[model].providers.fal?.images) variants.push({ images: ['https://example.com/a.png'] });
+      for (const variant of variants) {
+        const endpoint = toFalCall(req({ model, ...variant })).modelId;
+        const schema = ENDPOINTS[endpoint];
+        expect(schema, endpoint).toBeDefined();
+        expect(falMakesMany(req({ model, ...variant, count: 2 })), endpoint).toBe('num_images' in schema!.fields);
+      }
+    }
   });
 });
 

@@ -9,11 +9,11 @@ import {
 import { DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from '../../images/download.js';
 import { fitImage } from '../../images/image.js';
 import { prepareImages } from '../../images/inline-image.js';
-import type { FluxRequest } from '../../request.js';
+import { imageCount, type FluxRequest } from '../../request.js';
 import { sleep, stalledCall } from '../http.js';
 import type { GenerateOptions, GeneratedImage, ImageProvider, ProviderProgress } from '../provider.js';
 import { FalRequestNotFound, falStatusError } from './errors.js';
-import { toFalCall, type FalCall } from './params.js';
+import { falMakesMany, toFalCall, type FalCall } from './params.js';
 import { FalQueueClient, type FalQueueStatus, type FalResult } from './queue-client.js';
 
 export const FAL_DEFAULT_QUEUE_URL = 'https://queue.fal.run';
@@ -61,7 +61,7 @@ interface Run {
 
 /**
  * FLUX on fal.ai through its queue: submit, checkpoint the request id, poll the status, fetch the result, download
- * the image at once and convert it to the requested format. See queue-client.ts for the HTTP contract and
+ * the image (a gallery's images, when fal makes them in one call) at once and convert it to the requested format. See queue-client.ts for the HTTP contract and
  * params.ts for what is sent.
  */
 export class FalProvider implements ImageProvider {
@@ -94,12 +94,44 @@ export class FalProvider implements ImageProvider {
     });
   }
 
+  /** Checks what `generate` sends: one image, whatever the request's `count` (see generate). */
   check(request: FluxRequest): void {
-    toFalCall(request);
+    toFalCall(oneImage(request));
   }
 
+  /** A gallery (count > 1) on an endpoint with `num_images` (the FLUX.1 apps, Kontext, klein): one call for all. */
+  makesMany(request: FluxRequest): boolean {
+    return falMakesMany(request);
+  }
+
+  /**
+   * One image, always: a gallery's `count` is not sent (`num_images` absent), so a gallery request given here makes and
+   * pays for one image, the worker's per-image call. Only `generateMany` makes several.
+   */
   async generate(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage> {
+    const [image] = await this.run(oneImage(request), options);
+    return image!;
+  }
+
+  /**
+   * A gallery in one fal request (`num_images: count`), only when `makesMany(request)`: one submit and one checkpoint
+   * for the call, so a resumed call reads the same request's images. Every image is downloaded, in fal's order, each
+   * converted as `generate` converts its one; fewer than `count` in the result is GenerationFailed.
+   *
+   * Seeds: fal reports one `seed` for the call, the seed of the batch rather than of each image (image i is not what
+   * seed + i would render alone), so every image reports the call's seed. `nsfw` is per image (`has_nsfw_concepts[i]`).
+   */
+  async generateMany(request: FluxRequest, options: GenerateOptions = {}): Promise<GeneratedImage[]> {
+    if (!this.makesMany(request)) {
+      throw new Error(`generateMany: fal does not make ${request.model}'s ${imageCount(request)} image(s) in one call (ask makesMany first)`);
+    }
+    return this.run(request, options);
+  }
+
+  /** Submit (or resume), checkpoint, wait, then download the result's `imageCount(request)` images in order. */
+  private async run(request: FluxRequest, options: GenerateOptions): Promise<GeneratedImage[]> {
     const call = toFalCall(request);
+    const count = imageCount(request);
     const started = Date.now();
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
@@ -125,16 +157,19 @@ export class FalProvider implements ImageProvider {
           result = await this.waitForResult(run, signal, options);
         }
       }
+      const made = result.images?.length ?? 0;
+      if (made < count) {
+        // Reading the same request again would give the same images: not retryable.
+        throw new GenerationFailed('fal', `the result had ${made} of the ${count} images asked for`);
+      }
+      const seed = typeof result.seed === 'number' && Number.isInteger(result.seed) ? result.seed : request.seed;
       await options.imageSlot?.();
-      const image = await this.download(result, call, request, signal);
-      return {
-        ...image,
-        seed: typeof result.seed === 'number' && Number.isInteger(result.seed) ? result.seed : request.seed,
-        provider: 'fal',
-        predictionId: run.id!,
-        nsfw: result.has_nsfw_concepts?.[0] === true,
-        ms: Date.now() - started,
-      };
+      const images: GeneratedImage[] = [];
+      for (let i = 0; i < count; i++) {
+        const image = await this.download(result, i, call, request, signal);
+        images.push({ ...image, seed, provider: 'fal', predictionId: run.id!, nsfw: result.has_nsfw_concepts?.[i] === true, ms: Date.now() - started });
+      }
+      return images;
     } catch (err) {
       throw await this.settle(err, run, options.signal, deadline);
     }
@@ -190,9 +225,12 @@ export class FalProvider implements ImageProvider {
     }
   }
 
-  private async download(result: FalResult, call: FalCall, request: FluxRequest, signal: AbortSignal) {
-    const url = result.images?.[0]?.url;
-    if (typeof url !== 'string' || url.length === 0) throw new GenerationFailed('fal', 'the result had no image link');
+  /** Downloads and converts the result's image `index`. */
+  private async download(result: FalResult, index: number, call: FalCall, request: FluxRequest, signal: AbortSignal) {
+    const url = result.images?.[index]?.url;
+    if (typeof url !== 'string' || url.length === 0) {
+      throw new GenerationFailed('fal', index === 0 ? 'the result had no image link' : `the result had no link for image ${index + 1}`);
+    }
     const decoded = await downloadImage(url, {
       maxBytes: this.maxDownloadBytes,
       signal,
@@ -222,6 +260,14 @@ export class FalProvider implements ImageProvider {
     const hinted = err instanceof ProviderRateLimited ? err.retryAfterMs : undefined;
     return Math.min(MAX_RETRY_DELAY_MS, hinted ?? this.pollIntervalMs * 2 ** failures);
   }
+}
+
+/** The request without its gallery `count`: what one image of it is. */
+function oneImage(request: FluxRequest): FluxRequest {
+  if (request.count === undefined) return request;
+  const one = { ...request };
+  delete one.count;
+  return one;
 }
 
 function isTransient(err: unknown): boolean {

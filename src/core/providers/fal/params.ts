@@ -13,17 +13,21 @@
  * quality we ask png and encode the jpeg ourselves at that quality, so the setting is honoured rather than refused.
  * For png quality does not apply (lossless), as on the other providers.
  *
- * **One image.** Every fal FLUX endpoint renders one image unless `num_images` says otherwise, and FLUX.2's have no
- * such field at all: it is not sent.
+ * **Images per call.** A fal FLUX endpoint renders one image unless `num_images` says otherwise. A gallery request
+ * (`count` 2–4) sent to an endpoint whose catalogue mapping has `numImages` (the FLUX.1 apps, Kontext, klein) asks
+ * `num_images: count`, one call for the whole gallery; otherwise `num_images` is not sent (FLUX.2 pro/max/flex have no
+ * such field). A gallery request for an endpoint without it is a programming error, not a refusal: the worker sends
+ * the gallery to `generateMany` only when `falMakesMany` says yes, and makes it one image per call (requests without
+ * `count`) otherwise.
  *
  * **Reference images.** Placed as the catalogue's `images` mapping says (`image_urls` on FLUX.2's edit variants,
  * `image_url` on Kontext), in order; with images the call goes to the mapping's `endpoint` when it names one.
  */
 
 import { UnsupportedByProvider } from '../../errors.js';
-import { CATALOGUE, FAL_ULTRA_RATIOS, TUNABLE_FIELDS, type TunableField } from '../../catalogue/index.js';
+import { CATALOGUE, FAL_ULTRA_RATIOS, TUNABLE_FIELDS, type FalMapping, type TunableField } from '../../catalogue/index.js';
 import { FIELD_RANGES, MODELS, type AspectRatio, type ModelId, type ModelSpec, type NumberRange } from '../../models.js';
-import type { FluxRequest } from '../../request.js';
+import { imageCount, type FluxRequest } from '../../request.js';
 import { acceptedImages, placeImages } from '../images-mapping.js';
 
 /** A fal model's JSON input, as sent. Optional fields appear only when the request has them. */
@@ -50,6 +54,8 @@ export interface FalInput {
   raw?: boolean;
   /** Ultra only, with `image_url`: 0..1. */
   image_prompt_strength?: number;
+  /** A gallery in one call (2–4), on endpoints with `numImages` only. */
+  num_images?: number;
 }
 
 export interface FalCall {
@@ -70,11 +76,32 @@ export const FAL_ULTRA_ASPECT_RATIOS: readonly AspectRatio[] = FAL_ULTRA_RATIOS;
 const MAPPED_FIELDS = TUNABLE_FIELDS.filter((field) => field !== 'output_quality');
 
 /**
+ * Whether fal makes this request's `count` images in one call: a gallery (count > 1) whose model fal serves at an
+ * endpoint with `num_images`, the endpoint being the one the request is sent to (the `images.endpoint` variant when
+ * it carries reference images). Pure and never throws: a request fal refuses for another reason is refused by
+ * `toFalCall`.
+ */
+export function falMakesMany(request: FluxRequest): boolean {
+  if (imageCount(request) < 2) return false;
+  const mapping = CATALOGUE[request.model].providers.fal;
+  return mapping !== undefined && takesNumImages(mapping, request.images !== undefined && request.images.length > 0);
+}
+
+/** Whether the endpoint called (the images variant when images are sent and it has one) has `num_images`. */
+function takesNumImages(mapping: FalMapping, withImages: boolean): boolean {
+  const called = withImages && mapping.images?.endpoint ? mapping.images : mapping;
+  return called.numImages === true;
+}
+
+/**
  * Maps a resolved request to fal's endpoint and input. Throws UnsupportedByProvider (naming the field) for a model
  * fal lacks or a setting fal cannot express; never drops a setting silently.
  *
  * Which fields fal takes for the model, under which names and conversions, is the entry's `providers.fal`; a field it
  * lacks is refused by the default rule above.
+ *
+ * A gallery request (`count` > 1) gets `num_images: count` when the called endpoint has it (see {@link falMakesMany});
+ * for one without it this throws a plain Error, as the caller should have asked `falMakesMany` first.
  *
  * @param models the catalogue's model view (injectable so tests can describe a model without a fal id).
  */
@@ -85,6 +112,10 @@ export function toFalCall(request: FluxRequest, models: Record<ModelId, ModelSpe
   if (!baseId || !mapping) throw new UnsupportedByProvider('fal', `the ${request.model} model`, 'model');
   const images = acceptedImages('fal', request, mapping.images);
   const modelId = images && mapping.images?.endpoint ? mapping.images.endpoint : baseId;
+  const count = imageCount(request);
+  if (count > 1 && !takesNumImages(mapping, images !== undefined)) {
+    throw new Error(`fal's ${modelId} makes one image per call: a gallery of ${count} must be made one request (without count) per image`);
+  }
 
   // Fields with a model default are checked before those without, so a request fal cannot take names the setting
   // the person changed (e.g. interval) ahead of one fal lacks outright.
@@ -119,6 +150,7 @@ export function toFalCall(request: FluxRequest, models: Record<ModelId, ModelSpe
     fields[to.name] = to.convert === 'string' ? String(value) : value;
   }
   Object.assign(input, fields);
+  if (count > 1) input.num_images = count;
 
   return { modelId, input, quality };
 }
