@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { InvalidInput } from '../../core/errors.js';
 import type { DeliveryTarget, Requester } from '../../core/ports.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
+import type { JobRecord } from '../../core/jobs/job-records.js';
 import type { ActionResult, ImageRef } from '../../core/queue/image-actions.js';
 import { actionText, cancelText, canceledReason, DELETED_TEXT, deleteText, EDIT_AGAIN_TEXT, noSuchImageText, NOT_FOUND_TEXT, OTHER_GUILD_TEXT, UNKNOWN_BUTTON_TEXT } from './action-text.js';
 import { ADMIN_PERMISSION } from './commands.js';
@@ -88,7 +89,8 @@ export async function handleEditModal(svc: DiscordServices, interaction: ModalSu
   const model = textInput(interaction, EDIT_MODEL_INPUT);
   try {
     const record = await svc.core.records.find('discord', parsed.messageId);
-    if (record && record.jobId === parsed.jobId && record.requester.guildId === requester.guildId && parsed.image > (record.images ?? 1)) return await tell(interaction, noSuchImageText(parsed.image, record.images ?? 1), log);
+    const missing = missingImage(record, parsed.jobId, requester, parsed.image);
+    if (missing !== undefined) return await tell(interaction, missing, log);
     const channelId = record ? (record.threadId ?? record.channelId) : (interaction.channelId ?? '');
     const { result, status } = await withStatus(svc, channelId, statusHeader(requester.userId, prompt, 'edit'), 'edit', log, (target) =>
       svc.core.actions.edit({ platform: 'discord', messageId: parsed.messageId }, requester, {
@@ -124,8 +126,8 @@ async function submitAction(
   try {
     const record = await svc.core.records.find('discord', ref.messageId);
     if (!record) return await tell(interaction, NOT_FOUND_TEXT, log);
-    // A V4 on a message of three images (a gallery that came short, or a forged id): said before anything is posted.
-    if (action === 'vary' && record.jobId === jobId && record.requester.guildId === requester.guildId && image > (record.images ?? 1)) return await tell(interaction, noSuchImageText(image, record.images ?? 1), log);
+    const missing = action === 'vary' ? missingImage(record, jobId, requester, image) : undefined;
+    if (missing !== undefined) return await tell(interaction, missing, log);
     const origin: JobOrigin = action === 'reroll' ? true : 'vary';
     const channelId = record.threadId ?? record.channelId;
     const opts = { dedupeKey: `discord:interaction:${interaction.id}`, jobId };
@@ -209,6 +211,17 @@ async function cancel(svc: DiscordServices, interaction: ButtonInteraction<'cach
   await tell(interaction, cancelText(result), log);
 }
 
+/**
+ * Why image `image` (1-based) of the record's message cannot be varied or edited: a V4 on a message of three images (a
+ * gallery that came short, or a forged id), said before anything is posted. Undefined when it is there, or when the
+ * record is not this job's or server's (the action itself then answers that).
+ */
+function missingImage(record: JobRecord | undefined, jobId: string, requester: Requester, image: number): string | undefined {
+  if (!record || record.jobId !== jobId || record.requester.guildId !== requester.guildId) return undefined;
+  const count = record.images ?? 1;
+  return image > count ? noSuchImageText(image, count) : undefined;
+}
+
 /** Edit: the modal, once the image is known to be this server's (an unusable button gets its answer instead). */
 async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, requester: Requester, jobId: string, image: number, log: Logger): Promise<void> {
   let refusal: string | undefined;
@@ -216,7 +229,7 @@ async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'ca
     const record = await svc.core.records.find('discord', interaction.message.id);
     if (!record || record.jobId !== jobId) refusal = NOT_FOUND_TEXT;
     else if (record.requester.guildId !== requester.guildId) refusal = OTHER_GUILD_TEXT;
-    else if (image > (record.images ?? 1)) refusal = noSuchImageText(image, record.images ?? 1);
+    else refusal = missingImage(record, jobId, requester, image);
   } catch (err) {
     refusal = unexpectedText(err);
   }
