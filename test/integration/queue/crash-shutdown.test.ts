@@ -35,8 +35,8 @@ async function worker(extra: Record<string, string> = {}) {
   children.push(child);
   return child;
 }
-async function submit() {
-  const r = parseFluxRequest({ prompt: 'crash me', output_format: 'png', aspect_ratio: '1:1' });
+async function submit(extra: Record<string, unknown> = {}) {
+  const r = parseFluxRequest({ prompt: 'crash me', output_format: 'png', aspect_ratio: '1:1', ...extra });
   if (!r.ok) throw r.error;
   const s = await core.service.submit(r.request, person('alice'), target, { dedupeKey: `i-${Math.random()}` });
   if (s.status !== 'queued') throw new Error(`not queued: ${s.status}`);
@@ -65,6 +65,28 @@ describe('crash safety (real processes, SIGKILL)', () => {
     await expect.poll(async () => (await core.queue.getJob(jobId))?.getState()).toBe('completed');
     const q = await quota();
     expect([q.usedToday, q.inFlight]).toEqual([1, 0]);
+  });
+});
+
+describe('a gallery across a crash (real processes, SIGKILL)', () => {
+  it('a worker killed while a gallery of 4 generates is replaced: the 4 predictions resumed, none paid twice, one message', async () => {
+    const first = await worker();
+    const jobId = await submit({ count: 4 });
+    // Every image's prediction is checkpointed on its own.
+    await expect
+      .poll(async () => (await core.queue.getJob(jobId))?.data.parts?.filter((p) => p.checkpoint?.provider === 'replicate').length ?? 0, { timeout: 15_000 })
+      .toBe(4);
+    expect(await kill(first, 'SIGKILL')).toBe(null);
+
+    await worker();
+    await sink.server.waitFor((c) => c.path === '/recorded', 30_000);
+    expect(replicate.created).toBe(4);
+    const deliveries = sink.deliveries(jobId);
+    expect(deliveries).toHaveLength(1);
+    expect(new Set(deliveries[0]!.predictionIds).size).toBe(4);
+    await expect.poll(async () => (await core.queue.getJob(jobId))?.getState()).toBe('completed');
+    const q = await quota();
+    expect([q.usedToday, q.inFlight]).toEqual([4, 0]);
   });
 });
 
