@@ -1,5 +1,5 @@
 import { FIELD_RANGES, INPUT_ASPECT_RATIOS, MODEL_IDS, OUTPUT_FORMATS } from '../core/models.js';
-import { MAX_PROMPT_LENGTH } from '../core/request.js';
+import { MAX_COUNT, MAX_PROMPT_LENGTH } from '../core/request.js';
 import type { CommandDefinition, CommandOption } from './definition.js';
 
 const range = (name: keyof typeof FIELD_RANGES) => ({ min: FIELD_RANGES[name].min, max: FIELD_RANGES[name].max });
@@ -21,6 +21,7 @@ export const FLUX_OPTIONS: readonly CommandOption[] = [
   { name: 'prompt', description: 'What to draw', type: 'string', required: true, maxLength: MAX_PROMPT_LENGTH },
   { name: 'model', description: 'FLUX model', type: 'string', choices: MODEL_IDS },
   { name: 'aspect_ratio', description: 'Aspect ratio (custom uses width and height)', type: 'string', choices: INPUT_ASPECT_RATIOS },
+  { name: 'count', description: `How many images (1–${MAX_COUNT}), made together`, type: 'integer', min: 1, max: MAX_COUNT },
   { name: 'width', description: 'Width in pixels for a custom size (rounded to 32)', type: 'integer', ...range('width') },
   { name: 'height', description: 'Height in pixels for a custom size (rounded to 32)', type: 'integer', ...range('height') },
   ...IMAGE_SLOTS.map((name, i): CommandOption => ({
