@@ -21,6 +21,7 @@ export const FLUX_OPTIONS: readonly CommandOption[] = [
   { name: 'prompt', description: 'What to draw', type: 'string', required: true, maxLength: MAX_PROMPT_LENGTH },
   { name: 'model', description: 'FLUX model', type: 'string', choices: MODEL_IDS },
   { name: 'aspect_ratio', description: 'Aspect ratio (custom uses width and height)', type: 'string', choices: INPUT_ASPECT_RATIOS },
+  { name: 'count', description: `How many images (1–${MAX_COUNT}), made together`, type: 'integer', min: 1, max: MAX_COUNT },
   { name: 'width', description: 'Width in pixels for a custom size (rounded to 32)', type: 'integer', ...range('width') },
   { name: 'height', description: 'Height in pixels for a custom size (rounded to 32)', type: 'integer', ...range('height') },
   { name: 'count', description: 'How many images to make at once (a gallery); each counts as one image', type: 'integer', min: 1, max: MAX_COUNT },

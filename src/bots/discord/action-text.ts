@@ -17,6 +17,11 @@ export const UNKNOWN_BUTTON_TEXT = 'This button is not one this bot knows (it ma
 export const NOT_FOUND_TEXT = replies.notFound;
 export const OTHER_GUILD_TEXT = replies.otherPlace;
 export const NO_IMAGE_TEXT = replies.noImage;
+
+/** A Vary or Edit of image `image` of a message that has fewer (a gallery that came short, or a forged button). */
+export function noSuchImageText(image: number, count: number): string {
+  return `This message has no image ${image} (it has ${count === 1 ? 'one image' : `${count} images`}), so nothing was done or charged.`;
+}
 export const DELETE_REFUSED_TEXT = replies.deleteRefused;
 export const DELETED_TEXT = replies.deleted;
 export const EDIT_AGAIN_TEXT = replies.editAgain;

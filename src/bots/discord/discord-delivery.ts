@@ -82,7 +82,7 @@ export class DiscordDelivery implements DeliveryPort {
     const origin = originOf(d.target.extra, d.rerollOf);
     if (message.via) return this.status(d.target, d.requester, d.request, origin, { kind: 'done' }, message.via);
     const channelId = message.threadId ?? message.channelId;
-    const buttons = this.rest.patch(Routes.channelMessage(channelId, message.messageId), { body: { components: imageButtons(d.jobId) } });
+    const buttons = this.rest.patch(Routes.channelMessage(channelId, message.messageId), { body: { components: imageButtons(d.jobId, d.imageCount) } });
     const react = this.rest.put(Routes.channelMessageOwnReaction(channelId, message.messageId, encodeURIComponent(REROLL_EMOJI)));
     const results = await Promise.allSettled([buttons, react, this.status(d.target, d.requester, d.request, origin, { kind: 'done' })]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -182,6 +182,22 @@ export function failureText(userId: string, reason: string): string {
 export const NSFW_WITHHELD_TEXT =
   'The image service flagged this image as possibly NSFW, so it is not shown in this channel. Ask in an age-restricted channel to see such results.';
 export const NSFW_SPOILER_TEXT = 'Flagged as possibly NSFW by the image service: hidden behind a spoiler.';
+
+/** `images 2 and 4`, `image 3`. */
+function imageNumbers(numbers: readonly number[]): string {
+  const list = numbers.length === 1 ? String(numbers[0]) : `${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)}`;
+  return `${numbers.length === 1 ? 'image' : 'images'} ${list}`;
+}
+
+/** Some images of a gallery withheld as NSFW in a channel that is not age-restricted (numbers 1-based). */
+export function nsfwWithheldGalleryText(numbers: readonly number[]): string {
+  return `The image service flagged ${imageNumbers(numbers)} as possibly NSFW, so ${numbers.length === 1 ? 'it is' : 'they are'} not shown in this channel. Ask in an age-restricted channel to see such results.`;
+}
+
+/** Some images of a gallery spoilered as NSFW (numbers 1-based). */
+export function nsfwSpoilerGalleryText(numbers: readonly number[]): string {
+  return `The image service flagged ${imageNumbers(numbers)} as possibly NSFW: hidden behind a spoiler.`;
+}
 export const PREVIEW_NOTICE = 'Preview placeholder drawn locally — not FLUX output.';
 
 export interface ImageFacts {
@@ -192,20 +208,33 @@ export interface ImageFacts {
   height: number;
   generationMs: number;
   provider: string;
-  /** What it cost, micro-dollars; shown when known. */
+  /** What it cost (a gallery: all its images), micro-dollars; shown when known. */
   costMicros?: number | undefined;
+  /** A gallery: the seed of each image delivered, in order (shown instead of `seed`), and how many were asked. */
+  gallery?: { seeds: number[]; asked: number } | undefined;
 }
 
-/** The embed posted with an image: prompt, model, seed, size, generation time and cost. */
-export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | undefined; withheld?: boolean | undefined }): Record<string, unknown> {
+/**
+ * The embed posted with an image: prompt, model, seed, size, generation time and cost. A gallery's shows how many of
+ * the images asked came and each one's seed, and its cost is the total. `withheld`: a NSFW-flagged image is not
+ * shown (`true`), or for a gallery the numbers (1-based) of those not shown.
+ */
+export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | undefined; withheld?: boolean | readonly number[] | undefined }): Record<string, unknown> {
   const model = isModelId(f.model) ? MODELS[f.model].label : f.model;
-  const footer = [f.provider === 'preview' ? PREVIEW_NOTICE : undefined, image.withheld ? NSFW_WITHHELD_TEXT : undefined].filter(Boolean).join('\n');
+  const numbers = image.withheld;
+  const withheld = typeof numbers === 'object' ? (numbers.length > 0 ? nsfwWithheldGalleryText(numbers) : undefined) : numbers ? NSFW_WITHHELD_TEXT : undefined;
+  const footer = [f.provider === 'preview' ? PREVIEW_NOTICE : undefined, withheld].filter(Boolean).join('\n');
   return {
     description: shorten(f.prompt, 4096),
     color: 0x5865f2,
     fields: [
       { name: 'Model', value: model, inline: true },
-      { name: 'Seed', value: String(f.seed), inline: true },
+      ...(f.gallery
+        ? [
+            { name: 'Images', value: `${f.gallery.seeds.length} of ${f.gallery.asked}`, inline: true },
+            { name: 'Seeds', value: f.gallery.seeds.join(', '), inline: true },
+          ]
+        : [{ name: 'Seed', value: String(f.seed), inline: true }]),
       { name: 'Size', value: `${f.width}×${f.height}`, inline: true },
       { name: 'Time', value: `${(f.generationMs / 1000).toFixed(1)} s`, inline: true },
       ...(f.costMicros === undefined ? [] : [{ name: 'Cost', value: formatUsd(f.costMicros), inline: true }]),
@@ -215,8 +244,11 @@ export function imageEmbed(f: ImageFacts, image: { attachmentName?: string | und
   };
 }
 
-/** The line above the image: who asked (a mention that pings only them). */
-export function imageContent(userId: string, origin: JobOrigin, spoiler: boolean): string {
-  const line = who(userId, origin);
-  return spoiler ? `${line}\n${NSFW_SPOILER_TEXT}` : line;
+/**
+ * The lines above the image: who asked (a mention that pings only them), then why a gallery came short (`shortfall`),
+ * then the spoiler notice: `spoiler` true for one image, or for a gallery the numbers (1-based) of spoilered images.
+ */
+export function imageContent(userId: string, origin: JobOrigin, spoiler: boolean | readonly number[], shortfall?: string): string {
+  const notice = typeof spoiler === 'object' ? (spoiler.length > 0 ? nsfwSpoilerGalleryText(spoiler) : undefined) : spoiler ? NSFW_SPOILER_TEXT : undefined;
+  return [who(userId, origin), shortfall === undefined ? undefined : `⚠️ ${shorten(shortfall, 500)}`, notice].filter((l) => l !== undefined).join('\n');
 }

@@ -13,8 +13,9 @@ import type { Logger } from 'pino';
 import { InvalidInput } from '../../core/errors.js';
 import type { DeliveryTarget, Requester } from '../../core/ports.js';
 import type { RerollResult } from '../../core/queue/generation-service.js';
+import type { JobRecord } from '../../core/jobs/job-records.js';
 import type { ActionResult, ImageRef } from '../../core/queue/image-actions.js';
-import { actionText, cancelText, canceledReason, DELETED_TEXT, deleteText, EDIT_AGAIN_TEXT, NOT_FOUND_TEXT, OTHER_GUILD_TEXT, UNKNOWN_BUTTON_TEXT } from './action-text.js';
+import { actionText, cancelText, canceledReason, DELETED_TEXT, deleteText, EDIT_AGAIN_TEXT, noSuchImageText, NOT_FOUND_TEXT, OTHER_GUILD_TEXT, UNKNOWN_BUTTON_TEXT } from './action-text.js';
 import { ADMIN_PERMISSION } from './commands.js';
 import { renderStatus } from './discord-delivery.js';
 import { acknowledgeOnce } from './acknowledge.js';
@@ -45,7 +46,7 @@ export async function handleButton(svc: DiscordServices, interaction: ButtonInte
     return answerAtOnce(interaction, parsed ? GUILD_ONLY_TEXT : UNKNOWN_BUTTON_TEXT, log);
   }
   const requester = requesterOf(interaction.guildId, interaction.user);
-  if (parsed.action === 'edit') return openEdit(svc, interaction, requester, parsed.jobId, log);
+  if (parsed.action === 'edit') return openEdit(svc, interaction, requester, parsed.jobId, parsed.image, log);
   if (!(await acknowledge(svc, interaction, log))) return;
   await svc.acks.idle();
   const ref: ImageRef = { platform: 'discord', messageId: interaction.message.id };
@@ -53,7 +54,7 @@ export async function handleButton(svc: DiscordServices, interaction: ButtonInte
     switch (parsed.action) {
       case 'reroll':
       case 'vary':
-        return await submitAction(svc, interaction, parsed.action, requester, parsed.jobId, log);
+        return await submitAction(svc, interaction, parsed.action, requester, parsed.jobId, parsed.image, log);
       case 'delete': {
         const canManage = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages, true) ?? false;
         const result = await svc.core.actions.delete(ref, requester, { canManage, jobId: parsed.jobId });
@@ -88,11 +89,14 @@ export async function handleEditModal(svc: DiscordServices, interaction: ModalSu
   const model = textInput(interaction, EDIT_MODEL_INPUT);
   try {
     const record = await svc.core.records.find('discord', parsed.messageId);
+    const missing = missingImage(record, parsed.jobId, requester, parsed.image);
+    if (missing !== undefined) return await tell(interaction, missing, log);
     const channelId = record ? (record.threadId ?? record.channelId) : (interaction.channelId ?? '');
     const { result, status } = await withStatus(svc, channelId, statusHeader(requester.userId, prompt, 'edit'), 'edit', log, (target) =>
       svc.core.actions.edit({ platform: 'discord', messageId: parsed.messageId }, requester, {
         dedupeKey: `discord:modal:${parsed.clickId}`,
         jobId: parsed.jobId,
+        index: parsed.image - 1,
         prompt,
         model,
         image: (at) => messageImage(svc.rest, svc.config.DISCORD_API_URL, at),
@@ -105,19 +109,32 @@ export async function handleEditModal(svc: DiscordServices, interaction: ModalSu
   }
 }
 
-/** Reroll or Vary of the image the button is on, with a status message in the image's thread once admitted. */
-async function submitAction(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, action: 'reroll' | 'vary', requester: Requester, jobId: string, log: Logger): Promise<void> {
+/**
+ * Reroll or Vary of the image the button is on (Vary: image `image` of a gallery, 1-based), with a status message in
+ * the image's thread once admitted. A gallery's Reroll makes the whole set again, charged to the clicker.
+ */
+async function submitAction(
+  svc: DiscordServices,
+  interaction: ButtonInteraction<'cached' | 'raw'>,
+  action: 'reroll' | 'vary',
+  requester: Requester,
+  jobId: string,
+  image: number,
+  log: Logger,
+): Promise<void> {
   const ref: ImageRef = { platform: 'discord', messageId: interaction.message.id };
   try {
     const record = await svc.core.records.find('discord', ref.messageId);
     if (!record) return await tell(interaction, NOT_FOUND_TEXT, log);
+    const missing = action === 'vary' ? missingImage(record, jobId, requester, image) : undefined;
+    if (missing !== undefined) return await tell(interaction, missing, log);
     const origin: JobOrigin = action === 'reroll' ? true : 'vary';
     const channelId = record.threadId ?? record.channelId;
     const opts = { dedupeKey: `discord:interaction:${interaction.id}`, jobId };
     const { result, status } = await withStatus(svc, channelId, statusHeader(requester.userId, record.request.prompt, origin), origin, log, (target) =>
       action === 'reroll'
         ? svc.core.actions.reroll(ref, requester, { ...opts, target })
-        : svc.core.actions.vary(ref, requester, { ...opts, target, image: (at) => messageImage(svc.rest, svc.config.DISCORD_API_URL, at) }),
+        : svc.core.actions.vary(ref, requester, { ...opts, target, index: image - 1, image: (at) => messageImage(svc.rest, svc.config.DISCORD_API_URL, at) }),
     );
     await answerResult(svc, interaction, result, status, log);
   } catch (err) {
@@ -194,19 +211,31 @@ async function cancel(svc: DiscordServices, interaction: ButtonInteraction<'cach
   await tell(interaction, cancelText(result), log);
 }
 
+/**
+ * Why image `image` (1-based) of the record's message cannot be varied or edited: a V4 on a message of three images (a
+ * gallery that came short, or a forged id), said before anything is posted. Undefined when it is there, or when the
+ * record is not this job's or server's (the action itself then answers that).
+ */
+function missingImage(record: JobRecord | undefined, jobId: string, requester: Requester, image: number): string | undefined {
+  if (!record || record.jobId !== jobId || record.requester.guildId !== requester.guildId) return undefined;
+  const count = record.images ?? 1;
+  return image > count ? noSuchImageText(image, count) : undefined;
+}
+
 /** Edit: the modal, once the image is known to be this server's (an unusable button gets its answer instead). */
-async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, requester: Requester, jobId: string, log: Logger): Promise<void> {
+async function openEdit(svc: DiscordServices, interaction: ButtonInteraction<'cached' | 'raw'>, requester: Requester, jobId: string, image: number, log: Logger): Promise<void> {
   let refusal: string | undefined;
   try {
     const record = await svc.core.records.find('discord', interaction.message.id);
     if (!record || record.jobId !== jobId) refusal = NOT_FOUND_TEXT;
     else if (record.requester.guildId !== requester.guildId) refusal = OTHER_GUILD_TEXT;
+    else refusal = missingImage(record, jobId, requester, image);
   } catch (err) {
     refusal = unexpectedText(err);
   }
   if (refusal !== undefined) return answerAtOnce(interaction, refusal, log);
   try {
-    await interaction.showModal(editModal(interaction.message.id, jobId, interaction.id, svc.core.actions.editModel));
+    await interaction.showModal(editModal(interaction.message.id, jobId, interaction.id, svc.core.actions.editModel, image));
   } catch (err) {
     if (isDiscordError(err, ALREADY_ACKNOWLEDGED)) log.info('duplicate click ignored');
     else log.warn({ err }, 'could not open the edit modal');

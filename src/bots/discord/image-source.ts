@@ -1,16 +1,20 @@
-import { Routes, type APIMessage, type REST } from 'discord.js';
+import { Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
 import { downloadBytes } from '../../core/images/download.js';
 import { REFERENCE_LIMITS } from '../../core/images/image.js';
 import { isDiscordHost } from './attachment-images.js';
+import { galleryImageNumber } from './image-message.js';
 
 /**
  * The bytes of a delivered image, read back from its message when Vary or Edit is clicked. The bot keeps no copy of
  * what it delivers (records stay small, Redis holds no image nobody varies, and an image can be varied for as long
  * as its message exists): the message is fetched with the bot token (attachment links are signed and expire, the
  * fetched message has fresh ones, and the client may never have cached it) and its image attachment downloaded
- * from Discord's CDN. Undefined when the message has no image (withheld as NSFW) or is gone.
+ * from Discord's CDN. `index` (0-based) names an image of a gallery message: the attachment its file name numbers
+ * (`flux-<job>-3.webp` is index 2), as a withheld image leaves no attachment and shifts the others; on a message
+ * without such names, the index-th image attachment. Undefined when the message has no such image (withheld as
+ * NSFW) or is gone.
  */
-export async function messageImage(rest: REST, apiUrl: string, at: { channelId: string; messageId: string }): Promise<Buffer | undefined> {
+export async function messageImage(rest: REST, apiUrl: string, at: { channelId: string; messageId: string; index?: number }): Promise<Buffer | undefined> {
   let message: APIMessage;
   try {
     message = (await rest.get(Routes.channelMessage(at.channelId, at.messageId))) as APIMessage;
@@ -18,9 +22,17 @@ export async function messageImage(rest: REST, apiUrl: string, at: { channelId: 
     if (isUnknownMessage(err)) return undefined;
     throw err;
   }
-  const attachment = message.attachments.find((a) => a.content_type?.startsWith('image/') ?? /\.(png|jpe?g|webp|gif)$/i.test(a.filename));
+  const attachment = pickAttachment(message.attachments, at.index ?? 0);
   if (!attachment || !isDiscordHost(attachment.url, new URL(apiUrl).host)) return undefined;
   return downloadBytes(attachment.url, { maxBytes: REFERENCE_LIMITS.maxBytes, timeoutMs: 30_000, source: 'Discord attachment' });
+}
+
+/** The image attachment of image `index` (see messageImage). */
+export function pickAttachment<A extends Pick<APIAttachment, 'filename' | 'content_type'>>(attachments: readonly A[], index: number): A | undefined {
+  const images = attachments.filter((a) => a.content_type?.startsWith('image/') ?? /\.(png|jpe?g|webp|gif)$/i.test(a.filename));
+  const numbered = images.filter((a) => galleryImageNumber(a.filename) !== undefined);
+  if (numbered.length === 0) return images[index];
+  return numbered.find((a) => galleryImageNumber(a.filename) === index + 1);
 }
 
 function isUnknownMessage(err: unknown): boolean {

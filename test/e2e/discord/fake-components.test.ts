@@ -73,6 +73,27 @@ describe('fake Discord: components, clicks and modals', () => {
     expect(formErrorAt(edit.json, ['components', 0, 'components', 0, 'custom_id']).code).toBe('BASE_TYPE_BAD_LENGTH');
   });
 
+  it('refuses more than 10 attachments on a message, as uploads or as kept attachments', async () => {
+    fake = await FakeDiscord.start();
+    const channel = fake.channel('general').id;
+    const upload = async (n: number): Promise<{ status: number; json: unknown }> => {
+      const form = new FormData();
+      const attachments = Array.from({ length: n }, (_, id) => ({ id, filename: `f${id}.png` }));
+      form.append('payload_json', JSON.stringify({ content: 'x', attachments }));
+      for (let id = 0; id < n; id++) form.append(`files[${id}]`, new Blob([Buffer.from('not really a png')], { type: 'image/png' }), `f${id}.png`);
+      const res = await fetch(`${fake!.apiUrl}/v10/channels/${channel}/messages`, { method: 'POST', headers: { authorization: 'Bot test' }, body: form });
+      return { status: res.status, json: await res.json() };
+    };
+    const eleven = await upload(11);
+    expect(eleven.status).toBe(400);
+    expect(formErrorAt(eleven.json, ['attachments']).code).toBe('BASE_TYPE_MAX_LENGTH');
+    const ten = await upload(10);
+    expect(ten.status).toBe(200);
+    expect((ten.json as { attachments: unknown[] }).attachments).toHaveLength(10);
+    const listed = await api('POST', `/channels/${channel}/messages`, { content: 'x', attachments: Array.from({ length: 11 }, (_, id) => ({ id })) });
+    expect(formErrorAt(listed.json, ['attachments']).code).toBe('BASE_TYPE_MAX_LENGTH');
+  });
+
   it('a click is a type 3 interaction with the message; it takes a deferred update (6) or a modal (9) checked as Discord checks it', async () => {
     fake = await FakeDiscord.start();
     await login();

@@ -55,6 +55,7 @@ describe('Discord command registration', () => {
     expect(byName(flux.options, 'model')!.choices).toEqual(MODEL_IDS.map((m) => ({ name: m, value: m })));
     expect(byName(flux.options, 'aspect_ratio')!.choices!.map((c) => c.value)).toEqual([...INPUT_ASPECT_RATIOS]);
     expect(byName(flux.options, 'output_format')!.choices!.map((c) => c.value)).toEqual([...OUTPUT_FORMATS]);
+    expect(byName(flux.options, 'count')).toMatchObject({ type: 4, required: false, min_value: 1, max_value: 4, description: 'How many images (1–4), made together' });
     expect(byName(flux.options, 'steps')).toMatchObject({ type: 4, min_value: 1, max_value: 50 });
     expect(byName(flux.options, 'guidance')).toMatchObject({ type: 10, min_value: 0, max_value: 10 });
     expect(byName(flux.options, 'interval')).toMatchObject({ type: 10, min_value: 1, max_value: 4 });

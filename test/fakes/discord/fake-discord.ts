@@ -179,11 +179,13 @@ export class FakeDiscord {
    * `dispatch()` sends it. A burst benchmark builds its commands first, so that the fake's own work during the
    * burst is only sending frames and answering callbacks, as Discord's gateway and API are other machines.
    */
-  prepareInteraction(init: InteractionInit): { id: string; dispatch: () => DispatchedInteraction } {
+  prepareInteraction(init: InteractionInit): { id: string; payload: Record<string, unknown>; dispatch: () => DispatchedInteraction } {
     const { payload, record } = buildInteraction(this.state, init, this.settings.uploadLimitBytes);
     const { id, token, applicationId, guildId, channelId, user } = record;
     return {
       id,
+      // Sent as it is when dispatched: a test may change it first (what a client with a stale command schema sends).
+      payload: payload as Record<string, unknown>,
       dispatch: () => {
         const seq = this.gateway.dispatch('INTERACTION_CREATE', payload)!;
         return { id, token, applicationId, guildId, channelId, userId: user.id, seq, payload };

@@ -64,13 +64,19 @@ export interface MessageBody {
   enforce_nonce?: unknown;
 }
 
+/** Discord's most attachments on one message. */
+export const MAX_ATTACHMENTS = 10;
+
 /**
  * Loose checks of a message body, as Discord rejects them: content ≤ 2000 characters, ≤ 10 embeds with title
  * ≤ 256 and description ≤ 4096, ≤ 25 fields; components as components.ts checks them; each file ≤ the upload limit
- * (413); a new message must not be empty.
+ * (413), ≤ 10 attachments; a new message must not be empty.
  */
 export function checkMessage(body: MessageBody, files: UploadedFile[], opts: { uploadLimitBytes: number; creating: boolean }): ApiError | null {
   if (files.some((f) => f.bytes.length > opts.uploadLimitBytes)) return errors.tooLarge();
+  // At most 10 attachments a message: uploads, and entries of `attachments` (kept ones and new ones alike).
+  const listed = Array.isArray(body.attachments) ? body.attachments.length : 0;
+  if (files.length > MAX_ATTACHMENTS || listed > MAX_ATTACHMENTS) return formError(['attachments'], 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_ATTACHMENTS} or fewer in length.`);
   const components = checkMessageComponents(body.components);
   if (components) return components;
   if (body.content !== undefined && body.content !== null) {
