@@ -24,7 +24,6 @@ export const FLUX_OPTIONS: readonly CommandOption[] = [
   { name: 'count', description: `How many images (1–${MAX_COUNT}), made together`, type: 'integer', min: 1, max: MAX_COUNT },
   { name: 'width', description: 'Width in pixels for a custom size (rounded to 32)', type: 'integer', ...range('width') },
   { name: 'height', description: 'Height in pixels for a custom size (rounded to 32)', type: 'integer', ...range('height') },
-  { name: 'count', description: 'How many images to make at once (a gallery); each counts as one image', type: 'integer', min: 1, max: MAX_COUNT },
   ...IMAGE_SLOTS.map((name, i): CommandOption => ({
     name,
     description: i === 0 ? 'An image to edit or combine (FLUX.2, Kontext)' : `Reference image ${i + 1} (FLUX.2, Kontext)`,
