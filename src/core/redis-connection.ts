@@ -149,11 +149,30 @@ export function masterNodes(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
 }
 
+/** Resolves once the connection is ready (a cluster knows its nodes only then); connects a lazy one. */
+export async function whenReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return;
+  if (client.status === 'wait') return client.connect();
+  await new Promise<void>((resolve, reject) => {
+    const ready = () => {
+      client.off('end', ended);
+      resolve();
+    };
+    const ended = () => {
+      client.off('ready', ready);
+      reject(new Error('Redis connection closed before it was ready'));
+    };
+    client.once('ready', ready);
+    client.once('end', ended);
+  });
+}
+
 /**
  * Every key matching `pattern`, in batches to `onKeys`: SCAN on each master in turn (on a cluster each node holds only
  * its own slots' keys). A key changed during the walk may be seen twice or not at all, as with SCAN itself.
  */
 export async function scanKeys(client: RedisClient, pattern: string, onKeys: (keys: string[], node: Redis) => Promise<void>, count = 1000): Promise<void> {
+  await whenReady(client);
   for (const node of masterNodes(client)) {
     let cursor = '0';
     do {
