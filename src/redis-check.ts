@@ -60,7 +60,8 @@ function describe(err: unknown, target: RedisTarget): string {
   const message = String(e.message ?? err);
   if (/NOAUTH/.test(message)) return `it wants a password: put it in ${isClusterTarget(target) ? 'REDIS_PASSWORD' : 'REDIS_URL (or REDIS_PASSWORD)'}`;
   if (/cluster support disabled/i.test(message)) return 'these nodes are not in cluster mode (cluster-enabled no): use REDIS_URL for a single Redis';
-  if (/None of startup nodes is available/i.test(message)) return 'no node answered';
+  // A cluster client reports refused or silent nodes only as closed connections.
+  if (isClusterTarget(target) && /None of startup nodes is available|Connection is closed|Failed to refresh slots cache/i.test(message)) return 'no node answered';
   if (/WRONGPASS|invalid password|invalid username/i.test(message)) return 'the password was refused';
   return message.split('\n')[0]!.slice(0, 120);
 }

@@ -133,8 +133,8 @@ export function createRedisClient(target: RedisTarget, behaviour: ConnectionBeha
     retryDelayOnClusterDown: FAILOVER_RETRY_MS,
     retryDelayOnTryAgain: FAILOVER_RETRY_MS,
     maxRedirections: noReconnect ? 2 : waits ? WAITING_REDIRECTIONS : FAIL_FAST_REDIRECTIONS,
-    // Picks up a promoted replica even when no command has hit a MOVED yet.
-    slotsRefreshInterval: 2000,
+    // No `slotsRefreshInterval`: a failed command or a MOVED refreshes the slots anyway, and ioredis re-arms that
+    // timer when `quit()` lands during a refresh, which keeps the process alive after everything closed.
     // With TLS the nodes' certificates name hosts: connect by the name given (as managed clusters expect).
     ...(target.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
   };

@@ -21,6 +21,8 @@ export interface RedisClusterOptions {
   masters?: number;
   /** Redis's `cluster-node-timeout`: how long a master may be silent before its replica takes over. Default 1500 ms. */
   nodeTimeoutMs?: number;
+  /** Every node requires this password (`requirepass`, and `masterauth` for the replicas). */
+  password?: string;
 }
 
 /**
@@ -34,11 +36,12 @@ export class RedisCluster {
   private constructor(
     readonly dir: string,
     private readonly nodeTimeoutMs: number,
+    readonly password: string | undefined,
   ) {}
 
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
     const masters = options.masters ?? 3;
-    const cluster = new RedisCluster(await mkdtemp(join(tmpdir(), 'fluxbot-cluster-')), options.nodeTimeoutMs ?? 1500);
+    const cluster = new RedisCluster(await mkdtemp(join(tmpdir(), 'fluxbot-cluster-')), options.nodeTimeoutMs ?? 1500, options.password);
     try {
       const ports: number[] = [];
       while (ports.length < masters * 2) {
@@ -48,7 +51,8 @@ export class RedisCluster {
         ports.push(port);
       }
       await Promise.all(ports.map((port) => cluster.spawnNode(port)));
-      await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      const auth = cluster.password ? ['-a', cluster.password, '--no-auth-warning'] : [];
+      await run('redis-cli', [...auth, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], {
         timeout: 30_000,
       });
       await cluster.waitUntilOk();
@@ -86,6 +90,7 @@ export class RedisCluster {
       '--appendonly', 'no',
       '--maxmemory-policy', 'noeviction',
       '--logfile', join(this.dir, `redis-${port}.log`),
+      ...(this.password ? ['--requirepass', this.password, '--masterauth', this.password] : []),
     ];
     const proc = spawn('redis-server', args, { stdio: 'ignore' });
     this.processes.set(port, { port, process: proc });
@@ -100,7 +105,7 @@ export class RedisCluster {
 
   /** Runs one command on one node over a short-lived plain connection; undefined when the node does not answer. */
   async command(port: number, ...args: string[]): Promise<string | undefined> {
-    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+    const client = new Redis({ host: '127.0.0.1', port, ...(this.password ? { password: this.password } : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
     client.on('error', () => undefined);
     try {
       await client.connect();
