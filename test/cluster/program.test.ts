@@ -90,6 +90,9 @@ describe('the program on a cluster', () => {
       expect((await deployment.flux(0, 'tag-one a lighthouse')).ok).toBe(true);
       await deployment.delivered(1, 30_000);
       expect(deployment.imagesTagged('tag-one')).toHaveLength(1);
+      // Metrics read the queue-wide numbers from the cluster (BullMQ's getters, CLIENT LIST on every node).
+      const metrics = await (await fetch(`http://127.0.0.1:${bot.httpPort}/metrics`)).text();
+      expect(metrics).toMatch(/^fluxbot_queue_stats_up 1$/m);
     } finally {
       await deployment.close();
       await dropPrefix(deployment.prefix, core.target);
