@@ -89,11 +89,6 @@ export function describeRedisTarget(target: RedisTarget): string {
   }
 }
 
-/** The setting that names the target, for messages. */
-export function redisSettingName(target: RedisTarget): 'REDIS_CLUSTER_NODES' | 'REDIS_URL' {
-  return isClusterTarget(target) ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
-}
-
 function nodeKey(n: RedisNode): string {
   return n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`;
 }
@@ -135,6 +130,7 @@ export function createRedisClient(target: RedisTarget, behaviour: ConnectionBeha
     maxRedirections: noReconnect ? 2 : waits ? WAITING_REDIRECTIONS : FAIL_FAST_REDIRECTIONS,
     // No `slotsRefreshInterval`: a failed command or a MOVED refreshes the slots anyway, and ioredis re-arms that
     // timer when `quit()` lands during a refresh, which keeps the process alive after everything closed.
+
     // With TLS the nodes' certificates name hosts: connect by the name given (as managed clusters expect).
     ...(target.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
   };

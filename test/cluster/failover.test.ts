@@ -62,7 +62,6 @@ describe('a master of the cluster dies mid-flight', () => {
     // The bot still takes commands once the replica serves the slot.
     for (let n = BEFORE; n < TOTAL; n++) expect((await deployment.flux(n % USERS, `job-${n} a lighthouse`)).ok).toBe(true);
     await deployment.delivered(TOTAL, 120_000);
-    if (process.env.FAILOVER_DEBUG) console.log(deployment.describe());
 
     // Every job once: one image each, one upload each, one prediction each (a resumed job follows its prediction).
     for (let n = 0; n < TOTAL; n++) expect(deployment.imagesTagged(`job-${n} `), `job-${n}\n${deployment.describe()}`).toHaveLength(1);
