@@ -4,6 +4,7 @@ import { DEFAULT_MODEL, MODEL_IDS, PROVIDER_NAMES, type ModelId, type ProviderNa
 import { DEFAULT_EDIT_MODEL, EDIT_MODELS } from './core/queue/image-actions.js';
 import { loadPriceOverrides, type PriceOverrides } from './core/prices.js';
 import { PROVIDER_ROUTINGS } from './core/providers/routing.js';
+import { parseRedisNodes, type RedisNode, type RedisTarget } from './core/redis-connection.js';
 
 /**
  * The environment, parsed once at start-up. Nothing else in the program reads `process.env`. `.env.example`
@@ -55,6 +56,22 @@ const list = optionalString.transform((v) =>
 export const ConfigSchema = z
   .object({
     REDIS_URL: url('redis://127.0.0.1:6379'),
+    // A Redis Cluster instead of REDIS_URL: its seed nodes, `host:port,host:port`.
+    REDIS_CLUSTER_NODES: optionalString.transform((v, ctx): RedisNode[] | undefined => {
+      if (v === undefined) return undefined;
+      try {
+        return parseRedisNodes(v);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', input: v, message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    REDIS_USERNAME: optionalString,
+    REDIS_PASSWORD: optionalString,
+    REDIS_TLS: optionalString
+      .transform((v) => (v === undefined ? 'false' : v.toLowerCase()))
+      .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }))
+      .transform((v) => v === 'true' || v === '1'),
     REDIS_PREFIX: optionalString
       .transform((v) => v ?? '{fluxbot}')
       .pipe(z.string().regex(/^\{[A-Za-z0-9_.-]{1,64}\}[A-Za-z0-9_.:-]{0,64}$/, 'must start with a {hash-tag}, e.g. {fluxbot} or {fluxbot-staging}')),
@@ -170,6 +187,13 @@ export const ConfigSchema = z
   }));
 
 export type Config = z.output<typeof ConfigSchema>;
+
+/** Where Redis is (REDIS_URL, or REDIS_CLUSTER_NODES when set) and how to log in, for the connection factory. */
+export function redisTarget(
+  c: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_TLS'>,
+): RedisTarget {
+  return { url: c.REDIS_URL, clusterNodes: c.REDIS_CLUSTER_NODES, username: c.REDIS_USERNAME, password: c.REDIS_PASSWORD, tls: c.REDIS_TLS };
+}
 
 /** Whether the web playground runs: `PLAYGROUND=on`, or `auto` (the default) when no chat platform is configured. */
 export function playgroundEnabled(c: Pick<Config, 'PLAYGROUND' | 'DISCORD_TOKEN' | 'SLACK_BOT_TOKEN'>): boolean {

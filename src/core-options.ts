@@ -1,5 +1,5 @@
 import { DISCORD_DM_BUCKET_KEY } from './bots/discord/dm-bucket.js';
-import type { Config } from './config.js';
+import { redisTarget, type Config } from './config.js';
 import type { CoreOptions } from './core/core.js';
 import { PriceTable } from './core/prices.js';
 import type { Logger } from './logger.js';
@@ -8,6 +8,8 @@ import type { Logger } from './logger.js';
 export function coreOptions(config: Config, logger: Logger): CoreOptions {
   return {
     redisUrl: config.REDIS_URL,
+    // REDIS_CLUSTER_NODES (when set, every connection is a Cluster client), REDIS_USERNAME/PASSWORD/TLS for both modes.
+    redis: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     logger,
     quotas: {

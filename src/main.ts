@@ -1,5 +1,5 @@
 import type { AdapterDeps, PlatformAdapter } from './bots/adapter.js';
-import { ConfigError, loadConfig, playgroundEnabled, type Config } from './config.js';
+import { ConfigError, loadConfig, playgroundEnabled, redisTarget, type Config } from './config.js';
 import { FluxbotCore } from './core/core.js';
 import { coreOptions } from './core-options.js';
 import { createProviders } from './core/providers/registry.js';
@@ -12,6 +12,7 @@ import { HttpServer, type HttpRoute } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { isMainModule, loadDotEnv } from './entry.js';
 import { ensureRedis } from './redis-check.js';
+import { describeRedisTarget, redisAnswers } from './core/redis-connection.js';
 
 /**
  * Composition root: config → logger → Redis → core → roles. `ROLE=bot` runs the platform side (commands,
@@ -65,7 +66,8 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
     port: config.HTTP_PORT,
     logger: logger.child({ module: 'http' }),
     checks: [
-      { name: 'redis', check: async () => (await core.redis.ping().catch(() => '')) === 'PONG' },
+      // Every master of a cluster must answer (and the cluster be ok), or the one Redis.
+      { name: 'redis', check: () => redisAnswers(core.redis) },
       ...(runsBot ? adapters.map((a) => ({ name: a.platform, check: () => a.isReady() })) : []),
     ],
     metrics: () => metrics.text(),
@@ -117,7 +119,7 @@ async function createAdapters(deps: AdapterDeps): Promise<PlatformAdapter[]> {
 
 /**
  * The program: `.env` → settings → Redis (probed first: a private one on a first run in playground mode, else one line
- * naming REDIS_URL and exit 1) → `main()` → SIGTERM/SIGINT shut it down. Exported for `bin/start.js` (`npm start`).
+ * naming REDIS_URL or REDIS_CLUSTER_NODES and exit 1) → `main()` → SIGTERM/SIGINT shut it down. Exported for `bin/start.js` (`npm start`).
  */
 export async function run(): Promise<void> {
   let config: Config;
@@ -141,7 +143,7 @@ export async function run(): Promise<void> {
     );
   }
   const stopRedis = async () => (redis.kind === 'private' ? redis.redis.stop() : undefined);
-  logger.info({ role: config.ROLE, providers: config.PROVIDERS }, 'fluxbot starting');
+  logger.info({ role: config.ROLE, providers: config.PROVIDERS, redis: describeRedisTarget(redisTarget(config)) }, 'fluxbot starting');
   let app: Awaited<ReturnType<typeof main>>;
   try {
     app = await main(config, logger);

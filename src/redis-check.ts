@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { Redis } from 'ioredis';
 import { searchPath } from './config.js';
+import { createRedisClient, describeRedisTarget, isClusterTarget, masterNodes, type RedisNode, type RedisTarget } from './core/redis-connection.js';
 
 /**
  * Finding Redis before anything else connects to it. Without this, a missing Redis shows up as ioredis and BullMQ
  * reconnect stack traces for minutes; here it is one probe, then either a private redis-server (first run, playground
- * only) or one line that names `REDIS_URL` and how to get Redis. Used by the bot (`run()` in main.ts) and the CLI.
+ * only, `REDIS_URL` only) or one line that names the setting (`REDIS_URL`, or `REDIS_CLUSTER_NODES` for a Redis
+ * Cluster) and how to get Redis. Used by the bot (`run()` in main.ts) and the CLI.
  */
 
 /** How to get Redis, for the one-line message. */
@@ -16,26 +17,32 @@ export const GET_REDIS_HINT =
 
 export type RedisProbe = { ok: true } | { ok: false; reason: string };
 
-/** One PING over a connection that never retries: answers within about `timeoutMs`, never logs. */
-export async function probeRedis(url: string, timeoutMs = 2000): Promise<RedisProbe> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+/**
+ * One PING over a connection that never retries: answers within about `timeoutMs`, never logs. A cluster must answer
+ * on every master and say `cluster_state:ok`. `target` is a REDIS_URL or the whole target (cluster nodes, password).
+ */
+export async function probeRedis(target: string | RedisTarget, timeoutMs = 2000): Promise<RedisProbe> {
+  const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  const client = createRedisClient(t, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, noReconnect: true });
   let lastError: Error | undefined;
-  client.on('error', (err: Error) => void (lastError = err));
+  client.on('error', (err: Error & { lastNodeError?: Error }) => void (lastError = err.lastNodeError ?? err));
+  client.on('node error', (err: Error) => void (lastError = err));
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<RedisProbe>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, reason: 'no answer' }), timeoutMs + 500);
   });
   const attempt = client
     .connect()
-    .then(() => client.ping())
-    .then((pong): RedisProbe => (pong === 'PONG' ? { ok: true } : { ok: false, reason: `answered ${pong}` }))
-    .catch((err: unknown): RedisProbe => ({ ok: false, reason: describe(lastError ?? err) }));
+    .then(() => Promise.all(masterNodes(client).map((node) => node.ping())))
+    .then(async (pongs): Promise<RedisProbe> => {
+      const other = pongs.find((p) => p !== 'PONG');
+      if (pongs.length === 0) return { ok: false, reason: 'no master node answered' };
+      if (other !== undefined) return { ok: false, reason: `answered ${other}` };
+      if (!isClusterTarget(t)) return { ok: true };
+      const info = await masterNodes(client)[0]!.cluster('INFO');
+      return /cluster_state:ok/.test(info) ? { ok: true } : { ok: false, reason: 'the cluster is not ok (cluster_state:fail)' };
+    })
+    .catch((err: unknown): RedisProbe => ({ ok: false, reason: describe(lastError ?? err, t) }));
   try {
     return await Promise.race([attempt, deadline]);
   } finally {
@@ -44,13 +51,17 @@ export async function probeRedis(url: string, timeoutMs = 2000): Promise<RedisPr
   }
 }
 
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string };
+function describe(err: unknown, target: RedisTarget): string {
+  const e = err as { code?: string; message?: string; lastNodeError?: Error };
+  if (e.lastNodeError) return describe(e.lastNodeError, target);
   if (e.code === 'ECONNREFUSED') return 'connection refused';
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return 'unknown host';
   if (e.code === 'ETIMEDOUT') return 'no answer';
   const message = String(e.message ?? err);
-  if (/NOAUTH/.test(message)) return 'it wants a password: put it in REDIS_URL';
+  if (/NOAUTH/.test(message)) return `it wants a password: put it in ${isClusterTarget(target) ? 'REDIS_PASSWORD' : 'REDIS_URL (or REDIS_PASSWORD)'}`;
+  if (/cluster support disabled/i.test(message)) return 'these nodes are not in cluster mode (cluster-enabled no): use REDIS_URL for a single Redis';
+  // A cluster client reports refused or silent nodes only as closed connections.
+  if (isClusterTarget(target) && /None of startup nodes is available|Connection is closed|Failed to refresh slots cache/i.test(message)) return 'no node answered';
   if (/WRONGPASS|invalid password|invalid username/i.test(message)) return 'the password was refused';
   return message.split('\n')[0]!.slice(0, 120);
 }
@@ -66,17 +77,36 @@ export function safeRedisUrl(url: string): string {
   }
 }
 
+/** How to fix a Redis Cluster that does not answer, for the one-line message. */
+export const CLUSTER_HINT =
+  'check that the nodes run and form one cluster (redis-cli --cluster check host:port), or unset REDIS_CLUSTER_NODES to use the single Redis at REDIS_URL';
+
 /** The one line printed when there is no Redis: what was tried, the setting's name, how to get one. */
-export function missingRedisMessage(url: string, reason: string): string {
-  return `fluxbot: no Redis at ${safeRedisUrl(url)} (REDIS_URL; ${reason}): ${GET_REDIS_HINT}.`;
+export function missingRedisMessage(target: string | RedisTarget, reason: string): string {
+  const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  if (isClusterTarget(t)) return `fluxbot: no Redis Cluster answered at ${describeRedisTarget(t).replace(/^cluster /, '')} (REDIS_CLUSTER_NODES; ${reason}): ${CLUSTER_HINT}.`;
+  return `fluxbot: no Redis at ${safeRedisUrl(t.url)} (REDIS_URL; ${reason}): ${GET_REDIS_HINT}.`;
+}
+
+/** The Redis settings `ensureRedis` reads (the rest of the config may be there too). */
+export interface RedisSettings {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: readonly RedisNode[] | undefined;
+  REDIS_USERNAME?: string | undefined;
+  REDIS_PASSWORD?: string | undefined;
+  REDIS_TLS?: boolean | undefined;
+  DISCORD_TOKEN?: string | undefined;
+  SLACK_BOT_TOKEN?: string | undefined;
 }
 
 /**
  * Whether a private Redis may be started for this URL: playground mode (no Discord or Slack token, so nobody's
  * production data is at stake) and a plain loopback URL (no password, database 0), which is where one would listen.
+ * Never for a Redis Cluster (REDIS_CLUSTER_NODES) nor with REDIS_PASSWORD or REDIS_TLS set: those name a real Redis.
  */
-export function mayStartPrivateRedis(config: { REDIS_URL: string; DISCORD_TOKEN?: string | undefined; SLACK_BOT_TOKEN?: string | undefined }): boolean {
+export function mayStartPrivateRedis(config: RedisSettings): boolean {
   if (config.DISCORD_TOKEN || config.SLACK_BOT_TOKEN) return false;
+  if (config.REDIS_CLUSTER_NODES?.length || config.REDIS_PASSWORD || config.REDIS_TLS) return false;
   let u: URL;
   try {
     u = new URL(config.REDIS_URL);
@@ -159,17 +189,22 @@ function lastLogLine(file: string): string {
 export type RedisPlan = { kind: 'ready' } | { kind: 'private'; redis: PrivateRedis } | { kind: 'missing'; message: string };
 
 /**
- * Probes `REDIS_URL`; when nothing answers and a private Redis is allowed (playground mode, loopback URL, redis-server
- * on PATH), starts one with its data in `dataDir`; otherwise returns the one-line message.
+ * Probes the Redis the settings name (REDIS_CLUSTER_NODES when set, else REDIS_URL); when nothing answers at REDIS_URL
+ * and a private Redis is allowed (playground mode, loopback URL, redis-server on PATH), starts one with its data in
+ * `dataDir`; otherwise returns the one-line message.
  */
-export async function ensureRedis(
-  config: { REDIS_URL: string; DISCORD_TOKEN?: string | undefined; SLACK_BOT_TOKEN?: string | undefined },
-  dataDir = join(process.cwd(), 'data', 'redis'),
-): Promise<RedisPlan> {
-  const probe = await probeRedis(config.REDIS_URL);
+export async function ensureRedis(config: RedisSettings, dataDir = join(process.cwd(), 'data', 'redis')): Promise<RedisPlan> {
+  const target: RedisTarget = {
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    username: config.REDIS_USERNAME,
+    password: config.REDIS_PASSWORD,
+    tls: config.REDIS_TLS,
+  };
+  const probe = await probeRedis(target);
   if (probe.ok) return { kind: 'ready' };
   const binary = mayStartPrivateRedis(config) && probe.reason === 'connection refused' ? onPath('redis-server') : undefined;
-  if (!binary) return { kind: 'missing', message: missingRedisMessage(config.REDIS_URL, probe.reason) };
+  if (!binary) return { kind: 'missing', message: missingRedisMessage(target, probe.reason) };
   try {
     return { kind: 'private', redis: await startPrivateRedis(config.REDIS_URL, dataDir, binary) };
   } catch (err) {

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { errorLog } from './error-log.js';
 import { ImageStash } from './jobs/image-stash.js';
@@ -25,9 +24,13 @@ import { ProgressFeed } from './queue/progress-feed.js';
 import { ImageSlots } from './queue/image-slots.js';
 import type { RetryPolicy } from './queue/retry-policy.js';
 import type { PipelineMetrics } from './metrics.js';
+import { createRedisClient, type ConnectionBehaviour, type RedisClient, type RedisTarget } from './redis-connection.js';
 
 export interface CoreOptions {
+  /** A single Redis (REDIS_URL); unused when `redis.clusterNodes` names a cluster. */
   redisUrl: string;
+  /** A Redis Cluster's nodes (REDIS_CLUSTER_NODES) and the credentials/TLS every connection uses. */
+  redis?: Omit<RedisTarget, 'url'>;
   logger: Logger;
   /** Key prefix for every key (queue, quotas, records), with a cluster hash tag. Default `{fluxbot}`. */
   prefix?: string;
@@ -79,7 +82,9 @@ export interface WorkerSetup {
 export class FluxbotCore {
   readonly prefix: string;
   /** Commands that must fail fast when Redis is away (the bot answers "temporarily unavailable"). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
+  /** Where this core's connections go (for probes and tools that open their own). */
+  readonly target: RedisTarget;
   readonly queue: GenerationQueue;
   readonly quotas: QuotaStore;
   readonly admin: QuotaAdmin;
@@ -97,13 +102,14 @@ export class FluxbotCore {
   readonly actions: ImageActions;
   /** The one price table of the process (catalogue prices, PRICES_FILE overrides). */
   readonly prices: PriceTable;
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
   private readonly workers: GenerationWorker[] = [];
   private readonly feeds: ProgressFeed[] = [];
 
   constructor(private readonly options: CoreOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.prices = options.prices ?? new PriceTable();
+    this.target = { ...options.redis, url: options.redisUrl };
     this.redis = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     // BullMQ's own connection must wait out Redis outages instead of failing commands.
     this.queue = createGenerationQueue(this.connect({ maxRetriesPerRequest: null }), this.prefix);
@@ -157,8 +163,9 @@ export class FluxbotCore {
     });
   }
 
-  connect(extra: { maxRetriesPerRequest?: number | null; enableOfflineQueue?: boolean } = {}): Redis {
-    const conn = new Redis(this.options.redisUrl, extra);
+  /** A new connection of this core (a Cluster client on a cluster), closed by `close()`. */
+  connect(extra: Pick<ConnectionBehaviour, 'maxRetriesPerRequest' | 'enableOfflineQueue'> = {}): RedisClient {
+    const conn = createRedisClient(this.target, extra);
     conn.on('error', () => undefined); // reported through readiness checks; ioredis reconnects by itself
     this.connections.push(conn);
     return conn;

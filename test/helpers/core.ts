@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { FluxbotCore, type CoreOptions } from '../../src/core/core.js';
 import type { Requester } from '../../src/core/ports.js';
+import { createRedisClient, scanKeys, type RedisTarget } from '../../src/core/redis-connection.js';
 import { parseFluxRequest, type FluxRequest } from '../../src/core/request.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -25,18 +25,14 @@ export async function makeCore(overrides: Partial<CoreOptions> = {}): Promise<Fl
   return core;
 }
 
-/** Deletes every key under a prefix (tests and benchmarks). */
-export async function dropPrefix(prefix: string, redisUrl = REDIS_URL): Promise<void> {
-  const redis = new Redis(redisUrl);
+/** Deletes every key under a prefix (tests and benchmarks): on a REDIS_URL, or on every master of a cluster. */
+export async function dropPrefix(prefix: string, redis: string | RedisTarget = REDIS_URL): Promise<void> {
+  const client = createRedisClient(typeof redis === 'string' ? { url: redis } : redis);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    // Each batch comes from one node, which holds those keys (on a cluster, the prefix's hash tag's slot).
+    await scanKeys(client, `${prefix}*`, async (keys, node) => void (await node.del(...keys)));
   } finally {
-    redis.disconnect();
+    client.disconnect();
   }
 }
 

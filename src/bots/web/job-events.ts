@@ -1,6 +1,6 @@
 import { formatUsd } from '../../core/prices.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis-connection.js';
 import type { GenerationQueue } from '../../core/queue/generation-queue.js';
 import type { ProgressEvent, ProgressFeed } from '../../core/queue/progress-feed.js';
 import { WEB_TEXT } from './web-text.js';
@@ -8,7 +8,7 @@ import { WEB_TEXT } from './web-text.js';
 export interface JobStreamDeps {
   queue: GenerationQueue;
   /** Reads the queue's lists for the job's place in it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Job progress (the bot role's feed); without it the stream only polls the job. */
   feed?: ProgressFeed | undefined;
   /** How often the job itself is read (its place in the queue, an event missed). Default 2 s. */
@@ -108,7 +108,7 @@ function streamEventOf(event: ProgressEvent): StreamEvent | undefined {
  * Jobs that run before this one: BullMQ takes plain waiting jobs first, then prioritized ones by score (the
  * person's in-flight position, then arrival). Two reads, so a moment's snapshot, which is all a status line needs.
  */
-async function jobsAhead(client: Redis, queue: GenerationQueue, jobId: string): Promise<number | undefined> {
+async function jobsAhead(client: RedisClient, queue: GenerationQueue, jobId: string): Promise<number | undefined> {
   const [waiting, rank] = await Promise.all([client.llen(queue.toKey('wait')), client.zrank(queue.toKey('prioritized'), jobId)]);
   if (rank !== null) return waiting + rank;
   const index = await client.lpos(queue.toKey('wait'), jobId);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 import sharp from 'sharp';
 import { InvalidInput } from '../errors.js';
 import type { FluxRequest } from '../request.js';
@@ -50,7 +50,7 @@ export class InputImageExpired extends InvalidInput {
  */
 export class InputImageStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = '{fluxbot}',
     /** How long a stored image lasts; putting the same bytes again starts it over. */
     readonly ttlSeconds = DEFAULT_INPUT_TTL_SECONDS,

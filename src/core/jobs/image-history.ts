@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 import { PLATFORMS, userKey, type Platform, type Requester } from '../ports.js';
 import type { ImageStash } from './image-stash.js';
 import type { JobRecord, JobRecordStore } from './job-records.js';
@@ -24,7 +24,7 @@ export interface HistoryEntry {
  */
 export class ImageHistory {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly records: JobRecordStore,
     private readonly stash: ImageStash,
     private readonly prefix = '{fluxbot}',

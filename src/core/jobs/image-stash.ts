@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 
 /**
  * Holds a generated image between the generation step and delivery, so a job re-run after a crash delivers the
@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 export class ImageStash {
   constructor(
     /** The stash's connection; the worker also batches its other per-job writes on it (see queue/step-writes.ts). */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly prefix = '{fluxbot}',
     readonly ttlSeconds = 86_400,
   ) {}

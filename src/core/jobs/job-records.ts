@@ -1,5 +1,5 @@
 import { PLATFORMS } from '../ports.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 import { z } from 'zod';
 import { FluxRequestSchema, type FluxRequest } from '../request.js';
 import { DeliveryTargetSchema, RequesterSchema } from '../queue/job-data.js';
@@ -37,7 +37,7 @@ export type JobRecord = z.infer<typeof JobRecordSchema> & {
 };
 
 export interface JobRecordStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix with the cluster hash tag, e.g. `{fluxbot}`. */
   prefix?: string;
   /** How long records (and so rerolls) last. Default 30 days. */
@@ -49,7 +49,7 @@ export interface JobRecordStoreOptions {
  * the platform client never cached.
  */
 export class JobRecordStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
 

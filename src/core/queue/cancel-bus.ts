@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 
 /**
  * Cancels reach whichever worker holds the job: BullMQ's `worker.cancelJob` only works in the process that runs
@@ -9,7 +9,7 @@ export class CancelBus {
   readonly channel: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = '{fluxbot}',
   ) {
     this.channel = `${prefix}:cancel`;
@@ -29,7 +29,7 @@ export class CancelBus {
   }
 
   /** Listens on a dedicated connection (a subscribed ioredis connection can do nothing else). Returns a stop function. */
-  async listen(subscriber: Redis, onCancel: (jobId: string) => void): Promise<() => Promise<void>> {
+  async listen(subscriber: RedisClient, onCancel: (jobId: string) => void): Promise<() => Promise<void>> {
     const handler = (channel: string, message: string) => {
       if (channel === this.channel) onCancel(message);
     };

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 import { errorLog } from '../error-log.js';
 import { toFluxError } from '../errors.js';
 import type { CancelBus } from './cancel-bus.js';
@@ -14,7 +14,7 @@ export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage' | 'cla
   /** A connection for the worker (ioredis with `maxRetriesPerRequest: null`). */
   connection: ConnectionOptions;
   /** A dedicated connection for cancel pub/sub. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   cancels: CancelBus;
   prefix?: string;
   /** Jobs this process runs at once. Generations mostly wait on HTTP, so this can be high. */

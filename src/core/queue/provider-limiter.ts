@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 
 /**
  * A global (all workers, all machines) concurrency and rate limit toward one provider, kept in Redis so that adding
@@ -53,7 +53,7 @@ export class ProviderLimiter {
   private readonly leaseMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = '{fluxbot}',
     options: { leaseMs?: number } = {},
   ) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 import type { ImageStash } from '../jobs/image-stash.js';
 import { HISTORY_LENGTH, ImageHistory, KEPT_IMAGE_TTL_SECONDS } from '../jobs/image-history.js';
 import type { JobRecord, JobRecordStore } from '../jobs/job-records.js';
@@ -82,7 +82,7 @@ type GenerationJob = Job<GenerationJobData, GenerationJobResult>;
  * QuotaStore.release('delivered') + ImageStash.delete. Runs on the stash's connection.
  */
 export class StepWrites {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly quotaKeys: QuotaKeys;
   private readonly history: ImageHistory;
 
@@ -184,7 +184,7 @@ function script(source: string): Script {
 }
 
 /** EVALSHA, falling back to EVAL once when the server does not have the script (after a restart or SCRIPT FLUSH). */
-async function run(redis: Redis, s: Script, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+async function run(redis: RedisClient, s: Script, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
   try {
     return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.js';
 import { ZonedCalendar } from './calendar.js';
 import { QuotaKeys } from './keys.js';
 import type { QuotaDefaults, SubjectKind } from './types.js';
@@ -10,7 +10,7 @@ const DAY_KEY_GRACE_MS = 2 * 86_400_000;
 /** Options shared by QuotaStore and QuotaAdmin; both must be built with the same prefix, defaults, clock and zone. */
 export interface QuotaOptions {
   /** The caller's connection; the quota code never creates, configures or closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Limits for subjects without an admin override. */
   defaults: QuotaDefaults;
   /** Key prefix with a Redis Cluster hash tag. Default `{fluxbot}`. */
@@ -41,7 +41,7 @@ export interface QuotaDay {
 
 /** Validated options plus the helpers built from them. */
 export class QuotaContext {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: QuotaKeys;
   readonly defaults: QuotaDefaults;
   readonly calendar: ZonedCalendar;

@@ -3,7 +3,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import type { Logger } from 'pino';
 import { DiscordAdapter } from '../../../src/bots/discord/discord-adapter.js';
 import { loadConfig, type Config } from '../../../src/config.js';
-import { FluxbotCore } from '../../../src/core/core.js';
+import { FluxbotCore, type CoreOptions } from '../../../src/core/core.js';
 import { createLogger } from '../../../src/logger.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
 import { PreviewProvider } from '../../../src/core/providers/preview/preview-provider.js';
@@ -69,6 +69,8 @@ export interface HarnessOptions {
   logLevel?: string;
   /** Jobs the worker runs at once (default the worker's own); 1 keeps a second job queued behind a slow first. */
   workerConcurrency?: number;
+  /** A Redis Cluster (its nodes) and credentials instead of the shared Redis at REDIS_URL. */
+  redis?: CoreOptions['redis'];
 }
 
 /**
@@ -117,6 +119,7 @@ export class Harness {
   async startBot(): Promise<void> {
     this.core = new FluxbotCore({
       redisUrl: REDIS_URL,
+      ...(this.options.redis ? { redis: this.options.redis } : {}),
       logger: this.log.logger,
       prefix: this.prefix,
       quotas: { dailyPerUser: 100, concurrentPerUser: 20, dailyPerGuild: 1000, concurrentPerGuild: 100, ...this.options.quotas },
@@ -148,7 +151,7 @@ export class Harness {
     await this.stopBot();
     await this.fake.close();
     await this.replicate?.close();
-    await dropPrefix(this.prefix);
+    await dropPrefix(this.prefix, this.core.target);
   }
 
   // ---- driving -----------------------------------------------------------------------------------------------

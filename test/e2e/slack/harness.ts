@@ -78,7 +78,7 @@ export class SlackHarness {
   async stop(): Promise<void> {
     await this.adapter.stop();
     await this.core.close(1000);
-    await dropPrefix(this.core.prefix);
+    await dropPrefix(this.core.prefix, this.core.target);
     await this.fake.close();
   }
 

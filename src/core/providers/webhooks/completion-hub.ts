@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis-connection.js';
 import { GenerationCanceled } from '../../errors.js';
 import type { CompletionNotice, CompletionNotifier } from '../provider.js';
 
 export interface CompletionHubOptions {
   /** Commands: recording and reading webhook results. */
-  redis: Redis;
+  redis: RedisClient;
   /** A dedicated connection for the channel (a subscribed ioredis connection can do nothing else); needed by `start`. */
-  subscriber?: Redis;
+  subscriber?: RedisClient;
   prefix: string;
   /**
    * How long a provider waits between status checks while a webhook is expected: the fallback for a webhook that

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis-connection.js';
 import type { Logger } from 'pino';
 import { validateReplicateWebhook, type WebhookRejection } from '../replicate/webhook.js';
 import type { HookRecord } from './completion-hub.js';
@@ -23,7 +23,7 @@ export interface WebhookReceiverOptions {
   /** Where accepted results go (the CompletionHub, in any process). */
   sink: { record(provider: string, id: string, record: HookRecord): Promise<void> };
   /** For remembering Replicate webhook ids during the replay window. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The server secret the per-job URL tokens are signed with. */
   tokenSecret: string;

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis-connection.js';
 
 /**
  * fal and BFL do not sign their webhooks in a way we can check (fal's signature scheme and BFL's use of
@@ -41,7 +41,7 @@ export function derivedSecret(secret: string, purpose: string): string {
  * The server secret: `WEBHOOK_SECRET` when configured, else one generated at random and kept in Redis, so every bot
  * and worker process sharing the Redis signs and checks with the same one without any setup.
  */
-export async function resolveWebhookSecret(redis: Redis, prefix: string, configured?: string): Promise<string> {
+export async function resolveWebhookSecret(redis: RedisClient, prefix: string, configured?: string): Promise<string> {
   if (configured) return configured;
   const key = `${prefix}:webhook:secret`;
   await redis.set(key, randomBytes(32).toString('base64url'), 'NX');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis-connection.js';
 import type { Logger } from 'pino';
 import type { CompletionNotifier } from '../provider.js';
 import { CompletionHub } from './completion-hub.js';
@@ -19,9 +19,9 @@ export interface WebhookSettings {
 export interface WebhookSetupOptions {
   settings: WebhookSettings;
   /** Commands (records, replay ids, the generated secret). */
-  redis: Redis;
+  redis: RedisClient;
   /** Opens a dedicated connection for the hub's channel (only when `listen`). */
-  subscriber: () => Redis;
+  subscriber: () => RedisClient;
   prefix: string;
   logger: Logger;
   /** Worker processes listen for webhook results; a bot-only process only receives them. */
