@@ -20,7 +20,7 @@ await core.ready();
 const provider = new ReplicateProvider({
   baseUrl: env.REPLICATE_URL!,
   token: env.REPLICATE_TOKEN!,
-  pollIntervalMs: 50,
+  pollIntervalMs: Number(env.POLL_MS ?? 50),
   preferWaitSeconds: 1,
   ...(env.REQUEST_TIMEOUT_MS ? { requestTimeoutMs: Number(env.REQUEST_TIMEOUT_MS) } : {}),
   allowPrivateDownloads: true,

@@ -44,7 +44,7 @@ export class GenerationWorker {
   private readonly deps: StepDeps;
   private readonly reclaim: WorkerReclaim | undefined;
   /** What this worker took back from dead predecessors when it started (see worker-reclaim.ts). */
-  reclaimed: ReclaimResult = { reclaimed: [], dead: [], alive: [] };
+  reclaimed: ReclaimResult = { reclaimed: [], dead: [], alive: [], unchecked: [] };
 
   constructor(private readonly options: GenerationWorkerOptions) {
     // Every running job listens on this one signal while it waits on its provider (unlessHandedBack removes the
@@ -90,11 +90,15 @@ export class GenerationWorker {
     if (this.reclaim) {
       // Before the first job: a dead predecessor's jobs are marked stalled here, and the stalled check that run()
       // starts with moves them to the wait list at once.
-      this.reclaimed = await this.reclaim.start(this.worker);
-      const { reclaimed, dead, alive } = this.reclaimed;
-      if (reclaimed.length || dead.length || alive.length) {
-        this.options.logger.info({ workerName: this.reclaim.name, reclaimed, dead, alive }, 'took back the jobs of dead workers of this WORKER_ID');
-      }
+      // Only a shortcut: when it fails, the jobs come back by lock expiry as without it.
+      this.reclaimed = await this.reclaim.start(this.worker).catch((err: unknown) => {
+        this.options.logger.warn({ err }, 'could not look for jobs of dead workers of this WORKER_ID; they run again when their locks expire');
+        return this.reclaimed;
+      });
+      const { reclaimed, dead, alive, unchecked } = this.reclaimed;
+      const log = { workerName: this.reclaim.name, reclaimed, dead, alive, unchecked };
+      if (unchecked.length) this.options.logger.warn(log, 'Redis refused CLIENT LIST: jobs of earlier workers of this WORKER_ID run again when their locks expire');
+      else if (reclaimed.length || dead.length || alive.length) this.options.logger.info(log, 'took back the jobs of dead workers of this WORKER_ID');
     }
     void this.worker.run().catch((err: unknown) => this.options.logger.error({ err }, 'worker stopped'));
   }

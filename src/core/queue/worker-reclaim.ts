@@ -65,6 +65,8 @@ export interface ReclaimResult {
   dead: string[];
   /** Predecessors of the same identity that are still connected: left alone. */
   alive: string[];
+  /** Predecessors left alone because Redis refused CLIENT LIST: their jobs wait for their locks. */
+  unchecked: string[];
 }
 
 /** A worker's name: its identity, then a part that differs on every start. */
@@ -92,11 +94,12 @@ export class WorkerReclaim {
   async start(worker: ReclaimingWorker): Promise<ReclaimResult> {
     const registered = await this.redis.hgetall(this.registryKey);
     const predecessors = Object.entries(registered).filter(([name]) => name !== this.name && name.startsWith(`${this.identity}/`));
-    let result: ReclaimResult = { reclaimed: [], dead: [], alive: [] };
+    let result: ReclaimResult = { reclaimed: [], dead: [], alive: [], unchecked: [] };
     if (predecessors.length > 0) {
       const connected = await connectedNames(this.redis);
       // Unknown (CLIENT LIST refused): nothing is reclaimed; the jobs come back when their locks expire.
-      if (connected) {
+      if (!connected) result = { ...result, unchecked: predecessors.map(([name]) => name) };
+      else {
         const dead = predecessors.filter(([name]) => !connected.some((c) => c.endsWith(`:w:${name}`)));
         const alive = predecessors.filter((p) => !dead.includes(p)).map(([name]) => name);
         const reclaimed = dead.length
@@ -111,7 +114,7 @@ export class WorkerReclaim {
               ...dead.flat(),
             )) as string[])
           : [];
-        result = { reclaimed, dead: dead.map(([name]) => name), alive };
+        result = { reclaimed, dead: dead.map(([name]) => name), alive, unchecked: [] };
       }
     }
     await this.redis.hset(this.registryKey, this.name, worker.id);
