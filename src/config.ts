@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_MODEL, MODEL_IDS, PROVIDER_NAMES, type ModelId, type ProviderName } from './core/models.js';
@@ -162,6 +163,10 @@ export const ConfigSchema = z
     RETRY_ATTEMPTS: intSetting(2, 1, 100),
     RETRY_BASE_MS: intSetting(1000, 1, 600_000),
     JOB_LOCK_MS: intSetting(30_000, 1000, 3_600_000),
+    // The worker's identity, kept by its replacement (a restarted container keeps its host name).
+    WORKER_ID: optionalString
+      .transform((v) => v ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || 'worker'))
+      .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1 to 100 letters, digits, dots, dashes or underscores')),
     LOG_LEVEL: optionalString
       .transform((v) => v ?? 'info')
       .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level' })),

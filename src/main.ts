@@ -56,6 +56,8 @@ export async function main(config: Config, logger: Logger): Promise<{ stop: () =
       // A job whose worker vanished (crash, or a Redis reply lost in an outage) runs again after about this long.
       lockDurationMs: config.JOB_LOCK_MS,
       stalledIntervalMs: config.JOB_LOCK_MS,
+      // A worker restarted under the same WORKER_ID takes back its dead predecessor's jobs at once.
+      workerId: config.WORKER_ID,
     });
     await worker.start();
     stops.push(startReconciler(core.queue, core.quotas, logger.child({ module: 'reconciler' })));

@@ -73,6 +73,8 @@ export interface WorkerSetup {
   progressIntervalMs?: number;
   /** Images one worker process holds in memory at once (download → stash → upload). Default 8. */
   imageConcurrency?: number;
+  /** WORKER_ID: a restarted worker with the same one takes back its dead predecessor's jobs at once. */
+  workerId?: string;
 }
 
 /**

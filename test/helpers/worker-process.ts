@@ -20,7 +20,7 @@ await core.ready();
 const provider = new ReplicateProvider({
   baseUrl: env.REPLICATE_URL!,
   token: env.REPLICATE_TOKEN!,
-  pollIntervalMs: 50,
+  pollIntervalMs: Number(env.POLL_MS ?? 50),
   preferWaitSeconds: 1,
   ...(env.REQUEST_TIMEOUT_MS ? { requestTimeoutMs: Number(env.REQUEST_TIMEOUT_MS) } : {}),
   allowPrivateDownloads: true,
@@ -31,8 +31,11 @@ const worker = core.createWorker({
   deliveries: { discord: new SinkDelivery(env.SINK_URL!) },
   lockDurationMs: Number(env.LOCK_MS ?? 1500),
   stalledIntervalMs: Number(env.STALLED_MS ?? 500),
+  ...(env.WORKER_ID ? { workerId: env.WORKER_ID } : {}),
 });
 await worker.start();
+// What it took back from dead predecessors of its WORKER_ID, and what BullMQ calls it: for the crash tests.
+process.stdout.write(`reclaimed ${JSON.stringify({ ...worker.reclaimed, name: worker.worker.opts.name ?? '' })}\n`);
 process.stdout.write('ready\n');
 
 process.on('SIGTERM', () => {

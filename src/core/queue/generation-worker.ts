@@ -9,6 +9,7 @@ import { storedParts } from './gallery-steps.js';
 import { finalizeFailure, keepUndelivered, runGenerationJob, type JobProgress, type StepDeps } from './generation-steps.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { StepWrites } from './step-writes.js';
+import { WorkerReclaim, type ReclaimResult } from './worker-reclaim.js';
 
 export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage' | 'claimStage' | 'writes'> {
   /** A connection for the worker (ioredis with `maxRetriesPerRequest: null`). */
@@ -24,6 +25,11 @@ export interface GenerationWorkerOptions extends Omit<StepDeps, 'onStage' | 'cla
   stalledIntervalMs?: number;
   /** Minimum time between two progress updates of one job (status messages are edited at most this often). */
   progressIntervalMs?: number;
+  /**
+   * This worker's identity, which its replacement after a crash has too (WORKER_ID): a worker starting under it takes
+   * back at once the jobs of its dead predecessors (worker-reclaim.ts). Without one, they wait for their locks.
+   */
+  workerId?: string;
 }
 
 /**
@@ -37,18 +43,25 @@ export class GenerationWorker {
   private readonly handBack = new AbortController();
   private readonly lastProgress = new Map<string, number>();
   private readonly deps: StepDeps;
+  private readonly reclaim: WorkerReclaim | undefined;
+  /** What this worker took back from dead predecessors when it started (see worker-reclaim.ts). */
+  reclaimed: ReclaimResult = { reclaimed: [], dead: [], alive: [], unchecked: [] };
 
   constructor(private readonly options: GenerationWorkerOptions) {
     // Every running job listens on this one signal while it waits on its provider (unlessHandedBack removes the
     // listener when the wait ends), so up to `concurrency` listeners are normal, past Node's default warning at 10.
     // The bound keeps the leak warning for listeners that are not removed.
     setMaxListeners(2 * (options.concurrency ?? 50) + 10, this.handBack.signal);
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.reclaim = options.workerId ? new WorkerReclaim(options.stash.redis, `${prefix}:workers`, options.workerId) : undefined;
     this.worker = new Worker<GenerationJobData, GenerationJobResult>(
       QUEUE_NAME,
       (job, token, signal) => runGenerationJob(this.deps, job, token, signal, this.handBack.signal),
       {
         connection: options.connection,
-        prefix: options.prefix ?? DEFAULT_PREFIX,
+        prefix,
+        // Names its blocking connection and the jobs it takes: how a restarted worker tells its dead predecessor.
+        ...(this.reclaim ? { name: this.reclaim.name } : {}),
         concurrency: options.concurrency ?? 50,
         autorun: false,
         lockDuration: options.lockDurationMs ?? 30_000,
@@ -61,7 +74,7 @@ export class GenerationWorker {
     );
     this.deps = {
       ...options,
-      writes: new StepWrites(this.worker, options.stash, options.records, options.prefix ?? DEFAULT_PREFIX),
+      writes: new StepWrites(this.worker, options.stash, options.records, prefix),
       onStage: (job, p) => this.reportProgress(job, p),
       claimStage: (job, p) => this.claimStage(job, p),
     };
@@ -74,8 +87,21 @@ export class GenerationWorker {
     this.stopListening = await this.options.cancels.listen(this.options.subscriber, (jobId) => {
       if (this.worker.cancelJob(jobId, 'canceled by user')) this.options.logger.info({ jobId }, 'cancel delivered to running job');
     });
-    void this.worker.run().catch((err: unknown) => this.options.logger.error({ err }, 'worker stopped'));
     await this.worker.waitUntilReady();
+    if (this.reclaim) {
+      // Before the first job: a dead predecessor's jobs are marked stalled here, and the stalled check that run()
+      // starts with moves them to the wait list at once.
+      // Only a shortcut: when it fails, the jobs come back by lock expiry as without it.
+      this.reclaimed = await this.reclaim.start(this.worker).catch((err: unknown) => {
+        this.options.logger.warn({ err }, 'could not look for jobs of dead workers of this WORKER_ID; they run again when their locks expire');
+        return this.reclaimed;
+      });
+      const { reclaimed, dead, alive, unchecked } = this.reclaimed;
+      const log = { workerName: this.reclaim.name, reclaimed, dead, alive, unchecked };
+      if (unchecked.length) this.options.logger.warn(log, 'Redis refused CLIENT LIST: jobs of earlier workers of this WORKER_ID run again when their locks expire');
+      else if (reclaimed.length || dead.length || alive.length) this.options.logger.info(log, 'took back the jobs of dead workers of this WORKER_ID');
+    }
+    void this.worker.run().catch((err: unknown) => this.options.logger.error({ err }, 'worker stopped'));
   }
 
   /**
@@ -87,6 +113,8 @@ export class GenerationWorker {
     const timer = setTimeout(() => this.handBack.abort(), deadlineMs);
     try {
       await closing;
+      // It holds no job now (finished or handed back): nothing for a successor to take back.
+      await this.reclaim?.stop().catch((err: unknown) => this.options.logger.warn({ err }, 'could not unregister the worker'));
     } finally {
       clearTimeout(timer);
       await this.stopListening?.();
