@@ -88,7 +88,7 @@ describe('buttons on a personal image', () => {
     expect(harness.fake.callsTo('createMessage')).toEqual([]);
   });
 
-  it('Vary on a follow-up in a server the bot is not in: the image is read from the click itself, and the variation comes as a follow-up', async () => {
+  it('Vary and Edit on follow-ups in a server the bot is not in: the image is read from the click itself, and the results come as follow-ups', async () => {
     const harness = await start();
     const elsewhere = harness.fake.guilds[1]!;
     const command = harness.flux({ prompt: 'a fern in the rain' }, { install: 'user', user: 'eve', guild: elsewhere.id, channel: 'lobby' });
@@ -103,8 +103,18 @@ describe('buttons on a personal image', () => {
     // The bot token cannot read the message there (no member: 403 Missing Access); the click carried it.
     expect(refusals(harness.fake.callsTo((c) => c.route === 'getMessage' && c.params.messageId === image.id))).toEqual([[403, 50001]]);
     expect(provider.calls[1]!.request.images).toEqual([dataUri(bytes)]);
-    await completed(harness, 2);
-    expect(await dmUsage(harness, 'eve')).toEqual({ person: 2, bucket: 2 });
+
+    // Edit on the variation: the modal's submission carries the message too, and the edit comes as its follow-up.
+    const variedBytes = harness.fake.fileAt(varied.attachments[0]!.url)!;
+    const edit = harness.fake.click({ messageId: varied.id, customId: buttonId(varied, 'Edit'), user: 'eve' });
+    expect((await callbackOf(harness, edit)).body).toMatchObject({ type: 9 });
+    const submit = harness.fake.submitModal({ interactionId: edit.id, values: { prompt: 'add a snail' } });
+    expect(await harness.privateReply(submit)).toMatch(/^Queued/);
+    const edited = await followupWithButtons(harness, submit);
+    expect(edited.content).toContain(`<@${harness.fake.user('eve').id}> edited`);
+    expect(provider.calls[2]!.request).toMatchObject({ prompt: 'add a snail', images: [dataUri(variedBytes)] });
+    await completed(harness, 3);
+    expect(await dmUsage(harness, 'eve')).toEqual({ person: 3, bucket: 3 });
     expect(harness.fake.callsTo('createMessage')).toEqual([]);
   });
 
