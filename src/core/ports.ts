@@ -59,6 +59,11 @@ export interface DeliveredMessage {
    * `kept` (nowhere could take it: the image is kept for them to fetch with `/flux-history`). Absent: in the target.
    */
   via?: 'private' | 'kept' | undefined;
+  /**
+   * Posted through the person's interaction (a follow-up of its webhook), not with the bot's own token: only that
+   * interaction's token can edit it (Discord's follow-ups). Absent: a message of the bot's.
+   */
+  followUp?: boolean | undefined;
 }
 
 export interface DeliveryRequest {

@@ -17,6 +17,11 @@ export const UNKNOWN_BUTTON_TEXT = 'This button is not one this bot knows (it ma
 export const NOT_FOUND_TEXT = replies.notFound;
 export const OTHER_GUILD_TEXT = replies.otherPlace;
 export const NO_IMAGE_TEXT = replies.noImage;
+/** A click in personal use (a DM, a server where only the person installed the bot) on an image of a server. */
+export const OTHER_PLACE_PERSONAL_TEXT = 'This image belongs to a server that has the bot, so its buttons work there, not here; nothing was done and nothing was charged.';
+/** A click in a server that has the bot on an image made in personal use (before the server installed it, say). */
+export const OTHER_PLACE_FROM_PERSONAL_TEXT =
+  'This image was made for personal use (outside a server that has the bot), so its buttons work only where it was made: in your DMs, or where only you installed the bot. Nothing was done and nothing was charged.';
 
 /** A Vary or Edit of image `image` of a message that has fewer (a gallery that came short, or a forged button). */
 export function noSuchImageText(image: number, count: number): string {

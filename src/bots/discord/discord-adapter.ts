@@ -8,6 +8,7 @@ import { AckThread } from './ack-thread.js';
 import { StatusTracker } from '../shared/status-tracker.js';
 import { discordCommandPayload } from './commands.js';
 import { DiscordDelivery, renderStatus } from './discord-delivery.js';
+import { redisFollowupMemo } from './followups.js';
 import { handleInteraction } from './interactions.js';
 import { handleReaction } from './reactions.js';
 import type { DiscordServices, StatusMessage } from './services.js';
@@ -48,7 +49,7 @@ export class DiscordAdapter implements PlatformAdapter {
     // retries 5xx. It reports every request it holds back, hence debug level.
     this.rest = new REST({ api: deps.config.DISCORD_API_URL, agent: this.agent }).setToken(token);
     this.rest.on('rateLimited', (info) => this.logger.debug({ route: info.route, retryAfter: info.retryAfter, global: info.global }, 'Discord rate limit'));
-    this.delivery = new DiscordDelivery(this.rest, this.logger.child({ role: 'delivery' }));
+    this.delivery = new DiscordDelivery(this.rest, this.logger.child({ role: 'delivery' }), redisFollowupMemo(deps.core.redis, deps.core.prefix));
   }
 
   async start(): Promise<void> {

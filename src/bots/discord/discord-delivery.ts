@@ -9,8 +9,9 @@ import { asDeliveryRefusal, isDiscordError, THREAD_EXISTS } from './discord-erro
 import { failureText, originOf, REROLL_EMOJI, statusHeader, statusText, threadName, type JobOrigin } from './discord-text.js';
 import { cancelButtons, imageButtons } from './image-buttons.js';
 import { imageMessage } from './image-message.js';
-import { deliverPersonally, isPersonalTarget, notifyPersonally } from './personal.js';
-import { deliverPrivately } from './private-delivery.js';
+import type { FollowupMemo } from './followups.js';
+import { deliverPersonally, INVALID_WEBHOOK_TOKEN, isPersonalTarget, notifyPersonally } from './personal.js';
+import { deliverPrivately, usableInteraction } from './private-delivery.js';
 
 /** Where the status message of a job lives: `extra.statusChannelId` (a thread), else the target channel. */
 export function statusLocation(target: DeliveryTarget): { channelId: string; messageId: string } | undefined {
@@ -53,11 +54,13 @@ export class DiscordDelivery implements DeliveryPort {
   constructor(
     private readonly rest: REST,
     private readonly logger: Logger,
+    /** Remembers posted follow-ups, so a re-run of a job posts its follow-up once (see followups.ts). */
+    private readonly followups?: FollowupMemo,
   ) {}
 
   async deliver(d: DeliveryRequest): Promise<DeliveredMessage> {
     try {
-      if (isPersonalTarget(d.target)) return await deliverPersonally(this.rest, this.logger, d, deliveryNonce(d.jobId));
+      if (isPersonalTarget(d.target)) return await deliverPersonally(this.rest, this.logger, d, deliveryNonce(d.jobId), this.followups);
       return await this.post(d);
     } catch (err) {
       // No access, archived, locked, blocked...: asking again cannot help. The worker sends the image privately.
@@ -67,18 +70,20 @@ export class DiscordDelivery implements DeliveryPort {
 
   /** The image for the person alone, after the channel refused it: an ephemeral follow-up or a DM. */
   deliverPrivately(d: DeliveryRequest, refused: DeliveryRefused): Promise<DeliveredMessage> {
-    return deliverPrivately(this.rest, this.logger, d, refused, deliveryNonce(d.jobId));
+    return deliverPrivately(this.rest, this.logger, d, refused, deliveryNonce(d.jobId), this.followups);
   }
 
   /**
    * Adds the buttons (Reroll, Edit, Vary, Delete) and the 🔄 affordance now that the record exists, so a click or a
-   * reaction never arrives before the record that makes it work, and marks the status message done. An image that
-   * went elsewhere (privately, or kept) gets neither (nobody can react to an ephemeral message, and reactions in DMs
-   * do not reach the bot) and its status says where it went, when the status message can still be edited at all.
+   * reaction never arrives before the record that makes it work, and marks the status message done. An image given to
+   * the person alone (personal use, or privately after the channel refused it) gets the buttons but no 🔄 (nobody can
+   * react to an ephemeral message, and reactions in DMs do not reach the bot); a kept one gets neither. The status
+   * message of an image that went elsewhere says where it went, when it can still be edited at all.
    */
   async afterRecorded(message: DeliveredMessage, d: RecordedDelivery): Promise<void> {
-    // A personal image (a follow-up or a DM) gets no buttons: its message is the interaction's, not the bot's to edit.
-    if (isPersonalTarget(d.target)) return;
+    const personal = isPersonalTarget(d.target);
+    if (personal || message.via === 'private') await this.privateButtons(message, d);
+    if (personal) return;
     const origin = originOf(d.target.extra, d.rerollOf);
     if (message.via) return this.status(d.target, d.requester, d.request, origin, { kind: 'done' }, message.via);
     const channelId = message.threadId ?? message.channelId;
@@ -87,6 +92,29 @@ export class DiscordDelivery implements DeliveryPort {
     const results = await Promise.allSettled([buttons, react, this.status(d.target, d.requester, d.request, origin, { kind: 'done' })]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * The buttons of an image given to the person alone. A follow-up is the interaction's message: only its token may
+   * edit it, and only while it lives (the job's `extra` carries it; the record never does). A DM is the bot's own
+   * message. Either way the image is delivered: an edit that cannot be made (the token expired, 50027) is logged, no
+   * failure.
+   */
+  private async privateButtons(message: DeliveredMessage, d: RecordedDelivery): Promise<void> {
+    const body = { components: imageButtons(d.jobId, d.imageCount) };
+    const log = this.logger.child({ jobId: d.jobId, messageId: message.messageId });
+    try {
+      if (!message.followUp) {
+        await this.rest.patch(Routes.channelMessage(message.channelId, message.messageId), { body });
+        return;
+      }
+      const interaction = usableInteraction(d.target);
+      if (!interaction) return log.info('interaction token too old to add the buttons to the follow-up');
+      await this.rest.patch(Routes.webhookMessage(interaction.applicationId, interaction.token, message.messageId), { body, auth: false });
+    } catch (err) {
+      if (isDiscordError(err, INVALID_WEBHOOK_TOKEN)) log.info('interaction token expired before the buttons could be added');
+      else log.warn({ err }, 'could not add the buttons to a privately given image');
+    }
   }
 
   private async post(d: DeliveryRequest): Promise<DeliveredMessage> {

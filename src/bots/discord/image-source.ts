@@ -2,6 +2,7 @@ import { Routes, type APIAttachment, type APIMessage, type REST } from 'discord.
 import { downloadBytes } from '../../core/images/download.js';
 import { REFERENCE_LIMITS } from '../../core/images/image.js';
 import { isDiscordHost } from './attachment-images.js';
+import { isPermanentRefusal } from './discord-errors.js';
 import { galleryImageNumber } from './image-message.js';
 
 /**
@@ -13,18 +14,39 @@ import { galleryImageNumber } from './image-message.js';
  * (`flux-<job>-3.webp` is index 2), as a withheld image leaves no attachment and shifts the others; on a message
  * without such names, the index-th image attachment. Undefined when the message has no such image (withheld as
  * NSFW) or is gone.
+ *
+ * A click carries its message whole (`carried`: the interaction's own copy, with fresh links). That copy is used when
+ * the bot token cannot read the message: a follow-up in a server where only the person installed the app (the bot is
+ * no member there), or an ephemeral follow-up (never fetchable through its channel).
  */
-export async function messageImage(rest: REST, apiUrl: string, at: { channelId: string; messageId: string; index?: number }): Promise<Buffer | undefined> {
-  let message: APIMessage;
+export async function messageImage(
+  rest: REST,
+  apiUrl: string,
+  at: { channelId: string; messageId: string; index?: number },
+  carried?: CarriedMessage | null,
+): Promise<Buffer | undefined> {
+  let attachments: ReadonlyArray<Pick<APIAttachment, 'filename' | 'content_type' | 'url'>>;
   try {
-    message = (await rest.get(Routes.channelMessage(at.channelId, at.messageId))) as APIMessage;
+    attachments = ((await rest.get(Routes.channelMessage(at.channelId, at.messageId))) as APIMessage).attachments;
   } catch (err) {
-    if (isUnknownMessage(err)) return undefined;
-    throw err;
+    const copy = carried?.id === at.messageId ? carriedAttachments(carried) : undefined;
+    if (copy && isPermanentRefusal(err)) attachments = copy;
+    else if (isUnknownMessage(err)) return undefined;
+    else throw err;
   }
-  const attachment = pickAttachment(message.attachments, at.index ?? 0);
+  const attachment = pickAttachment(attachments, at.index ?? 0);
   if (!attachment || !isDiscordHost(attachment.url, new URL(apiUrl).host)) return undefined;
   return downloadBytes(attachment.url, { maxBytes: REFERENCE_LIMITS.maxBytes, timeoutMs: 30_000, source: 'Discord attachment' });
+}
+
+/** The message an interaction carries (discord.js's Message: `interaction.message`). */
+export interface CarriedMessage {
+  id: string;
+  attachments: ReadonlyMap<string, { name: string; url: string; contentType: string | null }>;
+}
+
+function carriedAttachments(message: CarriedMessage): Array<Pick<APIAttachment, 'filename' | 'content_type' | 'url'>> {
+  return [...message.attachments.values()].map((a) => ({ filename: a.name, url: a.url, ...(a.contentType ? { content_type: a.contentType } : {}) }));
 }
 
 /** The image attachment of image `index` (see messageImage). */

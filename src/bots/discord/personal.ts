@@ -1,4 +1,4 @@
-import { ApplicationIntegrationType, MessageFlags, Routes, type APIMessage, type BaseInteraction, type RawFile, type REST } from 'discord.js';
+import { ApplicationIntegrationType, MessageFlags, type BaseInteraction, type RawFile, type REST } from 'discord.js';
 import type { Logger } from 'pino';
 import { submitText } from '../../commands/replies.js';
 import type { SubmitResult } from '../../core/queue/generation-service.js';
@@ -7,6 +7,7 @@ import type { DeliveredMessage, DeliveryRequest, DeliveryTarget, Requester } fro
 import { sendDirectMessage } from './direct-message.js';
 import { DISCORD_DM_BUCKET } from './dm-bucket.js';
 import { isDiscordError, isPermanentRefusal } from './discord-errors.js';
+import { earlierFollowup, postFollowup, type FollowupMemo, type FollowupOnce } from './followups.js';
 import { imageMessage } from './image-message.js';
 import { interactionExtra, usableInteraction } from './private-delivery.js';
 
@@ -84,7 +85,9 @@ function followupRefused(err: unknown): boolean {
 /**
  * Posts a personal job's message (an image, a failure notice): as a follow-up of its interaction while the token may be
  * used (never past 14 minutes) and Discord takes more follow-ups (5 per interaction for a user-installed app), else by
- * DM with the bot token. A DM carries `nonce`; a follow-up cannot. `via: 'private'` when it went by DM.
+ * DM with the bot token. A DM carries `nonce`; a follow-up cannot, so an image's follow-up is remembered (`once`, see
+ * followups.ts) and a re-run answers it instead of posting again. `via: 'private'` when it went by DM; `followUp`
+ * when it is the interaction's.
  */
 export async function postPersonally(
   rest: REST,
@@ -94,17 +97,15 @@ export async function postPersonally(
   message: { body: Record<string, unknown>; files: RawFile[] },
   nonce: string,
   jobId: string,
+  once?: FollowupOnce,
 ): Promise<DeliveredMessage> {
+  const earlier = await earlierFollowup(logger.child({ jobId }), once);
+  if (earlier) return { platform: 'discord', ...earlier, followUp: true };
   const interaction = usableInteraction(target);
   if (interaction) {
     try {
-      const posted = (await rest.post(Routes.webhook(interaction.applicationId, interaction.token), {
-        body: { ...message.body, allowed_mentions: { parse: [] } },
-        files: message.files,
-        auth: false,
-        query: new URLSearchParams({ wait: 'true' }),
-      })) as APIMessage;
-      return { platform: 'discord', messageId: posted.id, channelId: posted.channel_id };
+      const posted = await postFollowup(rest, logger.child({ jobId }), interaction, { body: { ...message.body, allowed_mentions: { parse: [] } }, files: message.files }, once);
+      return { platform: 'discord', ...posted, followUp: true };
     } catch (err) {
       if (!followupRefused(err)) throw err;
       logger.info({ jobId, status: (err as { status?: number }).status, code: (err as { code?: unknown }).code }, 'follow-up refused; sending by DM');
@@ -119,10 +120,11 @@ export async function postPersonally(
   return { platform: 'discord', messageId: posted.id, channelId: posted.channel_id, via: 'private' };
 }
 
-/** A personal job's image: see postPersonally. */
-export function deliverPersonally(rest: REST, logger: Logger, d: DeliveryRequest, nonce: string): Promise<DeliveredMessage> {
+/** A personal job's image: see postPersonally. `memo` remembers its follow-up, so a re-run of the job posts it once. */
+export function deliverPersonally(rest: REST, logger: Logger, d: DeliveryRequest, nonce: string, memo?: FollowupMemo): Promise<DeliveredMessage> {
   const { body, files } = imageMessage(d);
-  return postPersonally(rest, logger, d.target, d.requester.userId, { body, files }, nonce, d.jobId);
+  const once = memo ? { memo, nonce, redelivery: d.redelivery !== undefined } : undefined;
+  return postPersonally(rest, logger, d.target, d.requester.userId, { body, files }, nonce, d.jobId, once);
 }
 
 /** Tells the person privately why no image came (an ephemeral follow-up, else a DM). */

@@ -1,10 +1,11 @@
-import { MessageFlags, Routes, type APIMessage, type REST } from 'discord.js';
+import { MessageFlags, type REST } from 'discord.js';
 import type { Logger } from 'pino';
 import { DeliveryRefused } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryRequest, DeliveryTarget } from '../../core/ports.js';
 import { sendDirectMessage } from './direct-message.js';
 import { isDiscordError, isPermanentRefusal } from './discord-errors.js';
 import { PRIVATE_FOLLOWUP_NOTICE, privateDmNotice } from './discord-text.js';
+import { earlierFollowup, postFollowup, type FollowupMemo } from './followups.js';
 import { imageMessage } from './image-message.js';
 import { INTERACTION_TOKEN_USE_MS } from './services.js';
 
@@ -44,22 +45,20 @@ export function usableInteraction(target: DeliveryTarget, now = Date.now()): { t
  * the image for them. Faults that may pass (5xx, network) are thrown as they are, and the worker retries.
  *
  * A DM carries the job's nonce, so a re-run answers the message already posted. A follow-up cannot carry one (Discord
- * has no nonce for webhooks): a crash between a follow-up landing and the job's checkpoint shows the person their
- * image twice, both times privately.
+ * has no nonce for webhooks): it is remembered under the nonce instead (`memo`, see followups.ts), and a re-run answers
+ * that follow-up.
  */
-export async function deliverPrivately(rest: REST, logger: Logger, d: DeliveryRequest, refused: DeliveryRefused, nonce: string): Promise<DeliveredMessage> {
+export async function deliverPrivately(rest: REST, logger: Logger, d: DeliveryRequest, refused: DeliveryRefused, nonce: string, memo?: FollowupMemo): Promise<DeliveredMessage> {
+  const once = memo ? { memo, nonce, redelivery: d.redelivery !== undefined } : undefined;
+  const earlier = await earlierFollowup(logger.child({ jobId: d.jobId }), once);
+  if (earlier) return { platform: 'discord', ...earlier, via: 'private', followUp: true };
   const interaction = usableInteraction(d.target);
   if (interaction) {
     const { body, files } = imageMessage(d, PRIVATE_FOLLOWUP_NOTICE);
     try {
-      const message = (await rest.post(Routes.webhook(interaction.applicationId, interaction.token), {
-        body: { ...body, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } },
-        files,
-        auth: false,
-        query: new URLSearchParams({ wait: 'true' }),
-      })) as APIMessage;
+      const message = await postFollowup(rest, logger.child({ jobId: d.jobId }), interaction, { body: { ...body, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } }, files }, once);
       logger.info({ jobId: d.jobId, reason: refused.reason }, 'image sent as an ephemeral follow-up');
-      return { platform: 'discord', messageId: message.id, channelId: message.channel_id, via: 'private' };
+      return { platform: 'discord', ...message, via: 'private', followUp: true };
     } catch (err) {
       // Any refusal of the token (expired 50027, unknown webhook 10015) or of the message: the DM may still work.
       if (!(isPermanentRefusal(err) || isDiscordError(err, 50027))) throw err;

@@ -107,7 +107,7 @@ async function runJob(
   }
   metrics.delivery(ctx.data.target.platform, Date.now() - deliveryStarted);
   // Checkpointed together with the record and the release, in one atomic call (finishDelivered).
-  ctx.data = { ...ctx.data, delivered: { platform: delivered.platform, messageId: delivered.messageId, channelId: delivered.channelId, ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }), ...(delivered.via === undefined ? {} : { via: delivered.via }) } };
+  ctx.data = { ...ctx.data, delivered: { platform: delivered.platform, messageId: delivered.messageId, channelId: delivered.channelId, ...(delivered.threadId === undefined ? {} : { threadId: delivered.threadId }), ...(delivered.via === undefined ? {} : { via: delivered.via }), ...(delivered.followUp ? { followUp: true } : {}) } };
   return finishDelivered(deps, ctx);
 }
 

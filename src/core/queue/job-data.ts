@@ -87,6 +87,8 @@ export const GenerationJobDataSchema = z.object({
       threadId: z.string().optional(),
       /** Delivered privately (the target refused it) or kept for the person to fetch (see DeliveredMessage.via). */
       via: z.enum(['private', 'kept']).optional(),
+      /** Posted as a follow-up of the person's interaction (see DeliveredMessage.followUp). */
+      followUp: z.boolean().optional(),
     })
     .optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),

@@ -197,7 +197,7 @@ describe('a /flux gallery on Discord', () => {
 });
 
 describe('a gallery in personal use (a user install, in a DM)', () => {
-  it('comes as one follow-up with all its files, charged to the person in the DM bucket', async () => {
+  it('comes as one follow-up with all its files and the gallery buttons, charged to the person in the DM bucket; V2 varies image 2', async () => {
     const harness = await start({ personal: true });
     const command = harness.flux({ prompt: 'two moths', count: 2 }, { context: 1, install: 'user', user: 'alice' });
     expect(await harness.privateReply(command)).toMatch(/^Queued/);
@@ -206,10 +206,17 @@ describe('a gallery in personal use (a user install, in a DM)', () => {
     const messages = harness.fake.followups(command.id).filter((m) => m.attachments.length > 0);
     expect(messages).toHaveLength(1);
     expect(messages[0]!.attachments).toHaveLength(2);
-    // A personal image gets no buttons (the message is the interaction's).
-    expect(messages[0]!.components).toEqual([]);
+    // Its buttons come once its record exists, through the interaction's token (the follow-up is the interaction's).
+    await harness.fake.waitFor((c) => c.route === 'editFollowup' && c.params.token === command.token && c.params.messageId === messages[0]!.id && c.status === 200);
+    const gallery = harness.fake.message(messages[0]!.id)!;
+    expect(rows(gallery)).toEqual([['Reroll', 'Delete'], ['V1', 'V2'], ['E1', 'E2']]);
     expect(provider.calls).toHaveLength(2);
     const view = await harness.core.admin.userView(`${DISCORD_DM_BUCKET_KEY}:${harness.fake.user('alice').id}`, DISCORD_DM_BUCKET_KEY);
     expect(view.usedToday).toBe(2);
+
+    const v2 = harness.fake.click({ messageId: gallery.id, customId: buttonId(gallery, 'V2'), user: 'alice' });
+    await harness.fake.waitFor((c) => c.route === 'createFollowup' && c.params.token === v2.token && c.status === 200 && c.files.length > 0, 15_000);
+    expect(provider.calls[2]!.request.images).toEqual([dataUri(bytesOf(harness, gallery, 2))]);
+    await expect.poll(async () => (await harness.core.admin.userView(`${DISCORD_DM_BUCKET_KEY}:${harness.fake.user('alice').id}`, DISCORD_DM_BUCKET_KEY)).usedToday).toBe(3);
   });
 });

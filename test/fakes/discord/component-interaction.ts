@@ -1,5 +1,6 @@
 import { buttonsOf, selectsOf } from './components.js';
 import { interactionToken, snowflake } from './ids.js';
+import { privatePlaceFields, USER_INSTALL_APP_PERMISSIONS } from './interaction.js';
 import { channelJson, memberJson, messageJson } from './payloads.js';
 import type { DiscordState } from './state.js';
 import type { FakeChannel, FakeGuild, FakeInteraction, FakeUser } from './types.js';
@@ -21,6 +22,12 @@ export interface ClickInit {
   guild?: string;
   /** The member's permissions (bits); default computed from @everyone and their roles. */
   permissions?: bigint | string;
+  /**
+   * Which install authorizes the click: by default the one that authorized the interaction the message answers (a
+   * user-installed app's follow-up: that user install), else the server's (outside servers: the person's own install
+   * when they have one). `guild` on a message of a user install: the server installed the app since.
+   */
+  install?: 'guild' | 'user';
   /**
    * Sends the click even if the message has no such (enabled) button: a forged `custom_id`, which Discord's own client
    * never sends. Off by default, so a test cannot click a button the bot never posted.
@@ -83,7 +90,8 @@ function record(state: DiscordState, fields: Omit<FakeInteraction, 'id' | 'token
 
 /**
  * INTERACTION_CREATE type 3 (MESSAGE_COMPONENT) for a button on a stored message: `data { custom_id, component_type }`
- * and the whole `message`, as Discord sends them (so a client handles clicks on messages it never cached).
+ * and the whole `message`, as Discord sends them (so a client handles clicks on messages it never cached). The click is
+ * placed where the message is (see clickPlace).
  */
 export function buildClick(state: DiscordState, init: ClickInit, uploadLimitBytes: number): { payload: Record<string, unknown>; record: FakeInteraction } {
   const message = state.messages.get(init.messageId);
@@ -93,21 +101,64 @@ export function buildClick(state: DiscordState, init: ClickInit, uploadLimitByte
   if (!init.forged && !buttonsOf(message.components).some((b) => b.customId === init.customId && !b.disabled)) {
     throw new Error(`fake discord: message ${init.messageId} has no enabled button ${init.customId}`);
   }
-  const guild = state.guilds.get(init.guild ?? channel.guildId);
-  if (!guild) throw new Error(`fake discord: no guild ${init.guild ?? channel.guildId}`);
-  const user = findUser(state, guild.id, init.user);
-  const permissions = BigInt(init.permissions ?? state.memberPermissions(guild.id, user.id));
-  const interaction = record(state, { guildId: guild.id, channelId: channel.id, user, commandName: init.customId, type: MESSAGE_COMPONENT, messageId: message.id });
+  const place = clickPlace(state, init, channel, message.interaction ? state.interactions.get(message.interaction.id) : undefined, uploadLimitBytes);
+  const interaction = record(state, {
+    guildId: place.guildId,
+    channelId: channel.id,
+    user: place.user,
+    commandName: init.customId,
+    type: MESSAGE_COMPONENT,
+    messageId: message.id,
+    ...(place.userInstallOnly ? { userInstallOnly: true } : {}),
+    place: place.fields,
+  });
   const payload = {
     id: interaction.id,
     application_id: state.applicationId,
     type: MESSAGE_COMPONENT,
     token: interaction.token,
-    ...guildFields(state, guild, channel, user, permissions, uploadLimitBytes),
+    ...place.fields,
     message: messageJson(state, message),
     data: { custom_id: init.customId, component_type: 2 },
   };
   return { payload, record: interaction };
+}
+
+/**
+ * Where a click is used, as Discord places it: in the message's channel, authorized by the installs that authorized the
+ * interaction the message answers (a user-installed app's follow-up is clicked under that user install: personal use,
+ * 5 follow-ups), else by the server's install. A message in the DM with the bot is clicked by that DM's person only;
+ * in a private channel between users, by its person unless the test says who.
+ */
+function clickPlace(
+  state: DiscordState,
+  init: ClickInit,
+  channel: FakeChannel,
+  origin: FakeInteraction | undefined,
+  uploadLimitBytes: number,
+): { fields: Record<string, unknown>; guildId: string; user: FakeUser; userInstallOnly: boolean } {
+  const inherited = origin?.place?.authorizing_integration_owners as Record<string, string> | undefined;
+  // A user install alone authorized the message's interaction: its clicks are authorized by it too, unless told.
+  const userInstalled = inherited !== undefined && !('0' in inherited);
+  const install = init.install ?? (userInstalled ? 'user' : 'guild');
+  if (!channel.guildId) {
+    const person = channel.recipientId === undefined ? origin?.user : state.users.get(channel.recipientId);
+    const user = init.user === undefined ? person : findUser(state, '', init.user);
+    if (!user) throw new Error(`fake discord: no one to click in channel ${channel.id}`);
+    if (state.isDm(channel) && user.id !== channel.recipientId) throw new Error(`fake discord: only the DM's person sees the bot's DM ${channel.id}`);
+    const byUser = init.install === 'user' || (init.install === undefined && (userInstalled || state.userInstalls.has(user.id)));
+    const owners = byUser ? (userInstalled && init.user === undefined ? inherited : { '1': user.id }) : { '0': '0' };
+    const fields = privatePlaceFields(state, { channel, user, context: state.isDm(channel) ? 1 : 2, owners, locale: 'en-US' }, uploadLimitBytes);
+    return { fields, guildId: '', user, userInstallOnly: byUser };
+  }
+  const guild = state.guilds.get(init.guild ?? channel.guildId);
+  if (!guild) throw new Error(`fake discord: no guild ${init.guild ?? channel.guildId}`);
+  const user = findUser(state, guild.id, init.user);
+  const permissions = BigInt(init.permissions ?? state.memberPermissions(guild.id, user.id));
+  const fields = guildFields(state, guild, channel, user, permissions, uploadLimitBytes);
+  // Under a user install alone: that install's owners and app permissions (the server's install is not involved).
+  if (install === 'user') Object.assign(fields, { authorizing_integration_owners: userInstalled ? inherited : { '1': user.id }, app_permissions: USER_INSTALL_APP_PERMISSIONS.toString() });
+  return { fields, guildId: guild.id, user, userInstallOnly: install === 'user' };
 }
 
 /**

@@ -244,7 +244,7 @@ export class FakeGateway {
     const session: Session = { id: `fake-session-${++this.sessionCount}`, seq: 0, intents: d.intents ?? 0, invalid: false, shard, socket: ws, log: [] };
     this.sessions.set(shard[0], session);
     connection.shard = shard[0];
-    const guilds = [...this.state.guilds.values()].filter((g) => shardOf(g.id, shard[1]) === shard[0]);
+    const guilds = [...this.state.guilds.values()].filter((g) => shardOf(g.id, shard[1]) === shard[0] && this.state.botIn(g.id));
     this.send(session, 'READY', {
       v: 10,
       user: { ...userJson(this.state.bot), bot: true, verified: true, mfa_enabled: false, flags: 0 },

@@ -70,19 +70,8 @@ export function placeOf(state: DiscordState, init: InteractionInit, command: Fak
     const user = init.user === undefined ? state.defaultUser([...state.guilds.keys()][0] ?? '') : resolveUser(state, undefined, init.user);
     const channel = context === 1 ? state.openDm(user) : state.addChannel({ id: snowflake(), guildId: '', name: '', type: 3, nsfw: false, parentId: null, botDeny: 0n });
     if (install === 'user') state.userInstalls.add(user.id);
-    const fields = {
-      version: 1,
-      channel: { ...channelJson(state, channel), ...(context === 2 ? { recipients: [userJson(user)] } : {}) },
-      channel_id: channel.id,
-      user: userJson(user),
-      // A user install's app permissions outside servers: what its messages may carry.
-      app_permissions: (P.EmbedLinks | P.AttachFiles | P.SendMessages | P.ViewChannel).toString(),
-      locale: init.locale ?? 'en-US',
-      entitlements: [],
-      authorizing_integration_owners: install === 'user' ? { '1': user.id } : { '0': '0' },
-      context,
-      attachment_size_limit: uploadLimitBytes,
-    };
+    const owners = install === 'user' ? { '1': user.id } : { '0': '0' };
+    const fields = privatePlaceFields(state, { channel, user, context, owners, locale: init.locale ?? 'en-US' }, uploadLimitBytes);
     return { fields, guildId: '', channel, userInstallOnly: install === 'user', user };
   }
   const guild = init.guild === undefined ? [...state.guilds.values()][0] : state.guilds.get(init.guild);
@@ -104,7 +93,7 @@ export function placeOf(state: DiscordState, init: InteractionInit, command: Fak
     channel: { ...channelJson(state, channel), permissions: permissions.toString() },
     channel_id: channel.id,
     member: { ...memberJson(member), permissions: permissions.toString() },
-    app_permissions: BigInt(init.appPermissions ?? state.botPermissions(channel.id)).toString(),
+    app_permissions: BigInt(init.appPermissions ?? (state.botIn(guild.id) ? state.botPermissions(channel.id) : USER_INSTALL_APP_PERMISSIONS)).toString(),
     locale: init.locale ?? 'en-US',
     entitlements: [],
     authorizing_integration_owners: install === 'user' ? { '1': user.id } : { '0': guild.id },
@@ -112,6 +101,32 @@ export function placeOf(state: DiscordState, init: InteractionInit, command: Fak
     attachment_size_limit: uploadLimitBytes,
   };
   return { fields, guildId: guild.id, channel, userInstallOnly: install === 'user', user };
+}
+
+/** A user install's app permissions where the bot itself is not (outside servers, a server without it): what its messages may carry. */
+export const USER_INSTALL_APP_PERMISSIONS = P.EmbedLinks | P.AttachFiles | P.SendMessages | P.ViewChannel;
+
+/**
+ * The place fields of an interaction outside servers: the DM with the bot (context 1) or a private channel between
+ * users (context 2), with the user (no member) and the installs that authorize it.
+ */
+export function privatePlaceFields(
+  state: DiscordState,
+  at: { channel: FakeChannel; user: FakeUser; context: 1 | 2; owners: Record<string, string>; locale: string },
+  uploadLimitBytes: number,
+): Record<string, unknown> {
+  return {
+    version: 1,
+    channel: { ...channelJson(state, at.channel), ...(at.context === 2 ? { recipients: [userJson(at.user)] } : {}) },
+    channel_id: at.channel.id,
+    user: userJson(at.user),
+    app_permissions: USER_INSTALL_APP_PERMISSIONS.toString(),
+    locale: at.locale,
+    entitlements: [],
+    authorizing_integration_owners: at.owners,
+    context: at.context,
+    attachment_size_limit: uploadLimitBytes,
+  };
 }
 
 const STRING = 3;

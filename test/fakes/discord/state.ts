@@ -95,7 +95,7 @@ export class DiscordState {
     ];
     const guild: FakeGuild = { id, name: init.name ?? 'Fake Guild', ownerId: '', roles, members: new Map() };
     this.guilds.set(id, guild);
-    this.addMember(guild, this.bot, [roles[1]!.id]);
+    if (init.botMember !== false) this.addMember(guild, this.bot, [roles[1]!.id]);
     for (const m of init.members ?? []) {
       const user = this.addUser(m.user);
       const roleIds = (m.roles ?? []).map((r) => roles.find((role) => role.id === r || role.name === r)?.id ?? r);
@@ -191,10 +191,15 @@ export class DiscordState {
     return (base & P.Administrator) !== 0n || guild.ownerId === userId ? ALL_PERMISSIONS : base;
   }
 
-  /** The bot's permissions in a channel, after the channel's (or thread parent's) deny overwrite. */
+  /** Whether the bot is a member of the guild (see FakeGuildInit.botMember). */
+  botIn(guildId: string): boolean {
+    return this.guilds.get(guildId)?.members.has(this.bot.id) ?? false;
+  }
+
+  /** The bot's permissions in a channel, after the channel's (or thread parent's) deny overwrite; none in a guild it is not in. */
   botPermissions(channelId: string): bigint {
     const channel = this.channels.get(channelId);
-    if (!channel) return 0n;
+    if (!channel || !this.botIn(channel.guildId)) return 0n;
     const base = this.memberPermissions(channel.guildId, this.bot.id);
     return base === ALL_PERMISSIONS ? base : base & ~channel.botDeny;
   }

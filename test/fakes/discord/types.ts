@@ -70,6 +70,12 @@ export interface FakeGuildInit {
   threads?: FakeThreadInit[];
   roles?: FakeRoleInit[];
   members?: FakeMemberInit[];
+  /**
+   * Whether the bot is a member (default true). `false`: a server where only people installed the app to their own
+   * accounts. The bot gets no GUILD_CREATE for it and its token reaches nothing there (403 code 50001); interactions
+   * used there (user installs) still arrive, and their webhooks work.
+   */
+  botMember?: boolean;
 }
 
 /**

@@ -78,12 +78,14 @@ function createCommand(ctx: RouteContext, call: DiscordCall): Reply {
 
 function getGuild(ctx: RouteContext, call: DiscordCall): Reply {
   const guild = ctx.state.guilds.get(call.params.guildId!);
+  if (guild && !ctx.state.botIn(guild.id)) return errors.missingAccess();
   return guild ? ok(guildJson(guild)) : errors.unknownGuild();
 }
 
 function getMember(ctx: RouteContext, call: DiscordCall): Reply {
   const guild = ctx.state.guilds.get(call.params.guildId!);
   if (!guild) return errors.unknownGuild();
+  if (!ctx.state.botIn(guild.id)) return errors.missingAccess();
   const member = guild.members.get(call.params.userId!);
   return member ? ok(memberJson(member)) : errors.unknownMember();
 }
