@@ -1,5 +1,5 @@
 import { Routes, type APIMessage, type RawFile, type REST } from 'discord.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis-connection.js';
 import type { Logger } from 'pino';
 
 /**
@@ -28,7 +28,7 @@ export interface FollowupMemo {
 const MEMO_TTL_SECONDS = 24 * 3600;
 
 /** The memo in Redis: `<prefix>:discord:followup:<nonce>` → the message, for a day. */
-export function redisFollowupMemo(redis: Redis, prefix: string): FollowupMemo {
+export function redisFollowupMemo(redis: RedisClient, prefix: string): FollowupMemo {
   const key = (nonce: string) => `${prefix}:discord:followup:${nonce}`;
   return {
     async remember(nonce, posted) {
