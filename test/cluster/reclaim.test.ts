@@ -15,7 +15,8 @@ let deployment: SlackDeployment;
 
 beforeAll(async () => {
   cluster = await RedisCluster.start();
-  replicate = await ReplicateFake.start({ latencyMs: 5000 });
+  // Long enough that the job is still running after a second worker process has started and both were killed.
+  replicate = await ReplicateFake.start({ latencyMs: 25_000 });
   deployment = await SlackDeployment.start(
     { REDIS_CLUSTER_NODES: cluster.setting, REPLICATE_API_TOKEN: replicate.token, REPLICATE_API_URL: replicate.baseUrl, FLUX_MODEL: 'flux-pro' },
     { users: 2 },
@@ -45,7 +46,7 @@ describe('a killed worker replaced under the same WORKER_ID, on a cluster', () =
     expect(await first.kill('SIGKILL')).toBe(null);
     await twin.kill('SIGKILL');
     const replacement = await deployment.add('worker', { WORKER_ID: 'w-cluster' });
-    expect(tookBack(replacement.logs), JSON.stringify(replacement.logs.filter((l) => /WORKER_ID|took back/.test(l.msg ?? '')))).toHaveLength(1);
+    expect(tookBack(replacement.logs)).toHaveLength(1);
 
     await deployment.delivered(1, 60_000);
     expect(deployment.imagesTagged('job-0 ')).toHaveLength(1);
