@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { FluxbotCore, type CoreOptions } from '../../src/core/core.js';
+import { SpreadKeys } from '../../src/core/key-space.js';
 import type { Requester } from '../../src/core/ports.js';
 import { parseFluxRequest, type FluxRequest } from '../../src/core/request.js';
 
@@ -25,16 +26,19 @@ export async function makeCore(overrides: Partial<CoreOptions> = {}): Promise<Fl
   return core;
 }
 
-/** Deletes every key under a prefix (tests and benchmarks). */
+/** Deletes every key under a prefix (tests and benchmarks): the queue's (`{p}…`) and the spread ones (`p:…`). */
 export async function dropPrefix(prefix: string, redisUrl = REDIS_URL): Promise<void> {
   const redis = new Redis(redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}*`, new SpreadKeys(prefix).pattern]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        // One DEL per key: spread keys sit in many slots (a multi-key DEL must not span slots on a cluster).
+        if (keys.length > 0) await Promise.all(keys.map((key) => redis.del(key)));
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }

@@ -4,6 +4,7 @@ import type { FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
 import type { FluxRequest } from '../../core/request.js';
 import { WEB_IMAGE_TTL_SECONDS } from './web-text.js';
+import { SPREAD, spreadName } from '../../core/key-space.js';
 
 /** A playground image: its bytes and type. */
 export interface WebImage {
@@ -23,8 +24,9 @@ export class WebImageStore {
     readonly ttlSeconds = WEB_IMAGE_TTL_SECONDS,
   ) {}
 
+  /** Tagged by the image (`fluxbot:web:{wj…}`): spread over a cluster's masters. */
   key(imageId: string): string {
-    return `${this.prefix}:web:image:${imageId}`;
+    return `${spreadName(this.prefix)}:${SPREAD.web}:{${imageId}}`;
   }
 
   /** Stores (or stores again, restarting its day) the image under its id. */
@@ -34,7 +36,9 @@ export class WebImageStore {
 
   /** The image, or undefined once its day has passed. */
   async get(imageId: string): Promise<WebImage | undefined> {
-    const [type, bytes] = await this.redis.hmgetBuffer(this.key(imageId), 'type', 'bytes');
+    let [type, bytes] = await this.redis.hmgetBuffer(this.key(imageId), 'type', 'bytes');
+    // Stored before the spread layout (`{prefix}:web:image:…`): read for its day.
+    if (!type || !bytes) [type, bytes] = await this.redis.hmgetBuffer(`${this.prefix}:web:image:${imageId}`, 'type', 'bytes');
     return type && bytes ? { contentType: type.toString('utf8'), bytes } : undefined;
   }
 
