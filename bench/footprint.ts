@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { INTERACTION_EXTRA } from '../src/bots/discord/private-delivery.js';
 import { FluxbotCore } from '../src/core/core.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../src/core/ports.js';
 import { PreviewProvider } from '../src/core/providers/preview/preview-provider.js';
@@ -31,6 +32,8 @@ const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.sli
 const REDIS = flag('redis') ?? 'redis://127.0.0.1:6379';
 const JOBS = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
 const JSON_ONLY = args.includes('--json');
+/** `--retention=N`: JOB_RETENTION_DAYS for the per-image figure (default 30). */
+const RETENTION_DAYS = Number(flag('retention') ?? 30);
 const logger = pino({ level: 'silent' });
 const QUOTAS = { dailyPerUser: 1_000_000, concurrentPerUser: 1_000_000, dailyPerGuild: 1_000_000, concurrentPerGuild: 1_000_000 };
 
@@ -66,9 +69,9 @@ function targetFor(i: number): DeliveryTarget {
     nsfwAllowed: false,
     extra: {
       statusChannelId: channelId,
-      interactionToken: `aW50ZXJhY3Rpb246${randomUUID().replace(/-/g, '')}${'x'.repeat(160)}`,
-      applicationId: APPLICATION,
-      interactionCreatedAt: String(Date.now()),
+      [INTERACTION_EXTRA.token]: `aW50ZXJhY3Rpb246${randomUUID().replace(/-/g, '')}${'x'.repeat(160)}`,
+      [INTERACTION_EXTRA.applicationId]: APPLICATION,
+      [INTERACTION_EXTRA.createdAt]: String(Date.now()),
     },
   };
 }
@@ -159,6 +162,10 @@ interface Round {
   before: Snapshot;
   /** Sample key names, one per kind (after the run). */
   sampleKeys: Partial<Record<Kind, string>>;
+  /** One record as stored. */
+  sampleRecord: string;
+  /** How long the queue keeps a completed job (removeOnComplete.age). */
+  keepCompletedSeconds: number;
 }
 
 async function round(variant: 'text-only' | 'two links', links: FakeServer | undefined): Promise<Round> {
@@ -192,15 +199,20 @@ async function round(variant: 'text-only' | 'two links', links: FakeServer | und
     await worker.close(5000);
     const done = await snapshot(redis, prefix);
     const sampleKeys: Partial<Record<Kind, string>> = {};
+    let sampleRecord = '';
     for (const pattern of [`${prefix}*`, `${prefix.replace(/[{}]/g, '')}:*`]) {
       const [, found] = await redis.scan('0', 'MATCH', pattern, 'COUNT', 100_000);
       for (const key of found) sampleKeys[kindOf(key)] ??= key;
     }
-    return { variant, jobs: JOBS, before, queued, done, sampleKeys };
+    if (sampleKeys.record) sampleRecord = (await redis.get(sampleKeys.record)) ?? '';
+    const keep = core.queue.defaultJobOptions.removeOnComplete;
+    const keepCompletedSeconds = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : Number.POSITIVE_INFINITY;
+    return { variant, jobs: JOBS, before, queued, done, sampleKeys, sampleRecord, keepCompletedSeconds };
   } finally {
     await core.close(1000);
     redis.disconnect();
-    if (!process.env.KEEP) await dropPrefix(prefix, REDIS);
+    await dropPrefix(prefix, REDIS);
+    // The spread keys (dropPrefix before issue 14 did not know them).
     await dropPrefix(`${prefix.replace(/[{}]/g, '')}:`, REDIS);
   }
 }
@@ -209,14 +221,19 @@ function perJob(s: Snapshot, base: Snapshot, kind: Kind, jobs: number): number {
   return ((s.bytes[kind] ?? 0) - (base.bytes[kind] ?? 0)) / jobs;
 }
 
-const RETAINED: Kind[] = ['record', 'history'];
-const FIRST_DAY: Kind[] = ['dedupe', 'bullmq job', 'bullmq completed set'];
+/** A dedupe key lives a day (the admission script's expiry). */
+const DEDUPE_SECONDS = 86_400;
 
 function report(r: Round): Record<string, unknown> {
   const per = (s: Snapshot, kinds: readonly Kind[]) => Object.fromEntries(kinds.map((k) => [k, Math.round(perJob(s, r.before, k, r.jobs))]));
+  const done = (kind: Kind) => perJob(r.done, r.before, kind, r.jobs);
   const all = Object.keys({ ...r.done.bytes, ...r.queued.bytes }) as Kind[];
-  const retained = RETAINED.reduce((sum, k) => sum + perJob(r.done, r.before, k, r.jobs), 0);
-  const firstDay = FIRST_DAY.reduce((sum, k) => sum + perJob(r.done, r.before, k, r.jobs), 0);
+  const retentionSeconds = RETENTION_DAYS * 86_400;
+  // What a retained image costs at steady state (images/day × retention of them held): its record and history entry
+  // for the whole retention, its dedupe key for a day and its completed BullMQ job for as long as the queue keeps it.
+  const retained = done('record') + done('history');
+  const completedJob = done('bullmq job') + done('bullmq completed set');
+  const perImage = retained + (done('dedupe') * DEDUPE_SECONDS) / retentionSeconds + (completedJob * r.keepCompletedSeconds) / retentionSeconds;
   return {
     variant: r.variant,
     jobs: r.jobs,
@@ -224,11 +241,14 @@ function report(r: Round): Record<string, unknown> {
     queuedByKind: per(r.queued, all),
     doneByKind: per(r.done, all),
     retainedBytesPerImage: Math.round(retained),
-    firstDayBytesPerImage: Math.round(firstDay),
-    /** Steady state at 30 days' retention: the retained keys, plus the one-day keys spread over the 30 days. */
-    perImageAt30Days: Math.round(retained + firstDay / 30),
+    dedupeBytes: Math.round(done('dedupe')),
+    completedJobBytes: Math.round(completedJob),
+    keepCompletedSeconds: r.keepCompletedSeconds,
+    perImageAtRetention: Math.round(perImage),
+    retentionDays: RETENTION_DAYS,
     usedMemoryDeltaPerImage: Math.round((r.done.usedMemory - r.before.usedMemory) / r.jobs),
     sampleKeys: r.sampleKeys,
+    sampleRecord: { chars: r.sampleRecord.length, value: r.sampleRecord },
   };
 }
 
@@ -240,10 +260,13 @@ async function main(): Promise<void> {
     if (!JSON_ONLY) {
       console.log('| | text-only | two links |\n|---|---|---|');
       const rows: Array<[string, (x: Record<string, unknown>) => unknown]> = [
-        ['queued job, bytes (all keys)', (x) => x.queuedBytesPerJob],
-        ['retained image: record + history entry', (x) => x.retainedBytesPerImage],
-        ['first day only: dedupe + BullMQ completed job', (x) => x.firstDayBytesPerImage],
-        ['per image at 30 days retention', (x) => x.perImageAt30Days],
+        ['queued job, all its keys', (x) => x.queuedBytesPerJob],
+        ['record + history entry (kept for the retention)', (x) => x.retainedBytesPerImage],
+        ['dedupe key (kept a day)', (x) => x.dedupeBytes],
+        ['completed BullMQ job + its completed-set entry', (x) => x.completedJobBytes],
+        ['… kept for (s)', (x) => x.keepCompletedSeconds],
+        [`per retained image at ${RETENTION_DAYS} days`, (x) => x.perImageAtRetention],
+        ['record as stored (chars)', (x) => (x.sampleRecord as { chars: number }).chars],
         ['used_memory delta per image (noisy)', (x) => x.usedMemoryDeltaPerImage],
       ];
       for (const [label, get] of rows) console.log(`| ${label} | ${String(get(results[0]!))} | ${String(get(results[1]!))} |`);

@@ -54,6 +54,18 @@ return releaseDelivered(KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[4], ARGV[5], AR
   {userDay = KEYS[7], guildMonth = KEYS[8], totalMonth = KEYS[9], actual = ARGV[7], count = ARGV[8]})
 `);
 
+/**
+ * The person's history gets the delivered message, trimmed to its length, living as long as records: one command in
+ * the history's own slot. KEYS[1] history; ARGV[1] score (delivery time, ms), ARGV[2] member, ARGV[3] length,
+ * ARGV[4] ttl (s).
+ */
+const INDEX_HISTORY = script(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1 - tonumber(ARGV[3]))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 0
+`);
+
 /** BullMQ's key names (the worker's public `toKey`: `<prefix>:<queue>:<type>`, a job's hash under its id). */
 export interface QueueKeys {
   toKey(type: string): string;
@@ -77,7 +89,7 @@ type GenerationJob = Job<GenerationJobData, GenerationJobResult>;
  * day. The reverse order could leave a job that says "stored" with no bytes, which would pay for the image again.
  *
  * finishDelivered (after the message is posted): 1. at once, on one connection (one round trip on a single Redis):
- * the record (SET), the history entry (ZADD, in MULTI with its trim), and the script: `delivered` in the job + the
+ * the record (SET), the history entry (a small script: ZADD with its trim), and the script: `delivered` in the job + the
  * release. 2. Only once the script has committed: the stashed image dropped (or kept for the person).
  * - Crash before the script commits (with or without the record and history written): the job still says "stored,
  *   not delivered"; its re-run reads the stashed image (still there: step 2 has not run), looks for the message it
@@ -145,17 +157,10 @@ export class StepWrites {
     // quota store instead (releaseDelivered answers -1 for a day it was not told).
     const day = data.admittedDay ?? '';
     const month = monthOf(day);
-    const historyKey = this.history.key(user);
     // Step 1: three slots, sent together (on one connection, one round trip on a single Redis).
     const [saved, indexed, released] = await Promise.allSettled([
       this.redis.set(entry.key, entry.value, 'EX', entry.ttlSeconds),
-      this.redis
-        .multi()
-        .zadd(historyKey, record.createdAt, `${record.platform}:${record.messageId}`)
-        .zremrangebyrank(historyKey, 0, -1 - HISTORY_LENGTH)
-        .expire(historyKey, entry.ttlSeconds)
-        .exec()
-        .then(failed),
+      run(this.redis, INDEX_HISTORY, [this.history.key(user)], [record.createdAt, `${record.platform}:${record.messageId}`, HISTORY_LENGTH, entry.ttlSeconds]),
       run(
         this.redis,
         DELIVERED_AND_RELEASED,
@@ -190,9 +195,9 @@ export class StepWrites {
   }
 }
 
-/** Throws the first error of a pipeline's or transaction's replies (ioredis reports them per command). */
+/** Throws the first error of a pipeline's replies (ioredis reports them per command). */
 function failed(replies: Array<[Error | null, unknown]> | null): void {
-  if (replies === null) throw new Error('Redis transaction aborted');
+  if (replies === null) throw new Error('Redis pipeline aborted');
   for (const [err] of replies) if (err) throw err;
 }
 

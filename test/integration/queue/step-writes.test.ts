@@ -150,31 +150,27 @@ describe('StepWrites.finishDelivered', () => {
   });
 });
 
-type Command = 'set' | 'evalsha' | 'multi' | 'pipeline';
+type Command = 'set' | 'evalsha' | 'pipeline';
 
 /**
- * StepWrites on a connection whose next call of `command` fails (the process died, or the node went away, at that
- * point): a pipeline or transaction is built as usual and fails at exec, having sent nothing.
+ * StepWrites on a connection whose `nth` call of `command` fails (the process died, or the node went away, at that
+ * point): a pipeline is built as usual and fails at exec, having sent nothing.
  */
-function crashingAt(command: Command): StepWrites {
+function crashingAt(command: Command, nth = 1): StepWrites {
   const redis = core.stash.redis;
-  let left = 1;
-  const lost = () => new Error(`connection lost at ${command}`);
+  let calls = 0;
+  const lost = () => new Error(`connection lost at ${command} #${nth}`);
   const proxy = new Proxy(redis, {
     get(target, prop) {
-      if (prop === command && left > 0) {
-        left--;
-        if (command === 'multi' || command === 'pipeline') {
-          return () => {
-            const batch = target[command]();
-            batch.exec = () => Promise.reject(lost());
-            return batch;
-          };
-        }
-        return () => Promise.reject(lost());
-      }
       const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      if (prop !== command || typeof value !== 'function') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      return (...args: unknown[]) => {
+        if (++calls !== nth) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (command !== 'pipeline') return Promise.reject(lost());
+        const batch = target.pipeline();
+        batch.exec = () => Promise.reject(lost());
+        return batch;
+      };
     },
   }) as Redis;
   return new StepWrites(core.queue, new ImageStash(proxy, core.prefix), core.records, core.prefix);
@@ -207,12 +203,14 @@ describe('a crash between the writes (one write fails, then the step runs again)
     expect(await core.stash.get(job.data.jobId)).toBeNull();
   });
 
-  for (const [at, what] of [
-    ['set', 'the record'],
-    ['multi', 'the history entry'],
-    ['evalsha', 'the delivered checkpoint with the release'],
-    ['pipeline', 'the stashed image dropped'],
-  ] as Array<[Command, string]>) {
+  // finishDelivered sends, in this order: the record (SET), the history script, the delivered-and-release script, then
+  // (once that has committed) the stash pipeline.
+  for (const [at, nth, what] of [
+    ['set', 1, 'the record'],
+    ['evalsha', 1, 'the history entry'],
+    ['evalsha', 2, 'the delivered checkpoint with the release'],
+    ['pipeline', 1, 'the stashed image dropped'],
+  ] as Array<[Command, number, string]>) {
     it(`finishDelivered: ${what} fails: charged once, the record there once, the image kept until delivered is committed`, async () => {
       const who = person('u1');
       const job = await submitted(who);
@@ -220,11 +218,11 @@ describe('a crash between the writes (one write fails, then the step runs again)
       await writes.storeImage(job, { ...job.data, stored }, image, undefined);
       const data: GenerationJobData = { ...job.data, stored, delivered: { platform: 'discord', messageId: 'm1', channelId: 'c1' } };
 
-      await expect(crashingAt(at).finishDelivered(job, data, recordOf(data, 'm1'))).rejects.toThrow(/connection lost/);
+      await expect(crashingAt(at, nth).finishDelivered(job, data, recordOf(data, 'm1'))).rejects.toThrow(/connection lost/);
       const committed = (await Job.fromId(core.queue, job.id!))!.data.delivered !== undefined;
       // Charged at admission; the release (no longer in flight, kept as delivered) goes with the checkpoint only.
       expect(await quota(who)).toEqual(committed ? [0, 1] : [1, 1]);
-      expect(committed).toBe(at !== 'evalsha');
+      expect(committed).toBe(what !== 'the delivered checkpoint with the release');
       // Never lost: a job whose re-run may still deliver (not committed) or finish (committed) has its image.
       expect((await core.stash.get(data.jobId))?.equals(image)).toBe(true);
 
