@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { FluxbotCore, type CoreOptions } from '../../src/core/core.js';
+import { SpreadKeys } from '../../src/core/key-space.js';
 import type { Requester } from '../../src/core/ports.js';
 import { createRedisClient, scanKeys, type RedisTarget } from '../../src/core/redis-connection.js';
 import { parseFluxRequest, type FluxRequest } from '../../src/core/request.js';
@@ -25,12 +26,14 @@ export async function makeCore(overrides: Partial<CoreOptions> = {}): Promise<Fl
   return core;
 }
 
-/** Deletes every key under a prefix (tests and benchmarks): on a REDIS_URL, or on every master of a cluster. */
+/** Deletes every key under a prefix (tests and benchmarks): the queue's (`{p}…`) and the spread ones (`p:…`), on a REDIS_URL or on every master of a cluster. */
 export async function dropPrefix(prefix: string, redis: string | RedisTarget = REDIS_URL): Promise<void> {
   const client = createRedisClient(typeof redis === 'string' ? { url: redis } : redis);
   try {
-    // Each batch comes from one node, which holds those keys (on a cluster, the prefix's hash tag's slot).
-    await scanKeys(client, `${prefix}*`, async (keys, node) => void (await node.del(...keys)));
+    for (const pattern of [`${prefix}*`, new SpreadKeys(prefix).pattern]) {
+      // One DEL per key: spread keys sit in many slots (a multi-key DEL must not span slots on a cluster).
+      await scanKeys(client, pattern, async (keys, node) => void (await Promise.all(keys.map((key) => node.del(key)))));
+    }
   } finally {
     client.disconnect();
   }

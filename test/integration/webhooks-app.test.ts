@@ -6,6 +6,7 @@ import { parseFluxRequest } from '../../src/core/request.js';
 import { main } from '../../src/main.js';
 import { ReplicateFake } from '../fakes/replicate-fake.js';
 import { dropPrefix, person, REDIS_URL, silentLogger, target, testPrefix } from '../helpers/core.js';
+import { spreadName } from '../../src/core/key-space.js';
 
 /** The composition root with PUBLIC_URL set: the worker hands out webhook URLs and the endpoint verifies what comes. */
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -58,6 +59,6 @@ describe('webhooks in the app (src/main.ts)', () => {
     expect(unsigned.status).toBe(401);
     const forgedFal = await fetch(`${base}/webhooks/fal?job=1&token=forged`, { method: 'POST', body: '{"request_id":"r"}' });
     expect(forgedFal.status).toBe(401);
-    expect(await bot.redis.keys(`${prefix}:hook:fal:*`)).toEqual([]);
+    expect(await bot.redis.keys(`${spreadName(prefix)}:hook:{fal:*`)).toEqual([]);
   });
 });

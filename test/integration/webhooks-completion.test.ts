@@ -14,6 +14,7 @@ import { FalFake } from '../fakes/fal-fake.js';
 import { MemoryDelivery } from '../fakes/memory-delivery.js';
 import { ReplicateFake } from '../fakes/replicate-fake.js';
 import { dropPrefix, makeCore, person, silentLogger, target } from '../helpers/core.js';
+import { spreadName } from '../../src/core/key-space.js';
 
 /**
  * The webhook completion path end to end: real HTTP endpoint, real Redis, a real worker, providers against their local
@@ -122,7 +123,7 @@ describe('webhook completion path', () => {
     expect(hooked.webhooksSent.map((w) => w.status)).toEqual([200]);
     expect(polls(hooked)).toBe(0);
     // The worker took the record: nothing is left to wake a later wait.
-    expect(await s.core.redis.keys(`${s.core.prefix}:hook:*`)).toEqual([]);
+    expect(await s.core.redis.keys(`${spreadName(s.core.prefix)}:hook:*`)).toEqual([]);
   });
 
   it('no webhook arrives (unreachable PUBLIC_URL): the fallback poll still delivers; a late webhook then changes nothing', async () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GenerationCanceled } from '../../src/core/errors.js';
 import { CompletionHub } from '../../src/core/providers/webhooks/index.js';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/core.js';
+import { hookKey } from '../../src/core/providers/webhooks/completion-hub.js';
 
 /** The hub on the real Redis: how a webhook received in one process reaches the wait in another. */
 const opened: Array<{ hub: CompletionHub; conns: Redis[]; prefix: string }> = [];
@@ -33,7 +34,7 @@ describe('CompletionHub', () => {
     const wait = waiting.notifier('replicate').waitForCompletion('p1', 100);
     await receiving.record('replicate', 'p1', { job: '1', payload: { id: 'p1', status: 'succeeded' } });
     expect(await wait).toEqual({ payload: { id: 'p1', status: 'succeeded' } });
-    await expect.poll(() => redis.exists(`${prefix}:hook:replicate:p1`)).toBe(0);
+    await expect.poll(() => redis.exists(hookKey(prefix, 'replicate', 'p1'))).toBe(0);
   });
 
   it('finds a webhook that arrived before the wait began; a second wait is not woken by it again', async () => {

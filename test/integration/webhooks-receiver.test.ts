@@ -6,6 +6,8 @@ import { setupWebhooks, webhookUrlFor, type Webhooks } from '../../src/core/prov
 import { HttpServer } from '../../src/http/server.js';
 import { ReplicateFake } from '../fakes/replicate-fake.js';
 import { dropPrefix, REDIS_URL, silentLogger, testPrefix } from '../helpers/core.js';
+import { hookKey } from '../../src/core/providers/webhooks/completion-hub.js';
+import { spreadName } from '../../src/core/key-space.js';
 
 /**
  * `POST /webhooks/<provider>` over real HTTP and the real Redis: what is accepted, what is refused, and that a refused
@@ -68,7 +70,7 @@ async function post(path: string, body: string, headers: Record<string, string> 
 
 /** Every key this test's webhooks left in Redis (hook records, remembered webhook ids), apart from the secret. */
 async function leftovers(): Promise<string[]> {
-  const keys = await redis.keys(`${prefix}:hook*`);
+  const keys = await redis.keys(`${spreadName(prefix)}:hook*`);
   return keys.sort();
 }
 
@@ -78,9 +80,9 @@ describe('Replicate webhooks: signature, replay window, replay protection', () =
     const body = JSON.stringify(prediction());
     const res = await post('/webhooks/replicate?job=42', body, signed(body));
     expect(res).toEqual({ status: 200, body: { ok: true } });
-    const record = JSON.parse((await redis.get(`${prefix}:hook:replicate:p-abc123`))!) as { job: string; payload: unknown };
+    const record = JSON.parse((await redis.get(hookKey(prefix, 'replicate', 'p-abc123')))!) as { job: string; payload: unknown };
     expect(record).toEqual({ job: '42', payload: prediction() });
-    expect(await redis.ttl(`${prefix}:hook:replicate:p-abc123`)).toBeGreaterThan(0);
+    expect(await redis.ttl(hookKey(prefix, 'replicate', 'p-abc123'))).toBeGreaterThan(0);
   });
 
   it('fetches the signing secret from Replicate once and caches it', async () => {
@@ -121,11 +123,11 @@ describe('Replicate webhooks: signature, replay window, replay protection', () =
     const body = JSON.stringify(prediction());
     const headers = signed(body, { id: 'msg_replay_me' });
     expect((await post('/webhooks/replicate', body, headers)).status).toBe(200);
-    await redis.del(`${prefix}:hook:replicate:p-abc123`); // as if its worker had taken it
+    await redis.del(hookKey(prefix, 'replicate', 'p-abc123')); // as if its worker had taken it
     const replay = await post('/webhooks/replicate', body, headers);
     expect(replay.status).toBe(401);
     expect(replay.body.error).toMatch(/replayed/);
-    expect(await redis.exists(`${prefix}:hook:replicate:p-abc123`)).toBe(0);
+    expect(await redis.exists(hookKey(prefix, 'replicate', 'p-abc123'))).toBe(0);
   });
 
   it('answers 400 to a signed call whose body is not a prediction, and does not burn its webhook-id', async () => {
@@ -154,8 +156,8 @@ describe('fal and BFL webhooks: the per-job token in the URL', () => {
     await start();
     const body = JSON.stringify({ request_id: 'req-1', status: 'OK', payload: { images: [{ url: 'https://evil.example/x.png' }] } });
     expect(await post(path('fal', 'job-1'), body)).toEqual({ status: 200, body: { ok: true } });
-    expect(JSON.parse((await redis.get(`${prefix}:hook:fal:req-1`))!)).toEqual({ job: 'job-1' });
-    await redis.del(`${prefix}:hook:fal:req-1`);
+    expect(JSON.parse((await redis.get(hookKey(prefix, 'fal', 'req-1')))!)).toEqual({ job: 'job-1' });
+    await redis.del(hookKey(prefix, 'fal', 'req-1'));
 
     const noToken = await post('/webhooks/fal?job=job-1', body);
     expect([noToken.status, noToken.body.error]).toEqual([401, 'missing or invalid webhook token']);
@@ -172,14 +174,14 @@ describe('fal and BFL webhooks: the per-job token in the URL', () => {
     await start();
     const body = JSON.stringify({ id: 'task-9', status: 'Ready', result: { sample: 'https://bfl.example/s.jpg', seed: 3 } });
     expect((await post(path('bfl', 'job-9'), body)).status).toBe(200);
-    expect(await redis.exists(`${prefix}:hook:bfl:task-9`)).toBe(1);
-    await redis.del(`${prefix}:hook:bfl:task-9`);
+    expect(await redis.exists(hookKey(prefix, 'bfl', 'task-9'))).toBe(1);
+    await redis.del(hookKey(prefix, 'bfl', 'task-9'));
 
     const rightHeader = await post(path('bfl', 'job-9'), body, { 'content-type': 'application/json', 'x-webhook-secret': webhooks.bflSecret });
     expect(rightHeader.status).toBe(200);
     const goodSignature = createHmac('sha256', webhooks.bflSecret).update(body).digest('hex');
     expect((await post(path('bfl', 'job-9'), body, { 'x-webhook-signature': `sha256=${goodSignature}` })).status).toBe(200);
-    await redis.del(`${prefix}:hook:bfl:task-9`);
+    await redis.del(hookKey(prefix, 'bfl', 'task-9'));
 
     const wrongHeader = await post(path('bfl', 'job-9'), body, { 'content-type': 'application/json', 'x-webhook-secret': 'guessed' });
     expect([wrongHeader.status, wrongHeader.body.error]).toEqual([401, 'invalid webhook secret']);

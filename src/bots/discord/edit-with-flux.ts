@@ -25,6 +25,7 @@ import { messageImages, type MessageImage } from './message-images.js';
 import { isPersonal, personalSubmitText, personalTarget, placedRequester } from './personal.js';
 import { interactionExtra } from './private-delivery.js';
 import type { DiscordServices, StatusMessage } from './services.js';
+import { SPREAD, spreadName } from '../../core/key-space.js';
 
 /**
  * "Edit with FLUX", the message command: on a message with one image, the Edit modal at once; with several, a select
@@ -54,7 +55,7 @@ const PICK_TTL_SECONDS = 15 * 60;
 const SELECT_ID = /^flux:pick:(\d{1,20})$/;
 const MODAL_ID = /^flux:msg-edit:(\d{1,20}):(\d{1,2}):(\d{1,20})$/;
 
-const pickKey = (svc: DiscordServices, id: string) => `${svc.core.prefix}:discord:pick:${id}`;
+const pickKey = (svc: DiscordServices, id: string) => `${spreadName(svc.core.prefix)}:${SPREAD.pick}:{${id}}`;
 const modalId = (pickId: string, index: number, openerId: string) => `flux:msg-edit:${pickId}:${index}:${openerId}`;
 
 export function isEditWithFluxModal(customId: string): boolean {

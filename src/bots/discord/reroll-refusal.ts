@@ -4,13 +4,14 @@ import { sendDirectMessage } from './direct-message.js';
 import { isPermanentRefusal } from './discord-errors.js';
 import { rerollRefusalDmText, rerollRefusedPublicText } from './discord-text.js';
 import type { DiscordServices } from './services.js';
+import { SPREAD, spreadName } from '../../core/key-space.js';
 
 /** How long a person who was told why their reroll of an image was refused is not told again (as long as a reroll's dedupe key lives). */
 export const REROLL_TOLD_TTL_SECONDS = 86_400;
 
 /** The key that remembers a person was told about a refused reroll of an image. */
 export function rerollToldKey(prefix: string, messageId: string, userId: string): string {
-  return `${prefix}:reroll-told:${messageId}:${userId}`;
+  return `${spreadName(prefix)}:${SPREAD.rerollTold}:{${messageId}}:${userId}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { FluxError } from '../../core/errors.js';
 import type { DeliveredMessage, DeliveryPort, DeliveryRequest, DeliveryTarget, Requester } from '../../core/ports.js';
 import { MAX_COUNT, type FluxRequest } from '../../core/request.js';
 import { WEB_IMAGE_TTL_SECONDS } from './web-text.js';
+import { SPREAD, spreadName } from '../../core/key-space.js';
 
 /** A playground image: its bytes and type. */
 export interface WebImage {
@@ -23,9 +24,12 @@ export class WebImageStore {
     readonly ttlSeconds = WEB_IMAGE_TTL_SECONDS,
   ) {}
 
-  /** Where image `index` (0-based) of a playground message is kept: a gallery's images are kept one by one. */
+  /**
+   * Where image `index` (0-based) of a playground message is kept, tagged by the image (`fluxbot:web:{wj…}`): spread
+   * over a cluster's masters. A gallery's images are kept one by one, beside each other (one slot).
+   */
   key(imageId: string, index = 0): string {
-    return `${this.prefix}:web:image:${imageId}${index === 0 ? '' : `:${index}`}`;
+    return `${spreadName(this.prefix)}:${SPREAD.web}:{${imageId}}${index === 0 ? '' : `:${index}`}`;
   }
 
   /** Stores (or stores again, restarting its day) image `index` of the message `imageId`. */
@@ -36,7 +40,9 @@ export class WebImageStore {
 
   /** Image `index` of the message, or undefined once its day has passed (or when it has no such image). */
   async get(imageId: string, index = 0): Promise<WebImage | undefined> {
-    const [type, bytes] = await this.redis.hmgetBuffer(this.key(imageId, index), 'type', 'bytes');
+    let [type, bytes] = await this.redis.hmgetBuffer(this.key(imageId, index), 'type', 'bytes');
+    // Stored before the spread layout (`{prefix}:web:image:…`): read for its day.
+    if (!type || !bytes) [type, bytes] = await this.redis.hmgetBuffer(`${this.prefix}:web:image:${imageId}${index === 0 ? '' : `:${index}`}`, 'type', 'bytes');
     return type && bytes ? { contentType: type.toString('utf8'), bytes } : undefined;
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis-connection.js';
 import sharp from 'sharp';
 import { InvalidInput } from '../errors.js';
+import { SPREAD, spreadName } from '../key-space.js';
 import type { FluxRequest } from '../request.js';
 
 /** How a stored image is named in a request: `fluxbot-input:<sha256 of the bytes>`. */
@@ -56,8 +57,19 @@ export class InputImageStore {
     readonly ttlSeconds = DEFAULT_INPUT_TTL_SECONDS,
   ) {}
 
+  /** Tagged by its hash (`fluxbot:in:{<sha256>}`): stored images spread over a cluster's masters. */
   key(hash: string): string {
+    return `${spreadName(this.prefix)}:${SPREAD.input}:{${hash}}`;
+  }
+
+  /** The key of an image stored before the spread layout (read until it expires: one input lifetime). */
+  private legacyKey(hash: string): string {
     return `${this.prefix}:input:${hash}`;
+  }
+
+  /** Whether the image is still stored (under the spread key, else under the old one). */
+  private async stored(hash: string): Promise<boolean> {
+    return (await this.redis.exists(this.key(hash))) === 1 || (await this.redis.exists(this.legacyKey(hash))) === 1;
   }
 
   /**
@@ -80,11 +92,13 @@ export class InputImageStore {
   async lookup(reference: string): Promise<{ size: ImageSize | undefined } | undefined> {
     const hash = hashOf(reference);
     if (hash === undefined) return undefined;
-    const [type, width, height] = await this.redis.hmget(this.key(hash), 'type', 'width', 'height');
+    let key = this.key(hash);
+    let [type, width, height] = await this.redis.hmget(key, 'type', 'width', 'height');
+    if (!type) [type, width, height] = await this.redis.hmget((key = this.legacyKey(hash)), 'type', 'width', 'height');
     if (!type) return undefined;
     const size = { width: Number(width), height: Number(height) };
     if (Number.isInteger(size.width) && size.width > 0 && Number.isInteger(size.height) && size.height > 0) return { size };
-    const bytes = await this.redis.hgetBuffer(this.key(hash), 'bytes');
+    const bytes = await this.redis.hgetBuffer(key, 'bytes');
     if (!bytes) return undefined;
     const meta = await sharp(bytes).metadata().catch(() => undefined);
     const height_ = meta?.pageHeight ?? meta?.height;
@@ -123,15 +137,16 @@ export class InputImageStore {
   /** Throws InputImageExpired when the request names a stored image that is gone (a reroll, checked at submit). */
   async check(request: FluxRequest): Promise<void> {
     const promptHash = hashOf(request.image_prompt);
-    if (promptHash !== undefined && (await this.redis.exists(this.key(promptHash))) === 0) throw new InputImageExpired(this.ttlSeconds);
+    if (promptHash !== undefined && !(await this.stored(promptHash))) throw new InputImageExpired(this.ttlSeconds);
     for (const [i, image] of (request.images ?? []).entries()) {
       const hash = hashOf(image);
-      if (hash !== undefined && (await this.redis.exists(this.key(hash))) === 0) throw new InputImageExpired(this.ttlSeconds, i + 1);
+      if (hash !== undefined && !(await this.stored(hash))) throw new InputImageExpired(this.ttlSeconds, i + 1);
     }
   }
 
   private async dataUri(hash: string): Promise<string | undefined> {
-    const [type, bytes] = await this.redis.hmgetBuffer(this.key(hash), 'type', 'bytes');
+    let [type, bytes] = await this.redis.hmgetBuffer(this.key(hash), 'type', 'bytes');
+    if (!type || !bytes) [type, bytes] = await this.redis.hmgetBuffer(this.legacyKey(hash), 'type', 'bytes');
     if (!type || !bytes) return undefined;
     return `data:${type.toString('utf8')};base64,${bytes.toString('base64')}`;
   }

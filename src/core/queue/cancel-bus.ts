@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis-connection.js';
+import { SPREAD, spreadName } from '../key-space.js';
 
 /**
  * Cancels reach whichever worker holds the job: BullMQ's `worker.cancelJob` only works in the process that runs
@@ -15,8 +16,9 @@ export class CancelBus {
     this.channel = `${prefix}:cancel`;
   }
 
+  /** Tagged by the job (`fluxbot:c:{j…}`): spread over a cluster's masters. A flag lives an hour. */
   private flagKey(jobId: string): string {
-    return `${this.prefix}:canceled:${jobId}`;
+    return `${spreadName(this.prefix)}:${SPREAD.canceled}:{${jobId}}`;
   }
 
   async request(jobId: string): Promise<void> {

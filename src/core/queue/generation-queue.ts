@@ -16,7 +16,10 @@ export function createGenerationQueue(connection: ConnectionOptions, prefix = DE
       // policy without spending these attempts.
       attempts: 4,
       backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-      removeOnComplete: { age: 86_400, count: 10_000 },
+      // A completed job is ~2.8 KB of Redis, in the queue's one slot. Only status messages, the playground's job
+      // stream and `fluxbot jobs list` read it, within minutes; rerolls and history read the record (30 days, a
+      // third of the bytes, spread over the cluster). An hour keeps it to a few bytes per retained image.
+      removeOnComplete: { age: 3600, count: 10_000 },
       removeOnFail: { age: 7 * 86_400, count: 10_000 },
     },
   });

@@ -7,7 +7,7 @@ import type { GeneratedImage, ProviderCheckpoint } from '../providers/provider.j
 import { providersFor } from '../providers/routing.js';
 import type { GenerationJobData, GenerationJobResult } from './job-data.js';
 import { delay, fail, onProviderError } from './job-endings.js';
-import { galleryImages, isGallery, madeSummary, partStashId } from './gallery-steps.js';
+import { galleryImages, isGallery, madeSummary } from './gallery-steps.js';
 import { costOfImage, fitted, storedImage } from './made-image.js';
 import { callProvider } from './provider-call.js';
 import { HandBack, type StepContext as Ctx, type StepDeps } from './step-context.js';
@@ -113,11 +113,12 @@ async function runJob(
 
 /**
  * The target as a record keeps it for 30 days: without a platform's short-lived interaction token (dead after 15
- * minutes anyway, and a credential while it lives).
+ * minutes anyway, and a credential while it lives), nor what only goes with it (the application and the time it was
+ * made: useless without the token, and bytes in every record).
  */
 function withoutToken(target: GenerationJobData['target']): GenerationJobData['target'] {
   if (!target.extra?.interactionToken) return target;
-  const { interactionToken: _token, ...extra } = target.extra;
+  const { interactionToken: _token, applicationId: _application, interactionAt: _at, ...extra } = target.extra;
   return { ...target, extra };
 }
 
@@ -174,8 +175,9 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
   const delivered = data.delivered!;
   const made = madeSummary(data);
   const cost = made.costMicros;
-  // One atomic call: `delivered` in the job, the reroll record, the release (counted, its cost settled), the stashed
-  // image dropped.
+  // `delivered` in the job with the release (counted, its cost settled) in one atomic call, the reroll record and the
+  // history entry beside it, then the stashed images dropped (a gallery's too; the first kept for the person when
+  // nowhere took it): ordered so a re-run after a crash anywhere repeats them harmlessly (see step-writes.ts).
   let released = await deps.writes.finishDelivered(ctx.job, data, {
     jobId: data.jobId,
     request: data.request,
@@ -195,8 +197,6 @@ async function finishDelivered(deps: StepDeps, ctx: Ctx): Promise<GenerationJobR
     ...(data.inputSizes === undefined ? {} : { inputSizes: data.inputSizes }),
     ...(made.images === undefined ? {} : { images: made.images }),
   });
-  // A gallery's other images: the first went with the record (dropped, or kept for the person), these go now.
-  for (let i = 1; i < (data.parts?.length ?? 0); i++) await deps.stash.delete(partStashId(data.jobId, i)).catch(() => undefined);
   // Not released by that call (already released on an earlier run, or not the expected reservation): the quota
   // store decides, exactly once, as before.
   if (!released) released = await deps.quotas.release(data.jobId, 'delivered', cost, made.images);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rerollRefusedPublicText } from '../../../src/bots/discord/discord-text.js';
 import { guildKey, userKey } from '../../../src/core/ports.js';
 import { Harness } from './harness.js';
+import { rerollToldKey } from '../../../src/bots/discord/reroll-refusal.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -141,7 +142,7 @@ describe('reroll by reaction on Discord', () => {
     expect(guildMessages).toHaveLength(publicBefore + 2); // alice's reroll: its status message and its image
     const v = await h.core.admin.userView(bobKey, guildKey({ platform: 'discord', guildId: h.fake.guild.id }));
     expect({ usedToday: v.usedToday, inFlight: v.inFlight }).toEqual({ usedToday: 0, inFlight: 0 });
-    expect(await h.redisTtl(`${h.prefix}:reroll-told:${first.id}:${bob.id}`)).toBeGreaterThan(86_000);
+    expect(await h.redisTtl(rerollToldKey(h.prefix, first.id, bob.id))).toBeGreaterThan(86_000);
   });
 
   it('over the quota with DMs closed: one line in the thread, without the reason, once', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isInputReference } from '../../../src/core/images/input-store.js';
 import { Client, LOOSE_LIMITS, sessionId, startPlayground, type Playground } from './playground.js';
+import { WebImageStore } from '../../../src/bots/web/web-delivery.js';
 
 /**
  * The buttons under a playground image over real HTTP: Vary and Edit carry the image to the provider, Delete is the
@@ -17,7 +18,7 @@ async function makeImage(app: Playground, client: Client, prompt: string): Promi
   const done = await client.follow(String(queued.body.jobId));
   expect(done.final).toBe('done');
   const imageId = String(done.data.imageId);
-  const stored = await app.core.redis.hgetBuffer(`${app.core.prefix}:web:image:${imageId}`, 'bytes');
+  const stored = await app.core.redis.hgetBuffer(new WebImageStore(app.core.redis, app.core.prefix).key(imageId), 'bytes');
   return { imageId, bytes: stored! };
 }
 
@@ -144,7 +145,7 @@ describe('playground image actions', () => {
   it('Vary and Edit of an image no longer kept say so, and charge nothing', async () => {
     const client = await new Client(app.base).open();
     const { imageId } = await makeImage(app, client, 'fading');
-    await app.core.redis.del(`${app.core.prefix}:web:image:${imageId}`);
+    await app.core.redis.del(new WebImageStore(app.core.redis, app.core.prefix).key(imageId));
     const counts = await app.core.queue.getJobCounts();
     for (const [path, more] of [['vary', {}], ['edit', { prompt: 'x' }]] as const) {
       const answer = await action(client, path, { imageId, ...more });
@@ -169,7 +170,7 @@ describe('playground image actions', () => {
     expect(deleted.status).toBe(200);
     expect(deleted.body).toMatchObject({ deleted: imageId, status: 'Deleted.' });
     expect((await owner.get(`/api/images/${imageId}`)).status).toBe(404);
-    expect(await app.core.redis.exists(`${app.core.prefix}:web:image:${imageId}`)).toBe(0);
+    expect(await app.core.redis.exists(new WebImageStore(app.core.redis, app.core.prefix).key(imageId))).toBe(0);
     expect((await owner.get('/api/me')).body.images).toEqual([]);
     const counts = await app.core.queue.getJobCounts();
     for (const path of ['reroll', 'vary', 'delete']) expect((await action(owner, path, { imageId })).status).toBe(404);

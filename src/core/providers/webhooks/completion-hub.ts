@@ -1,6 +1,7 @@
 import type { RedisClient } from '../../redis-connection.js';
 import { GenerationCanceled } from '../../errors.js';
 import type { CompletionNotice, CompletionNotifier } from '../provider.js';
+import { SPREAD, spreadName } from '../../key-space.js';
 
 export interface CompletionHubOptions {
   /** Commands: recording and reading webhook results. */
@@ -31,7 +32,7 @@ interface Waiter {
 
 /**
  * Brings a provider's webhook to the worker waiting on that prediction, whichever process received it: the result is
- * recorded under `{prefix}:hook:<provider>:<id>` (short TTL, for a worker that starts waiting after it arrived) and
+ * recorded under `<name>:hook:{<provider>:<id>}` (see hookKey) (short TTL, for a worker that starts waiting after it arrived) and
  * published on `{prefix}:hooks`, where every worker process listens. The worker's wait takes the record (GETDEL), so
  * one webhook wakes one wait; a webhook nobody waits for (late, or for a job already finished by polling) expires.
  */
@@ -82,7 +83,7 @@ export class CompletionHub {
   }
 
   private key(provider: string, id: string): string {
-    return `${this.options.prefix}:hook:${provider}:${id}`;
+    return hookKey(this.options.prefix, provider, id);
   }
 
   private wait(key: string, ms: number, signal: AbortSignal | undefined): Promise<CompletionNotice | undefined> {
@@ -137,4 +138,9 @@ function toNotice(value: string): CompletionNotice {
   } catch {
     return {};
   }
+}
+
+/** Where a webhook's result waits for its worker: tagged by the prediction (`fluxbot:hook:{replicate:p1}`), spread. */
+export function hookKey(prefix: string, provider: string, id: string): string {
+  return `${spreadName(prefix)}:${SPREAD.hook}:{${provider}:${id}}`;
 }

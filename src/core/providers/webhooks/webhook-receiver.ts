@@ -6,6 +6,7 @@ import { validateReplicateWebhook, type WebhookRejection } from '../replicate/we
 import type { HookRecord } from './completion-hub.js';
 import type { ReplicateSecretSource } from './replicate-secret.js';
 import { verifyWebhookToken } from './webhook-token.js';
+import { SPREAD, spreadName } from '../../key-space.js';
 
 export interface WebhookRequest {
   headers: IncomingHttpHeaders;
@@ -99,7 +100,7 @@ export class WebhookReceiver {
     if (!body || !predictionId) return reject(400, 'the body must be a prediction object with an id');
 
     // A signed call is valid for the whole window; remembering its id for longer than that makes a replay useless.
-    const seen = `${this.options.prefix}:hook-seen:replicate:${id.slice(0, 200)}`;
+    const seen = `${spreadName(this.options.prefix)}:${SPREAD.hookSeen}:{replicate:${id.slice(0, 200)}}`;
     const first = await this.options.redis.set(seen, '1', 'EX', this.toleranceSec * 2 + 60, 'NX');
     if (first === null) return reject(401, 'replayed webhook: this webhook-id was already accepted');
     try {
