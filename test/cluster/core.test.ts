@@ -1,11 +1,15 @@
 import { Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FluxbotCore } from '../../src/core/core.js';
 import { QUEUE_NAME } from '../../src/core/queue/generation-queue.js';
 import { ProviderLimiter } from '../../src/core/queue/provider-limiter.js';
 import { reconcileQuotas } from '../../src/core/queue/reconciler.js';
 import { QuotaKeys } from '../../src/core/quotas/keys.js';
-import { dropPrefix, makeCore, silentLogger } from '../helpers/core.js';
+import { SpreadKeys } from '../../src/core/key-space.js';
+import { MemoryDelivery } from '../fakes/memory-delivery.js';
+import { ScriptedProvider } from '../fakes/scripted-provider.js';
+import { dropPrefix, fluxRequest, makeCore, person, silentLogger, target } from '../helpers/core.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 
 /** The core's services that the platform flows do not reach on their own, on a real Redis Cluster. */
@@ -62,5 +66,41 @@ describe('provider limiter on a cluster', () => {
     expect(await b.tryAcquire('replicate', 'job-2', limit)).toEqual({ acquired: false, retryInMs: 250 });
     const held = await b.withSlot('replicate', 'job-3', { concurrency: 2, rate: 100 }, 1000, async () => 'ran');
     expect(held).toEqual({ value: 'ran' });
+  });
+});
+
+describe('key layout on a cluster', () => {
+  it('after 200 jobs, the per-job and per-message keys are spread over every master; the queue and quotas sit in one slot', { timeout: 120_000 }, async () => {
+    core = await onCluster();
+    const delivery = new MemoryDelivery();
+    await core.createWorker({ providers: [new ScriptedProvider('replicate')], deliveries: { discord: delivery }, concurrency: 50 }).start();
+    for (let n = 0; n < 200; n++) {
+      const submitted = await core.service.submit(fluxRequest({ seed: n }), person(`u${n % 20}`), target, { dedupeKey: `spread-${n}` });
+      expect(submitted.status).toBe('queued');
+    }
+    await delivery.until(() => delivery.recorded.length === 200, 90_000);
+
+    // Each master's own keys, read from that node alone.
+    const masters = core.redis instanceof Cluster ? core.redis.nodes('master') : [];
+    expect(masters).toHaveLength(3);
+    const spread = new SpreadKeys(core.prefix);
+    const perMaster = await Promise.all(
+      masters.map(async (node) => {
+        const keys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, batch] = await node.scan(cursor, 'MATCH', spread.pattern, 'COUNT', 1000);
+          cursor = next;
+          keys.push(...batch);
+        } while (cursor !== '0');
+        const queueKeys = (await node.scan('0', 'MATCH', `${core.prefix}*`, 'COUNT', 10_000))[1];
+        return { records: keys.filter((k) => k.startsWith(`${spread.name}:r:`)).length, spread: keys.length, queueKeys: queueKeys.length };
+      }),
+    );
+    // 200 records (one per image) and the people's histories, over all three masters.
+    expect(perMaster.reduce((sum, m) => sum + m.records, 0)).toBe(200);
+    for (const m of perMaster) expect(m.records).toBeGreaterThan(200 / 3 / 2);
+    // The queue and the quota keys: all on the one master of the prefix's slot.
+    expect(perMaster.filter((m) => m.queueKeys > 0)).toHaveLength(1);
   });
 });
