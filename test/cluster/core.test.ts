@@ -71,7 +71,7 @@ describe('provider limiter on a cluster', () => {
 
 describe('key layout on a cluster', () => {
   it('after 200 jobs, the per-job and per-message keys are spread over every master; the queue and quotas sit in one slot', { timeout: 120_000 }, async () => {
-    core = await onCluster();
+    core = await makeCore({ redis: { clusterNodes: cluster.nodes.slice(2, 3) }, quotas: { dailyPerUser: 1000, concurrentPerUser: 1000, dailyPerGuild: 10_000, concurrentPerGuild: 10_000 } });
     const delivery = new MemoryDelivery();
     await core.createWorker({ providers: [new ScriptedProvider('replicate')], deliveries: { discord: delivery }, concurrency: 50 }).start();
     for (let n = 0; n < 200; n++) {
